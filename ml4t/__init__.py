@@ -1,0 +1,14 @@
+"""ml4t: an event-driven backtesting engine with a compiled Cython core.
+
+>>> from ml4t import Strategy, run_backtest
+>>> from ml4t.models import PercentCommission
+
+See the README for the two commands that install and run it.
+"""
+__version__ = "0.1.0"
+
+from ml4t.engine import Engine, run_backtest
+from ml4t.result import BacktestResult
+from ml4t.strategy import Strategy
+
+__all__ = ["Strategy", "run_backtest", "Engine", "BacktestResult", "__version__"]

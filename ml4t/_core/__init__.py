@@ -1,0 +1,1 @@
+"""Compiled hot path of ml4t: clock, matching, accounting and cost models (Cython)."""

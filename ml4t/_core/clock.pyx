@@ -1,0 +1,419 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""The clock: one pass over the timeline, one timestamp slice at a time.
+
+Market rules implemented here (pinned by every golden scenario): per slice,
+in this order, nothing at time t sees data after t --
+
+0. corporate actions effective now: a split scales the position, its lots
+   and open orders (cash in lieu for fractions at the pre-split close); a
+   dividend is earned on the position held at the start of the ex-date and
+   paid on the pay date (the same slice when it has none); shorts pay it;
+1. the rows of the slice update each asset's last bar and its history;
+2. orders submitted before t are matched against this slice's bars
+   (``fill="next_open"``: intrabar rules; ``"next_close"``: close rules);
+3. fills are booked as they happen (accounting);
+4. positions are marked to market at the last close;
+5. the strategy is called once (notifications first, then the bar);
+6. with ``fill="same_close"``, orders are matched now at this bar's close;
+7. the portfolio row is recorded; when the next slice starts a new session
+   (or the data ends) DAY orders of the ending session expire.
+
+Batches come from ``ml4t.data.BarData.batches()``: sorted by (ts, asset), no
+timestamp split across two batches, so a Parquet file can stream through.
+"""
+import numpy as np
+from libc.math cimport NAN
+
+from ml4t._core.accounting cimport Ledger
+from ml4t._core.matching cimport OrderBook
+from ml4t._core.enums cimport FillMode, BarRules, ActionKind
+from ml4t._core.buffers cimport F64Buf, I64Buf
+
+cdef long long NO_TS = 0x7FFFFFFFFFFFFFFF
+
+
+def _grown(arr, cap, fill):
+    out = np.full((cap, arr.shape[1]), fill, dtype=arr.dtype)
+    out[: arr.shape[0]] = arr
+    return out
+
+
+cdef class History:
+    """Per-asset history of every bar seen so far (rows = the asset's n-th bar).
+
+    Stored as ``(capacity, n_assets)`` arrays that double when full, so a
+    window of the last ``n`` bars of one asset is a strided column read.
+    """
+
+    def __init__(self, int n_assets, Py_ssize_t capacity=256):
+        if n_assets < 0:
+            raise ValueError(f"n_assets must be >= 0, was {n_assets}")
+        self.n_assets = n_assets
+        self.cap = max(1, capacity)
+        self.count_np = np.zeros(n_assets, dtype=np.int64)
+        self.count = self.count_np
+        self.ts_np = np.zeros((self.cap, n_assets), dtype=np.int64)
+        self.open_np = np.full((self.cap, n_assets), np.nan)
+        self.high_np = np.full((self.cap, n_assets), np.nan)
+        self.low_np = np.full((self.cap, n_assets), np.nan)
+        self.close_np = np.full((self.cap, n_assets), np.nan)
+        self.volume_np = np.full((self.cap, n_assets), np.nan)
+        self._bind()
+
+    def _bind(self):
+        self.ts = self.ts_np
+        self.open = self.open_np
+        self.high = self.high_np
+        self.low = self.low_np
+        self.close = self.close_np
+        self.volume = self.volume_np
+
+    cdef int _grow(self, Py_ssize_t need) except -1:
+        cdef Py_ssize_t cap = self.cap
+        while cap < need:
+            cap *= 2
+        self.ts_np = _grown(self.ts_np, cap, 0)
+        self.open_np = _grown(self.open_np, cap, np.nan)
+        self.high_np = _grown(self.high_np, cap, np.nan)
+        self.low_np = _grown(self.low_np, cap, np.nan)
+        self.close_np = _grown(self.close_np, cap, np.nan)
+        self.volume_np = _grown(self.volume_np, cap, np.nan)
+        self.cap = cap
+        self._bind()
+        return 0
+
+    def window(self, int asset, str field, Py_ssize_t n):
+        """Copy of the last ``n`` values of ``field`` for ``asset`` (fewer if fewer bars exist).
+
+        Raises
+        ------
+        IndexError
+            Asset id out of range.
+        KeyError
+            Unknown field.
+        ValueError
+            ``n`` < 1.
+        """
+        if asset < 0 or asset >= self.n_assets:
+            raise IndexError(f"asset id {asset} out of range [0, {self.n_assets})")
+        if n < 1:
+            raise ValueError(f"bars must be >= 1, was {n}")
+        arr = self._field(field)
+        cdef Py_ssize_t end = self.count[asset]
+        cdef Py_ssize_t start = end - n if end > n else 0
+        return np.array(arr[start:end, asset])
+
+    def _field(self, str field):
+        if field == "close" or field == "price":
+            return self.close_np
+        if field == "open":
+            return self.open_np
+        if field == "high":
+            return self.high_np
+        if field == "low":
+            return self.low_np
+        if field == "volume":
+            return self.volume_np
+        if field == "ts":
+            return self.ts_np
+        from ml4t.errors import suggest
+        hint = suggest(field, ["open", "high", "low", "close", "volume", "price", "ts"])
+        raise KeyError(f"unknown field {field!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+
+
+cdef class Simulator:
+    """One backtest's clock loop around a ledger and an order book.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    book : OrderBook
+    fill_mode : int
+        A ``FillMode`` value.
+    history_capacity : int
+        Initial rows per asset of the history store (it grows when needed).
+    record_each_slice : bool
+        Record a portfolio row after every slice (True) or at each session end.
+    record_positions : bool
+        Record position snapshots with the portfolio rows.
+    fractional : bool
+        Whether quantities may be fractional (else splits pay cash in lieu).
+    """
+
+    def __init__(self, Ledger ledger, OrderBook book, int fill_mode=FillMode.NEXT_OPEN,
+                 Py_ssize_t history_capacity=256, bint record_each_slice=True,
+                 bint record_positions=True, bint fractional=False):
+        if book.ledger is not ledger:
+            raise ValueError("the order book must book its fills into this ledger")
+        if fill_mode < FillMode.NEXT_OPEN or fill_mode > FillMode.SAME_CLOSE:
+            raise ValueError(f"unknown fill mode {fill_mode}")
+        self.ledger = ledger
+        self.book = book
+        self.n_assets = ledger.n_assets
+        self.fill_mode = fill_mode
+        self.record_each_slice = record_each_slice
+        self.record_positions = record_positions
+        self.history = History(self.n_assets, history_capacity)
+        n = self.n_assets
+        self.last_open_np = np.full(n, np.nan)
+        self.last_high_np = np.full(n, np.nan)
+        self.last_low_np = np.full(n, np.nan)
+        self.last_close_np = np.full(n, np.nan)
+        self.last_volume_np = np.full(n, np.nan)
+        self.last_ts_np = np.full(n, -1, dtype=np.int64)
+        self.bar_slice_np = np.full(n, -1, dtype=np.int64)
+        self.last_open = self.last_open_np
+        self.last_high = self.last_high_np
+        self.last_low = self.last_low_np
+        self.last_close = self.last_close_np
+        self.last_volume = self.last_volume_np
+        self.last_ts = self.last_ts_np
+        self.bar_slice = self.bar_slice_np
+        self.slice_no = -1
+        self.ts = 0
+        self.session = 0
+        self.running = False
+        self.finished = False
+        self.fractional = fractional
+        self.ca_n = 0
+        self.ca_pos = 0
+        self._pending_pay = []
+        self._next_pay_ts = NO_TS
+        self.ax_ts = I64Buf(); self.ax_asset = I64Buf(); self.ax_kind = I64Buf()
+        self.ax_hist_row = I64Buf()
+        self.ax_value = F64Buf(); self.ax_qty = F64Buf(); self.ax_cash = F64Buf()
+        self.set_corporate_actions(np.zeros(0, np.int64), np.zeros(0, np.int32),
+                                   np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int64))
+
+    def set_corporate_actions(self, ts, asset, kind, value, pay_ts):
+        """Schedule corporate actions (before ``run``).
+
+        Parameters
+        ----------
+        ts : int64 array
+            When each action takes effect (ns UTC; the start of the ex-date),
+            non-decreasing.
+        asset : int32 array
+        kind : int32 array
+            ``ActionKind.SPLIT`` or ``ActionKind.DIVIDEND``.
+        value : float64 array
+            Split ratio (new units per old unit, > 0) or dividend per unit.
+        pay_ts : int64 array
+            Dividend pay time (ns UTC); ignored for splits.
+
+        Raises
+        ------
+        ValueError
+            Mismatched lengths, unsorted times, unknown assets or kinds, bad values.
+        """
+        if self.running or self.finished:
+            raise RuntimeError("corporate actions must be set before run()")
+        ts_a = np.ascontiguousarray(ts, dtype=np.int64)
+        n = ts_a.shape[0]
+        asset_a = np.ascontiguousarray(asset, dtype=np.int32)
+        kind_a = np.ascontiguousarray(kind, dtype=np.int32)
+        value_a = np.ascontiguousarray(value, dtype=np.float64)
+        pay_a = np.ascontiguousarray(pay_ts, dtype=np.int64)
+        if any(x.shape[0] != n for x in (asset_a, kind_a, value_a, pay_a)):
+            raise ValueError("corporate action columns have different lengths")
+        if n:
+            if (np.diff(ts_a) < 0).any():
+                raise ValueError("corporate actions must be sorted by time")
+            if asset_a.min() < 0 or asset_a.max() >= self.n_assets:
+                raise ValueError(f"corporate action asset ids outside [0, {self.n_assets})")
+            if not np.isin(kind_a, [ActionKind.SPLIT, ActionKind.DIVIDEND]).all():
+                raise ValueError("corporate action kind must be SPLIT or DIVIDEND")
+            if not np.isfinite(value_a).all():
+                raise ValueError("corporate action values must be finite")
+            if (value_a[kind_a == ActionKind.SPLIT] <= 0).any():
+                raise ValueError("split ratios must be > 0")
+        self.ca_ts = ts_a
+        self.ca_asset = asset_a
+        self.ca_kind = kind_a
+        self.ca_value = value_a
+        self.ca_pay_ts = pay_a
+        self.ca_n = n
+        self.ca_pos = 0
+
+    cdef int _apply_actions(self, long long t, long long k) except -1:
+        cdef int a, kind
+        cdef double v, q, cil, amount, pre_close
+        cdef long long pay
+        while self.ca_pos < self.ca_n and self.ca_ts[self.ca_pos] <= t:
+            a = self.ca_asset[self.ca_pos]
+            kind = self.ca_kind[self.ca_pos]
+            v = self.ca_value[self.ca_pos]
+            pay = self.ca_pay_ts[self.ca_pos]
+            self.ca_pos += 1
+            q = self.ledger.qty[a]
+            if kind == ActionKind.SPLIT:
+                pre_close = self.last_close[a]
+                cil = self.ledger.split(a, v, pre_close, not self.fractional, t, k)
+                self.book.split(a, v, t)
+                # the last known bar is restated in post-split units
+                self.last_open[a] /= v
+                self.last_high[a] /= v
+                self.last_low[a] /= v
+                self.last_close[a] /= v
+                self.last_volume[a] *= v
+                self._log_action(t, a, ActionKind.SPLIT, v, q, 0.0)
+                if cil != 0:
+                    self._log_action(t, a, ActionKind.CASH_IN_LIEU, pre_close / v,
+                                     cil / (pre_close / v), cil)
+            else:
+                amount = self.ledger.dividend(a, v, pay <= t)
+                self._log_action(t, a, ActionKind.DIVIDEND, v, q, amount if pay <= t else 0.0)
+                if pay > t and amount != 0:
+                    self._pending_pay.append((pay, a, amount, v))
+                    self._pending_pay.sort(key=lambda x: x[0])
+                    self._next_pay_ts = self._pending_pay[0][0]
+        return 0
+
+    cdef int _log_action(self, long long t, int a, int kind, double value, double qty,
+                         double cash) except -1:
+        self.ax_ts.push(t)
+        self.ax_asset.push(a)
+        self.ax_kind.push(kind)
+        self.ax_hist_row.push(self.history.count[a])
+        self.ax_value.push(value)
+        self.ax_qty.push(qty)
+        self.ax_cash.push(cash)
+        return 0
+
+    cdef int _pay_due(self, long long t) except -1:
+        while self._pending_pay and self._pending_pay[0][0] <= t:
+            pay, a, amount, per_unit = self._pending_pay.pop(0)
+            self.ledger.pay_receivable(amount)
+            self._log_action(t, a, ActionKind.DIVIDEND_PAID, per_unit, amount / per_unit
+                             if per_unit != 0 else 0.0, amount)
+        self._next_pay_ts = self._pending_pay[0][0] if self._pending_pay else NO_TS
+        return 0
+
+    def actions_for(self, int asset):
+        """Applied splits and dividends of ``asset``: list of (kind, value, history_row)."""
+        out = []
+        cdef Py_ssize_t i
+        for i in range(self.ax_ts.n):
+            if self.ax_asset.data[i] == asset and (self.ax_kind.data[i] == ActionKind.SPLIT
+                                                   or self.ax_kind.data[i] == ActionKind.DIVIDEND):
+                out.append((self.ax_kind.data[i], self.ax_value.data[i], self.ax_hist_row.data[i]))
+        return out
+
+    cdef int _session_end(self, long long session, long long ts) except -1:
+        self.book.expire_day(session, ts)
+        if not self.record_each_slice:
+            self.ledger.record(ts, self.record_positions)
+        return 0
+
+    def run(self, batches, driver=None):
+        """Walk every batch; call ``driver.on_slice()`` once per slice when given.
+
+        Raises
+        ------
+        ValueError
+            A batch with mismatched column lengths, an asset id out of range,
+            or timestamps that decrease within or across batches.
+        """
+        if self.running or self.finished:
+            raise RuntimeError("a Simulator runs once")
+        self._driver = driver
+        self.running = True
+        cdef long long[::1] ts_v, sess_v
+        cdef int[::1] asset_v
+        cdef const double[::1] o_v, h_v, l_v, c_v, v_v
+        cdef Py_ssize_t i, j, n, cnt
+        cdef long long t, s, k = -1, prev_session = 0, prev_ts = 0, last_batch_ts
+        cdef int a
+        cdef bint have_prev = False, call = driver is not None
+        cdef int mode = self.fill_mode
+        cdef int rules = BarRules.INTRABAR if mode == FillMode.NEXT_OPEN else BarRules.AT_CLOSE
+        cdef History hist = self.history
+        cdef Ledger ledger = self.ledger
+        cdef OrderBook book = self.book
+        on_slice = driver.on_slice if call else None
+        try:
+            for batch in batches:
+                ts_a = np.ascontiguousarray(batch.ts, dtype=np.int64)
+                n = ts_a.shape[0]
+                asset_a = np.ascontiguousarray(batch.asset, dtype=np.int32)
+                cols = [np.ascontiguousarray(getattr(batch, f), dtype=np.float64)
+                        for f in ("open", "high", "low", "close", "volume")]
+                sess_a = np.ascontiguousarray(batch.session, dtype=np.int64)
+                if any(x.shape[0] != n for x in [asset_a, sess_a] + cols):
+                    raise ValueError("batch columns have different lengths")
+                if n == 0:
+                    continue
+                if asset_a.min() < 0 or asset_a.max() >= self.n_assets:
+                    raise ValueError(f"batch has asset ids outside [0, {self.n_assets})")
+                if n > 1 and (np.diff(ts_a) < 0).any():
+                    raise ValueError("batch timestamps decrease; rows must be sorted by (ts, asset)")
+                if have_prev and ts_a[0] <= prev_ts:
+                    raise ValueError("a batch starts at or before the previous batch's last "
+                                     "timestamp; batches must not split or reorder slices")
+                self.batch = batch
+                ts_v = ts_a
+                asset_v = asset_a
+                sess_v = sess_a
+                o_v = cols[0]; h_v = cols[1]; l_v = cols[2]; c_v = cols[3]; v_v = cols[4]
+                i = 0
+                while i < n:
+                    t = ts_v[i]
+                    s = sess_v[i]
+                    k += 1
+                    if have_prev and s != prev_session:
+                        self._session_end(prev_session, prev_ts)
+                    if self.ca_pos < self.ca_n and self.ca_ts[self.ca_pos] <= t:
+                        self._apply_actions(t, k)
+                    if self._next_pay_ts <= t:
+                        self._pay_due(t)
+                    j = i
+                    while j < n and ts_v[j] == t:
+                        a = asset_v[j]
+                        self.last_open[a] = o_v[j]
+                        self.last_high[a] = h_v[j]
+                        self.last_low[a] = l_v[j]
+                        self.last_close[a] = c_v[j]
+                        self.last_volume[a] = v_v[j]
+                        self.last_ts[a] = t
+                        self.bar_slice[a] = k
+                        cnt = hist.count[a]
+                        if cnt == hist.cap:
+                            hist._grow(cnt + 1)
+                        hist.ts[cnt, a] = t
+                        hist.open[cnt, a] = o_v[j]
+                        hist.high[cnt, a] = h_v[j]
+                        hist.low[cnt, a] = l_v[j]
+                        hist.close[cnt, a] = c_v[j]
+                        hist.volume[cnt, a] = v_v[j]
+                        hist.count[a] = cnt + 1
+                        j += 1
+                    self.slice_no = k
+                    self.ts = t
+                    self.session = s
+                    self.row_lo = i
+                    self.row_hi = j
+                    if mode != FillMode.SAME_CLOSE and book.open_idx.n > 0:
+                        book.match(k, t, s, rules, False, self.bar_slice, self.last_open,
+                                   self.last_high, self.last_low, self.last_close,
+                                   self.last_volume)
+                    ledger.mark_to_market(self.last_close)
+                    if call:
+                        on_slice()
+                    if mode == FillMode.SAME_CLOSE and book.open_idx.n > 0:
+                        book.match(k, t, s, BarRules.AT_CLOSE, True, self.bar_slice,
+                                   self.last_open, self.last_high, self.last_low,
+                                   self.last_close, self.last_volume)
+                        ledger.mark_to_market(self.last_close)
+                    if self.record_each_slice:
+                        ledger.record(t, self.record_positions)
+                    prev_session = s
+                    prev_ts = t
+                    have_prev = True
+                    i = j
+            if have_prev:
+                self._session_end(prev_session, prev_ts)
+        finally:
+            self.running = False
+            self.finished = True
+            self._driver = None
+        return k + 1

@@ -1,0 +1,33 @@
+# Commission and slippage models. Built-ins run at C speed; a Python subclass
+# that overrides the cpdef method is called through the same slot.
+
+cdef class CommissionModel:
+    cpdef double commission(self, double qty, double price, double filled_before,
+                            double charged_before) except? -1.0
+
+cdef class NoCommission(CommissionModel):
+    pass
+
+cdef class PerShareCommission(CommissionModel):
+    cdef readonly double rate
+    cdef readonly double minimum
+    cdef readonly double maximum          # per order, in currency; inf = no cap
+
+cdef class PercentCommission(CommissionModel):
+    cdef readonly double rate             # fraction of notional, e.g. 0.001 = 0.1%
+
+cdef class FixedCommission(CommissionModel):
+    cdef readonly double amount           # per order, charged on its first fill
+
+
+cdef class SlippageModel:
+    cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0
+
+cdef class NoSlippage(SlippageModel):
+    pass
+
+cdef class FixedBpsSlippage(SlippageModel):
+    cdef readonly double bps
+
+cdef class FixedSpreadSlippage(SlippageModel):
+    cdef readonly double spread           # full spread; each side pays half

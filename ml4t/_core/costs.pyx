@@ -1,0 +1,254 @@
+"""Built-in transaction cost models: commission and slippage.
+
+Market rules implemented here (pinned by ``golden/basics``):
+
+* Slippage moves the fill price against the trader: a buy pays ``ref + cost``,
+  a sell receives ``ref - cost``. It is applied to the reference price the
+  matching engine chose (open, close, limit or stop price).
+* Commission is computed on the final (slipped) fill price and quantity.
+  Models see the order's quantity filled and commission charged before this
+  fill, so per-order minimums, maximums and fixed fees stay correct when an
+  order fills in several pieces: the charge for a fill is the order's total
+  after the fill minus what was already charged.
+
+Users subclass :class:`CommissionModel` or :class:`SlippageModel` in plain
+Python and override ``commission`` / ``fill_price``.
+"""
+from libc.math cimport isfinite, fabs, INFINITY
+
+
+def _finite_nonneg(name, value):
+    v = float(value)
+    if not (v == v) or v < 0.0 or v == float("inf"):
+        from ml4t.errors import ConfigError
+        raise ConfigError(name, value, "a finite number >= 0")
+    return v
+
+
+cdef class CommissionModel:
+    """Base class of commission models.
+
+    Subclasses override :meth:`commission`.
+
+    Raises
+    ------
+    TypeError
+        When a subclass does not override ``commission``.
+    """
+
+    def __cinit__(self, *args, **kwargs):
+        if getattr(type(self), "commission") is getattr(CommissionModel, "commission"):
+            raise TypeError(f"{type(self).__name__} must override commission()")
+
+    cpdef double commission(self, double qty, double price, double filled_before,
+                            double charged_before) except? -1.0:
+        """Commission for one fill.
+
+        Parameters
+        ----------
+        qty : float
+            Signed quantity of this fill (positive = buy).
+        price : float
+            Fill price after slippage.
+        filled_before : float
+            Absolute quantity of the same order filled before this fill.
+        charged_before : float
+            Commission already charged to the same order.
+
+        Returns
+        -------
+        float
+            Commission for this fill (>= 0 for every built-in).
+        """
+        raise NotImplementedError
+
+    def __reduce__(self):
+        return (type(self), self._args())
+
+    def _args(self):
+        return ()
+
+    def __repr__(self):
+        return f"{type(self).__name__}{self._args()!r}"
+
+
+cdef class NoCommission(CommissionModel):
+    """No commission."""
+
+    cpdef double commission(self, double qty, double price, double filled_before,
+                            double charged_before) except? -1.0:
+        return 0.0
+
+
+cdef class PerShareCommission(CommissionModel):
+    """A fee per share (unit), with an optional per-order minimum and maximum.
+
+    The order's total is ``clip(rate * shares_filled_so_far, minimum, maximum)``;
+    each fill pays the increase of that total.
+
+    Parameters
+    ----------
+    rate : float
+        Currency per share, e.g. 0.005.
+    minimum : float, default 0
+        Minimum commission per order.
+    maximum : float or None, default None
+        Maximum commission per order (None = no cap).
+    """
+
+    def __init__(self, rate, minimum=0.0, maximum=None):
+        self.rate = _finite_nonneg("rate", rate)
+        self.minimum = _finite_nonneg("minimum", minimum)
+        if maximum is None:
+            self.maximum = INFINITY
+        else:
+            self.maximum = _finite_nonneg("maximum", maximum)
+            if self.maximum < self.minimum:
+                from ml4t.errors import ConfigError
+                raise ConfigError("maximum", maximum, f"a value >= minimum ({minimum})")
+
+    def _args(self):
+        return (self.rate, self.minimum, None if self.maximum == INFINITY else self.maximum)
+
+    cpdef double commission(self, double qty, double price, double filled_before,
+                            double charged_before) except? -1.0:
+        cdef double total = self.rate * (fabs(filled_before) + fabs(qty))
+        if total < self.minimum:
+            total = self.minimum
+        if total > self.maximum:
+            total = self.maximum
+        total -= charged_before
+        return total if total > 0.0 else 0.0
+
+
+cdef class PercentCommission(CommissionModel):
+    """A fraction of the fill's notional value, e.g. ``PercentCommission(0.001)`` = 0.1%.
+
+    Parameters
+    ----------
+    rate : float
+        Fraction of ``|qty| * price``.
+    """
+
+    def __init__(self, rate):
+        self.rate = _finite_nonneg("rate", rate)
+
+    def _args(self):
+        return (self.rate,)
+
+    cpdef double commission(self, double qty, double price, double filled_before,
+                            double charged_before) except? -1.0:
+        return self.rate * fabs(qty) * price
+
+
+cdef class FixedCommission(CommissionModel):
+    """A fixed fee per order, charged on the order's first fill.
+
+    Parameters
+    ----------
+    amount : float
+        Currency per order.
+    """
+
+    def __init__(self, amount):
+        self.amount = _finite_nonneg("amount", amount)
+
+    def _args(self):
+        return (self.amount,)
+
+    cpdef double commission(self, double qty, double price, double filled_before,
+                            double charged_before) except? -1.0:
+        return self.amount if filled_before == 0.0 else 0.0
+
+
+cdef class SlippageModel:
+    """Base class of slippage models.
+
+    Subclasses override :meth:`fill_price`.
+
+    Raises
+    ------
+    TypeError
+        When a subclass does not override ``fill_price``.
+    """
+
+    def __cinit__(self, *args, **kwargs):
+        if getattr(type(self), "fill_price") is getattr(SlippageModel, "fill_price"):
+            raise TypeError(f"{type(self).__name__} must override fill_price()")
+
+    cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0:
+        """Price paid or received after slippage.
+
+        Parameters
+        ----------
+        ref : float
+            Reference price chosen by the matching rules.
+        qty : float
+            Signed fill quantity (positive = buy).
+        volume : float
+            The bar's volume (NaN when the data has none).
+
+        Returns
+        -------
+        float
+            The fill price; must be finite and > 0.
+        """
+        raise NotImplementedError
+
+    def __reduce__(self):
+        return (type(self), self._args())
+
+    def _args(self):
+        return ()
+
+    def __repr__(self):
+        return f"{type(self).__name__}{self._args()!r}"
+
+
+cdef class NoSlippage(SlippageModel):
+    """Fill at the reference price."""
+
+    cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0:
+        return ref
+
+
+cdef class FixedBpsSlippage(SlippageModel):
+    """Move the price by a fixed number of basis points against the trader.
+
+    Parameters
+    ----------
+    bps : float
+        Basis points, e.g. 5 = 0.05%: a buy pays ``ref * 1.0005``.
+    """
+
+    def __init__(self, bps):
+        self.bps = _finite_nonneg("bps", bps)
+
+    def _args(self):
+        return (self.bps,)
+
+    cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0:
+        if qty > 0:
+            return ref * (1.0 + self.bps * 1e-4)
+        return ref * (1.0 - self.bps * 1e-4)
+
+
+cdef class FixedSpreadSlippage(SlippageModel):
+    """Pay half a fixed spread: a buy fills at ``ref + spread/2``, a sell at ``ref - spread/2``.
+
+    Parameters
+    ----------
+    spread : float
+        Full bid-ask spread in price units.
+    """
+
+    def __init__(self, spread):
+        self.spread = _finite_nonneg("spread", spread)
+
+    def _args(self):
+        return (self.spread,)
+
+    cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0:
+        if qty > 0:
+            return ref + 0.5 * self.spread
+        return ref - 0.5 * self.spread

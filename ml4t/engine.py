@@ -1,0 +1,348 @@
+"""``Engine`` and ``run_backtest``: configure a run, drive the compiled core, build the result."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml4t._core.accounting import Ledger
+from ml4t._core.clock import Simulator
+from ml4t._core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
+from ml4t._core.enums import FillMode, Reason
+from ml4t._core.matching import OrderBook
+from ml4t.errors import ConfigError, check_choice
+from ml4t.orders import (ACTION_NAMES, BarEvent, CorporateActionEvent, Fill, FillEvent, Order,
+                         OrderEvent, _ts)
+from ml4t.strategy import Bars, Broker, DataView, Strategy, _Assets, overridden
+
+FILL_MODES = {"next_open": FillMode.NEXT_OPEN, "next_close": FillMode.NEXT_CLOSE,
+              "same_close": FillMode.SAME_CLOSE}
+ACCOUNTS = ("cash", "margin")
+ON_INSUFFICIENT = ("reject", "partial")
+FILL_ORDERS = ("exit_first", "submission")
+RECORD = ("slice", "session")
+
+
+class _Run:
+    """Everything one run shares between the engine, the broker and the data view."""
+
+    def __init__(self, engine: "Engine", bar_data):
+        self.config = engine.config
+        self.fractional = engine.config["fractional"]
+        self.bar_data = bar_data
+        self.assets = _Assets(bar_data.assets)
+        n = len(self.assets.names)
+        c = engine.config
+        self.ledger = Ledger(n, c["cash"], c["account"] == "margin", c["allow_short"],
+                             c["initial_margin"], c["max_leverage"])
+        self.book = OrderBook(self.ledger, c["commission"], c["slippage"],
+                              c["fill_order"] == "exit_first",
+                              c["on_insufficient"] == "partial", c["fractional"])
+        capacity = _history_capacity(bar_data)
+        self.sim = Simulator(self.ledger, self.book, int(FILL_MODES[c["fill"]]), capacity,
+                             c["record"] == "slice", c["record_positions"], c["fractional"])
+        self.start_ts = 0
+
+
+def _history_capacity(bar_data) -> int:
+    """Rows per asset to preallocate: exact for in-memory data, a guess when streaming."""
+    n_assets = max(1, len(bar_data.assets))
+    n_rows = getattr(bar_data, "n_rows", None)
+    if n_rows:
+        # dense panels have n_rows / n_assets bars per asset; sparse ones grow on demand
+        return max(16, int(math.ceil(n_rows / n_assets)))
+    return 256
+
+
+class _Driver:
+    """Called by the core once per slice: notifications, then the strategy's bar hooks."""
+
+    def __init__(self, run: _Run, strategy: Strategy, hooks: set[str]):
+        self.run = run
+        self.strategy = strategy
+        self.book = run.book
+        self.ledger = run.ledger
+        self.names = run.assets.names
+        self.bars = Bars(run.sim, run.assets)
+        self.on_bar = strategy.on_bar if "on_bar" in hooks else None
+        self.on_event = strategy.on_event if "on_event" in hooks else None
+        self.on_order = strategy.on_order if "on_order" in hooks else None
+        self.on_fill = strategy.on_fill if "on_fill" in hooks else None
+        self.notify = any(h is not None for h in (self.on_event, self.on_order, self.on_fill))
+        self.delivered = 0
+        self.actions_delivered = 0
+
+    def deliver(self):
+        """Deliver every order/fill event not yet seen by the strategy, in time order."""
+        book = self.book
+        if not self.notify:
+            self.delivered = book.n_events
+            return
+        while self.delivered < book.n_events:
+            i = self.delivered
+            self.delivered += 1
+            ts, oid, status, reason, fill_idx, filled = book.event(i)
+            info = book.order(oid)
+            order = Order._from_book(info, self.names[info["asset"]], ts=ts, status=status,
+                                     reason=reason, filled=filled)
+            if self.on_order is not None:
+                self.on_order(order)
+            if self.on_event is not None:
+                self.on_event(OrderEvent(order))
+            if fill_idx >= 0 and (self.on_fill is not None or self.on_event is not None):
+                fill = self._fill(fill_idx)
+                if self.on_fill is not None:
+                    self.on_fill(fill)
+                if self.on_event is not None:
+                    self.on_event(FillEvent(fill))
+
+    def _fill(self, i: int) -> Fill:
+        led = self.ledger
+        qty = _at(led.f_qty, i)
+        price = _at(led.f_price, i)
+        ref = _at(led.f_ref, i)
+        return Fill(order_id=int(_at(led.f_oid, i)), asset=self.names[int(_at(led.f_asset, i))],
+                    ts=_ts(_at(led.f_ts, i)), qty=qty, price=price, ref_price=ref,
+                    commission=_at(led.f_comm, i), slippage=(price - ref) * qty,
+                    realized_pnl=_at(led.f_realized, i))
+
+    def deliver_actions(self):
+        """Corporate actions applied since the last slice, to ``on_event``."""
+        sim = self.run.sim
+        n = len(sim.ax_ts)
+        if self.on_event is None:
+            self.actions_delivered = n
+            return
+        while self.actions_delivered < n:
+            i = self.actions_delivered
+            self.actions_delivered += 1
+            self.on_event(CorporateActionEvent(
+                ts=_ts(sim.ax_ts.get(i)), asset=self.names[sim.ax_asset.get(i)],
+                action=ACTION_NAMES[sim.ax_kind.get(i)], value=sim.ax_value.get(i),
+                qty=sim.ax_qty.get(i), cash=sim.ax_cash.get(i)))
+
+    def on_slice(self):
+        self.deliver_actions()
+        self.deliver()
+        if self.on_bar is not None:
+            self.on_bar(self.bars)
+        if self.on_event is not None:
+            self.on_event(BarEvent(self.bars.ts, self.bars))
+        self.deliver()
+
+
+def _at(buf, i):
+    return buf.get(i)
+
+
+class Engine:
+    """A configured backtest engine; ``run`` it on a strategy and data.
+
+    Parameters
+    ----------
+    cash : float, default 100_000
+        Starting cash.
+    fill : {"next_open", "next_close", "same_close"}
+        When orders fill: at the next bar's open (intrabar rules for limits and
+        stops), at the next bar's close, or at the close of the bar on which they
+        were placed (cheat-on-close).
+    commission : CommissionModel, optional
+        Default: no commission.
+    slippage : SlippageModel, optional
+        Default: no slippage.
+    account : {"cash", "margin"}
+        Cash account (cash never below zero) or Reg-T margin account.
+    allow_short : bool, optional
+        Default False for a cash account, True for a margin account.
+    initial_margin : float, default 0.5
+        Initial margin requirement of a margin account (0.5 = Reg-T, 2x).
+    max_leverage : float, optional
+        Cap on gross exposure / NAV (margin accounts); default none.
+    on_insufficient : {"reject", "partial"}
+        Reject an order that exceeds buying power, or fill what fits.
+    fill_order : {"exit_first", "submission"}
+        Sequencing at one fill point.
+    fractional : bool, default False
+        Allow fractional quantities.
+    calendar : str or None, default "XNYS"
+        Exchange calendar used to stamp daily data and define sessions.
+    start, end : timestamp-like, optional
+        Restrict the data to this range (inclusive).
+    record : {"slice", "session"}
+        Portfolio history granularity.
+    record_positions : bool, default True
+        Record position snapshots with the portfolio history.
+    seed : int, default 0
+        Master seed of the run's random generator (``Engine.rng``).
+    price_adjustment : {"detect", "raw", "split_adjusted"}
+        How to treat data with a ``split`` column: refuse prices that look
+        split-adjusted (default), trust them as raw, or rebuild raw prices.
+    corporate_actions : DataFrame, optional
+        Extra splits/dividends: columns ``asset, ex_date`` and ``ratio`` or
+        ``amount``, optional ``pay_date``.
+
+    Raises
+    ------
+    ml4t.errors.ConfigError
+        For any invalid value, naming the parameter.
+    """
+
+    def __init__(self, *, cash: float = 100_000.0, fill: str = "next_open",
+                 commission: CommissionModel | None = None, slippage: SlippageModel | None = None,
+                 account: str = "cash", allow_short: bool | None = None,
+                 initial_margin: float = 0.5, max_leverage: float | None = None,
+                 on_insufficient: str = "reject", fill_order: str = "exit_first",
+                 fractional: bool = False, calendar: str | None = "XNYS", start=None, end=None,
+                 record: str = "slice", record_positions: bool = True, seed: int = 0,
+                 price_adjustment: str = "detect", corporate_actions=None):
+        check_choice("fill", fill, FILL_MODES)
+        check_choice("account", account, ACCOUNTS)
+        check_choice("on_insufficient", on_insufficient, ON_INSUFFICIENT)
+        check_choice("fill_order", fill_order, FILL_ORDERS)
+        check_choice("record", record, RECORD)
+        from ml4t.corporate import PRICE_ADJUSTMENT
+        check_choice("price_adjustment", price_adjustment, PRICE_ADJUSTMENT)
+        if corporate_actions is not None and not isinstance(corporate_actions, pd.DataFrame):
+            raise ConfigError("corporate_actions", type(corporate_actions).__name__,
+                              "a pandas DataFrame (asset, ex_date, ratio | amount, pay_date)")
+        try:
+            cash = float(cash)
+        except (TypeError, ValueError):
+            raise ConfigError("cash", cash, "a finite number > 0") from None
+        if not math.isfinite(cash) or cash <= 0:
+            raise ConfigError("cash", cash, "a finite number > 0")
+        if commission is None:
+            commission = NoCommission()
+        if not isinstance(commission, CommissionModel):
+            raise ConfigError("commission", commission, "a CommissionModel instance "
+                              "(e.g. ml4t.models.PercentCommission(0.001))")
+        if slippage is None:
+            slippage = NoSlippage()
+        if not isinstance(slippage, SlippageModel):
+            raise ConfigError("slippage", slippage, "a SlippageModel instance "
+                              "(e.g. ml4t.models.FixedBpsSlippage(5))")
+        if allow_short is None:
+            allow_short = account == "margin"
+        if not (isinstance(initial_margin, (int, float)) and 0 < initial_margin <= 1):
+            raise ConfigError("initial_margin", initial_margin, "a fraction in (0, 1]")
+        if max_leverage is None:
+            max_leverage = math.inf
+        elif not (isinstance(max_leverage, (int, float)) and max_leverage > 0):
+            raise ConfigError("max_leverage", max_leverage, "a number > 0 or None")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise ConfigError("seed", seed, "an integer")
+        self.config: dict[str, Any] = dict(
+            cash=cash, fill=fill, commission=commission, slippage=slippage, account=account,
+            allow_short=bool(allow_short), initial_margin=float(initial_margin),
+            max_leverage=float(max_leverage), on_insufficient=on_insufficient,
+            fill_order=fill_order, fractional=bool(fractional), calendar=calendar,
+            start=start, end=end, record=record, record_positions=bool(record_positions),
+            seed=int(seed), price_adjustment=price_adjustment,
+            corporate_actions=corporate_actions)
+        self.rng = np.random.default_rng(int(seed))
+
+    def run(self, strategy, data, *, params: dict | None = None, out=None):
+        """Run ``strategy`` (a ``Strategy`` subclass or instance) on ``data``.
+
+        Parameters
+        ----------
+        strategy : type[Strategy] or Strategy
+        data : DataFrame, dict of DataFrames, path, or ``ml4t.data.BarData``
+            See :func:`ml4t.data.load_bars`.
+        params : dict, optional
+            Strategy parameters (only with a class).
+        out : path, optional
+            Directory to write the results and ``run_manifest.json`` into.
+
+        Returns
+        -------
+        BacktestResult
+
+        Raises
+        ------
+        ml4t.errors.DataError
+            Invalid data, naming file, row, column and rule.
+        ml4t.errors.ConfigError
+            A bad strategy or parameter.
+        """
+        from ml4t.data import BarData, load_bars
+        from ml4t.result import BacktestResult
+        from ml4t.manifest import RunClock
+
+        clock = RunClock()
+        c = self.config
+        if isinstance(data, BarData):
+            bar_data = data
+        else:
+            bar_data = load_bars(data, calendar=c["calendar"], start=c["start"], end=c["end"])
+        from ml4t import corporate
+
+        bar_data = corporate.check_price_adjustment(bar_data, c["price_adjustment"])
+        strat = _make_strategy(strategy, params)
+        run = _Run(self, bar_data)
+        actions = corporate.actions_from_bars(bar_data)
+        if c["corporate_actions"] is not None:
+            actions = corporate.merge_actions(
+                actions, corporate.actions_from_table(c["corporate_actions"], bar_data))
+        run.sim.set_corporate_actions(*actions)
+        batches = iter(bar_data.batches())
+        first = next(batches, None)
+        if first is not None and len(first.ts):
+            run.start_ts = int(first.ts[0])
+        strat.broker = Broker(run)
+        strat.data = DataView(run.sim, run.assets)
+        strat.rng = self.rng
+        hooks = overridden(strat)
+        driver = _Driver(run, strat, hooks)
+        if "on_start" in hooks:
+            strat.on_start()
+        per_slice = bool(hooks & {"on_bar", "on_event", "on_order", "on_fill"})
+
+        def all_batches():
+            if first is not None:
+                yield first
+            yield from batches
+
+        run.sim.run(all_batches(), driver if per_slice else None)
+        driver.deliver()
+        if "on_stop" in hooks:
+            strat.on_stop()
+        run.book.cancel_all(run.sim.ts, int(Reason.END_OF_DATA))
+        result = BacktestResult._from_run(run, strat, clock.finish())
+        if out is not None:
+            result.save(out)
+        return result
+
+
+def _make_strategy(strategy, params) -> Strategy:
+    if isinstance(strategy, type) and issubclass(strategy, Strategy):
+        return strategy(**(params or {}))
+    if isinstance(strategy, Strategy):
+        if params:
+            raise ConfigError("params", params, "None when passing a strategy instance "
+                              "(set parameters when constructing it)")
+        return strategy
+    raise ConfigError("strategy", strategy, "a Strategy subclass or instance")
+
+
+def run_backtest(strategy, data, *, params: dict | None = None, out=None, **config):
+    """Run a backtest in one call: ``Engine(**config).run(strategy, data)``.
+
+    Parameters
+    ----------
+    strategy : type[Strategy] or Strategy
+    data : DataFrame, dict of DataFrames, CSV/Parquet path, csvdir folder, or BarData
+    params : dict, optional
+        Strategy parameters.
+    out : path, optional
+        Directory for the result files and ``run_manifest.json``.
+    **config
+        Keyword arguments of :class:`Engine` (unknown keywords raise ``TypeError``).
+
+    Returns
+    -------
+    BacktestResult
+    """
+    return Engine(**config).run(strategy, data, params=params, out=out)

@@ -1,0 +1,220 @@
+"""Order, fill and position snapshots handed to strategies, and the closed sets of names.
+
+Statuses, reasons and order types are lower-case strings in the public API
+(``order.status == "filled"``); time in force is upper case (``"GTC"``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ml4t._core import enums as _enums
+from ml4t._core.enums import REASON_TEXT
+
+ORDER_TYPES = {e.value: e.name.lower() for e in _enums.OrderType}
+STATUSES = {e.value: e.name.lower() for e in _enums.OrderStatus}
+REASONS = {e.value: e.name.lower() for e in _enums.Reason}
+TIME_IN_FORCE = {e.value: e.name for e in _enums.TimeInForce}
+TIF_CODES = {name: code for code, name in TIME_IN_FORCE.items()}
+ACTION_NAMES = {e.value: e.name.lower() for e in _enums.ActionKind}
+OPEN_STATUSES = ("accepted", "partially_filled")
+
+
+def _ts(ns: int) -> pd.Timestamp:
+    return pd.Timestamp(int(ns), unit="ns", tz="UTC")
+
+
+def _opt(x: float):
+    return None if x is None or math.isnan(x) else float(x)
+
+
+@dataclass(frozen=True)
+class Order:
+    """Snapshot of an order at one moment (the time of the event that produced it).
+
+    Attributes
+    ----------
+    id : int
+        Order id, counting from 1 in each run.
+    asset : str
+    qty : float
+        Signed quantity ordered (positive = buy).
+    filled : float
+        Signed quantity filled so far.
+    status : str
+        One of ``created, submitted, accepted, partially_filled, filled, canceled,
+        rejected, expired``.
+    type : str
+        ``market, limit, stop, stop_limit``.
+    time_in_force : str
+        ``GTC, DAY, IOC, FOK``.
+    limit_price, stop_price : float or None
+    reason : str
+        Why the order was canceled, rejected or expired (``""`` otherwise).
+    reason_text : str
+        The reason as a sentence.
+    ts : pandas.Timestamp
+        Time of this snapshot's event.
+    created : pandas.Timestamp
+        Submission time.
+    avg_fill_price : float or None
+    commission : float
+        Commission charged so far.
+    """
+
+    id: int
+    asset: str
+    qty: float
+    filled: float
+    status: str
+    type: str
+    time_in_force: str
+    limit_price: float | None
+    stop_price: float | None
+    reason: str
+    reason_text: str
+    ts: pd.Timestamp
+    created: pd.Timestamp
+    avg_fill_price: float | None
+    commission: float
+
+    @property
+    def remaining(self) -> float:
+        """Signed quantity still to fill."""
+        return self.qty - self.filled
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order can still fill."""
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_buy(self) -> bool:
+        return self.qty > 0
+
+    @classmethod
+    def _from_book(cls, info: dict, asset_name: str, *, ts: int, status: int | None = None,
+                   reason: int | None = None, filled: float | None = None) -> "Order":
+        st = info["status"] if status is None else status
+        rs = info["reason"] if reason is None else reason
+        return cls(
+            id=int(info["id"]),
+            asset=asset_name,
+            qty=float(info["qty"]),
+            filled=float(info["filled"] if filled is None else filled),
+            status=STATUSES[st],
+            type=ORDER_TYPES[info["type"]],
+            time_in_force=TIME_IN_FORCE[info["time_in_force"]],
+            limit_price=_opt(info["limit_price"]),
+            stop_price=_opt(info["stop_price"]),
+            reason=REASONS[rs] if rs else "",
+            reason_text=REASON_TEXT[rs],
+            ts=_ts(ts),
+            created=_ts(info["ts_created"]),
+            avg_fill_price=_opt(info["avg_fill_price"]),
+            commission=float(info["commission"]),
+        )
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution.
+
+    Attributes
+    ----------
+    order_id : int
+    asset : str
+    ts : pandas.Timestamp
+    qty : float
+        Signed quantity (positive = bought).
+    price : float
+        Fill price after slippage.
+    ref_price : float
+        Price the matching rules chose before slippage.
+    commission : float
+    slippage : float
+        Cost of slippage in currency: ``(price - ref_price) * qty`` (>= 0 is a cost).
+    realized_pnl : float
+        FIFO P&L realised by this fill, before commission.
+    """
+
+    order_id: int
+    asset: str
+    ts: pd.Timestamp
+    qty: float
+    price: float
+    ref_price: float
+    commission: float
+    slippage: float
+    realized_pnl: float
+
+
+@dataclass(frozen=True)
+class Position:
+    """Holding in one asset at the current time.
+
+    ``bool(position)`` is True when the quantity is non-zero.
+    """
+
+    asset: str
+    qty: float
+    avg_cost: float | None
+    price: float | None
+    market_value: float
+    unrealized_pnl: float
+
+    def __bool__(self) -> bool:
+        return self.qty != 0
+
+
+@dataclass(frozen=True)
+class BarEvent:
+    """The data event of one slice (given to ``on_event``)."""
+
+    ts: pd.Timestamp
+    bars: object
+    kind: str = "bar"
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """An order status change (given to ``on_event``)."""
+
+    order: Order
+    kind: str = "order"
+
+    @property
+    def ts(self) -> pd.Timestamp:
+        return self.order.ts
+
+
+@dataclass(frozen=True)
+class FillEvent:
+    """An execution (given to ``on_event``)."""
+
+    fill: Fill
+    kind: str = "fill"
+
+    @property
+    def ts(self) -> pd.Timestamp:
+        return self.fill.ts
+
+
+@dataclass(frozen=True)
+class CorporateActionEvent:
+    """A corporate action applied to the portfolio (given to ``on_event``).
+
+    ``action`` is ``split``, ``dividend``, ``dividend_paid`` or ``cash_in_lieu``;
+    ``value`` the ratio or the amount per unit; ``qty`` the position it applied
+    to; ``cash`` the cash it moved now.
+    """
+
+    ts: pd.Timestamp
+    asset: str
+    action: str
+    value: float
+    qty: float
+    cash: float
+    kind: str = "corporate_action"

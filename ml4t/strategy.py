@@ -1,0 +1,484 @@
+"""The native strategy API: ``Strategy`` with its ``broker`` and point-in-time ``data``.
+
+A strategy overrides any of ``on_start``, ``on_bar(bars)``, ``on_event(event)``,
+``on_order(order)``, ``on_fill(fill)``, ``on_stop``. The engine works out once
+which hooks are overridden and calls only those. During a callback at time t,
+``self.data`` and ``bars`` show bars up to and including t, never later.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ml4t._core.enums import OrderType
+from ml4t.errors import ConfigError, OrderError, suggest
+from ml4t.orders import TIF_CODES, Fill, Order, Position, _ts
+
+HOOKS = ("on_start", "on_bar", "on_event", "on_order", "on_fill", "on_stop")
+FIELDS = ("open", "high", "low", "close", "volume", "price")
+
+
+class Strategy:
+    """Base class of native strategies.
+
+    Class attributes are the strategy's parameters; ``run_backtest(..., params=...)``
+    (or ``MyStrategy(fast=10)``) overrides them. An unknown parameter raises.
+
+    Attributes
+    ----------
+    broker : Broker
+        Places and cancels orders; reports cash, value and positions.
+    data : DataView
+        Point-in-time prices: ``current`` and ``history``.
+
+    Raises
+    ------
+    ml4t.errors.ConfigError
+        For a parameter the class does not declare.
+    """
+
+    broker: "Broker"
+    data: "DataView"
+
+    def __init__(self, **params):
+        declared = [n for n in dir(type(self)) if not n.startswith("_")
+                    and n not in HOOKS and not callable(getattr(type(self), n))]
+        for name, value in params.items():
+            if name not in declared:
+                raise ConfigError(name, value, f"a parameter declared on {type(self).__name__} "
+                                  f"({', '.join(sorted(declared)) or 'none declared'})",
+                                  hint=suggest(name, declared))
+            setattr(self, name, value)
+
+    def on_start(self):
+        """Called once before the first bar."""
+
+    def on_bar(self, bars: "Bars"):
+        """Called once per timestamp slice with the bars of that slice."""
+
+    def on_event(self, event):
+        """Called for every event: ``BarEvent``, ``OrderEvent``, ``FillEvent``."""
+
+    def on_order(self, order: Order):
+        """Called for every order status change, in time order."""
+
+    def on_fill(self, fill: Fill):
+        """Called for every execution, in time order."""
+
+    def on_stop(self):
+        """Called once after the last bar."""
+
+
+def overridden(strategy: Strategy) -> set[str]:
+    """Names of the hooks that ``strategy``'s class overrides."""
+    cls = type(strategy)
+    return {h for h in HOOKS if getattr(cls, h) is not getattr(Strategy, h)}
+
+
+class _Assets:
+    """Name <-> id mapping with helpful errors."""
+
+    def __init__(self, names: Iterable[str]):
+        self.names = tuple(names)
+        self.ids = {n: i for i, n in enumerate(self.names)}
+
+    def id(self, asset) -> int:
+        try:
+            return self.ids[asset]
+        except (KeyError, TypeError):
+            hint = suggest(str(asset), self.names)
+            raise OrderError(f"unknown asset {asset!r}" + (f"; did you mean {hint!r}?" if hint
+                             else f" (known: {', '.join(self.names[:10])}"
+                             f"{'...' if len(self.names) > 10 else ''})")) from None
+
+
+class _FieldView:
+    """One field of the current slice: ``bars.close["AAPL"]``."""
+
+    __slots__ = ("_bars", "_field")
+
+    def __init__(self, bars: "Bars", field: str):
+        self._bars = bars
+        self._field = field
+
+    def __getitem__(self, asset) -> float:
+        b = self._bars
+        a = b._assets.id(asset)
+        sim = b._sim
+        if sim.bar_slice_np[a] != sim.slice_no:
+            raise KeyError(f"{asset!r} has no bar at {b.ts}")
+        return float(b._last[self._field][a])
+
+    def get(self, asset, default=None):
+        """Value for ``asset`` or ``default`` when it has no bar in this slice."""
+        try:
+            return self[asset]
+        except KeyError:
+            return default
+
+    @property
+    def values(self) -> np.ndarray:
+        """Values of the assets present in this slice, in ``bars.assets`` order."""
+        sim = self._bars._sim
+        col = "close" if self._field == "price" else self._field
+        return np.asarray(getattr(sim.batch, col)[sim.row_lo:sim.row_hi], dtype=np.float64)
+
+    def to_series(self) -> pd.Series:
+        """The field as a Series indexed by asset name."""
+        return pd.Series(self.values, index=self._bars.assets, name=self._field)
+
+
+class Bars:
+    """The bars of the current slice (all rows sharing one timestamp).
+
+    ``bars.close["AAPL"]``, ``"AAPL" in bars``, ``bars.assets``, ``bars.ts``,
+    ``bars.to_frame()``.
+    """
+
+    def __init__(self, sim, assets: _Assets):
+        self._sim = sim
+        self._assets = assets
+        self._last = {"open": sim.last_open_np, "high": sim.last_high_np, "low": sim.last_low_np,
+                      "close": sim.last_close_np, "price": sim.last_close_np,
+                      "volume": sim.last_volume_np}
+        self.open = _FieldView(self, "open")
+        self.high = _FieldView(self, "high")
+        self.low = _FieldView(self, "low")
+        self.close = _FieldView(self, "close")
+        self.volume = _FieldView(self, "volume")
+
+    @property
+    def ts(self) -> pd.Timestamp:
+        """Timestamp of this slice (UTC)."""
+        return _ts(self._sim.ts)
+
+    @property
+    def asset_ids(self) -> np.ndarray:
+        sim = self._sim
+        return np.asarray(sim.batch.asset[sim.row_lo:sim.row_hi])
+
+    @property
+    def assets(self) -> list[str]:
+        """Names of the assets with a bar in this slice."""
+        names = self._assets.names
+        return [names[i] for i in self.asset_ids]
+
+    def __contains__(self, asset) -> bool:
+        a = self._assets.ids.get(asset)
+        return a is not None and self._sim.bar_slice_np[a] == self._sim.slice_no
+
+    def __len__(self) -> int:
+        return int(self._sim.row_hi - self._sim.row_lo)
+
+    def __iter__(self):
+        return iter(self.assets)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The slice as a DataFrame indexed by asset name."""
+        return pd.DataFrame({f: getattr(self, f).values for f in
+                             ("open", "high", "low", "close", "volume")}, index=self.assets)
+
+    def __repr__(self):
+        return f"Bars(ts={self.ts}, assets={len(self)})"
+
+
+class DataView:
+    """Point-in-time data access. Nothing after the current time is ever returned."""
+
+    def __init__(self, sim, assets: _Assets):
+        self._sim = sim
+        self._assets = assets
+        self._last = {"open": sim.last_open_np, "high": sim.last_high_np, "low": sim.last_low_np,
+                      "close": sim.last_close_np, "price": sim.last_close_np,
+                      "volume": sim.last_volume_np}
+        self._n_actions = 0
+        self._action_cache: dict[int, list] = {}
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """Every asset name in the data."""
+        return self._assets.names
+
+    @property
+    def now(self) -> pd.Timestamp | None:
+        """The current simulation time (None before the first bar)."""
+        return _ts(self._sim.ts) if self._sim.slice_no >= 0 else None
+
+    def _field(self, field: str) -> str:
+        if field not in FIELDS:
+            hint = suggest(field, FIELDS)
+            raise ConfigError("field", field, f"one of {', '.join(FIELDS)}", hint=hint)
+        return field
+
+    def current(self, asset, field: str = "close") -> float:
+        """Last known (unadjusted) value of ``field`` for ``asset``; NaN before its first bar.
+
+        Raises
+        ------
+        ml4t.errors.OrderError
+            Unknown asset.
+        ml4t.errors.ConfigError
+            Unknown field.
+        """
+        a = self._assets.id(asset)
+        return float(self._last[self._field(field)][a])
+
+    def has_bar(self, asset) -> bool:
+        """True if ``asset`` has a bar in the current slice."""
+        a = self._assets.id(asset)
+        return bool(self._sim.bar_slice_np[a] == self._sim.slice_no)
+
+    def history_array(self, asset, field: str = "close", bars: int = 1,
+                      adjusted: bool = True) -> np.ndarray:
+        """The last ``bars`` values of ``field`` for ``asset`` as a numpy array (oldest first).
+
+        Fewer values are returned when the asset has fewer bars so far. Prices are
+        adjusted for the splits and dividends applied up to now (``adjusted=False``
+        gives the traded prices).
+        """
+        a = self._assets.id(asset)
+        field = self._field(field)
+        vals = self._sim.history.window(a, field, int(bars))
+        if adjusted:
+            vals = self._adjust(a, field, vals)
+        return vals
+
+    def _actions(self, a: int):
+        sim = self._sim
+        n = len(sim.ax_ts)
+        if n != self._n_actions:
+            self._n_actions = n
+            self._action_cache = {}
+        acts = self._action_cache.get(a)
+        if acts is None:
+            acts = self._action_cache[a] = sim.actions_for(a)
+        return acts
+
+    def _adjust(self, a: int, field: str, vals: np.ndarray) -> np.ndarray:
+        if self._n_actions == 0 and len(self._sim.ax_ts) == 0:
+            return vals
+        acts = self._actions(a)
+        if not acts or field == "ts":
+            return vals
+        from ml4t.corporate import adjustment_factors
+        hist = self._sim.history
+        end = int(hist.count_np[a])
+        start = end - len(vals)
+        closes = hist.close_np
+        price, volume = adjustment_factors(acts, start, end, lambda h: float(closes[h - 1, a]))
+        return vals * (volume if field == "volume" else price)
+
+    def history(self, assets, field: str = "close", bars: int = 1, adjusted: bool = True):
+        """The last ``bars`` bars up to now: a Series for one asset, a DataFrame for several.
+
+        The current bar is included. An asset's window holds its own last ``bars``
+        bars (fewer if it has fewer so far); several assets are aligned on time.
+        Prices and volumes are adjusted for the splits and dividends applied up to
+        now, never later ones (``adjusted=False`` gives traded prices).
+
+        Raises
+        ------
+        ml4t.errors.OrderError
+            Unknown asset.
+        ml4t.errors.ConfigError
+            Unknown field.
+        ValueError
+            ``bars`` < 1.
+        """
+        field = self._field(field)
+        if isinstance(assets, str):
+            return self._series(assets, field, bars, adjusted)
+        cols = {name: self._series(name, field, bars, adjusted) for name in assets}
+        if not cols:
+            return pd.DataFrame()
+        return pd.DataFrame(cols)
+
+    def _series(self, asset, field, bars, adjusted=True) -> pd.Series:
+        a = self._assets.id(asset)
+        hist = self._sim.history
+        vals = self.history_array(asset, field, bars, adjusted)
+        ts = hist.window(a, "ts", int(bars))
+        index = pd.DatetimeIndex(ts.view("M8[ns]")).tz_localize("UTC")
+        return pd.Series(vals, index=index, name=asset)
+
+
+class Broker:
+    """Orders and account state for the running strategy.
+
+    Prices are keyword-only: ``order("AAPL", 10, limit_price=150.0)``. The order
+    type follows from the prices given (none: market; limit: limit; stop: stop;
+    both: stop-limit). Sizing helpers use the current close and NAV, round the
+    quantity toward zero to whole units (unless fractional trading is on) and
+    return ``None`` instead of placing an order of zero. Targets count the
+    quantity still to fill in the asset's open orders.
+    """
+
+    def __init__(self, run):
+        self._run = run
+        self._sim = run.sim
+        self._book = run.book
+        self._ledger = run.ledger
+        self._assets = run.assets
+
+    # ---------------------------------------------------------------- orders
+    def _now(self):
+        sim = self._sim
+        if sim.slice_no >= 0:
+            return sim.ts, sim.slice_no
+        return self._run.start_ts, -1
+
+    def order(self, asset, qty: float, *, limit_price: float | None = None,
+              stop_price: float | None = None, time_in_force: str = "GTC") -> Order:
+        """Place an order for a signed quantity (positive buys, negative sells).
+
+        Parameters
+        ----------
+        asset : str
+        qty : float
+        limit_price, stop_price : float, optional
+        time_in_force : {"GTC", "DAY", "IOC", "FOK"}
+
+        Returns
+        -------
+        Order
+            Snapshot of the accepted order.
+
+        Raises
+        ------
+        ml4t.errors.OrderError
+            Unknown asset, non-finite/zero/fractional quantity, bad prices.
+        ml4t.errors.ConfigError
+            Unknown time in force.
+        """
+        a = self._assets.id(asset)
+        tif = str(time_in_force).upper()
+        if tif not in TIF_CODES:
+            raise ConfigError("time_in_force", time_in_force, "one of GTC, DAY, IOC, FOK",
+                              hint=suggest(tif, list(TIF_CODES)))
+        if limit_price is not None and stop_price is not None:
+            otype = OrderType.STOP_LIMIT
+        elif limit_price is not None:
+            otype = OrderType.LIMIT
+        elif stop_price is not None:
+            otype = OrderType.STOP
+        else:
+            otype = OrderType.MARKET
+        try:
+            q = float(qty)
+            lp = float(limit_price) if limit_price is not None else math.nan
+            sp = float(stop_price) if stop_price is not None else math.nan
+        except (TypeError, ValueError):
+            raise OrderError(f"order({asset!r}): qty and prices must be numbers, got qty={qty!r}, "
+                             f"limit_price={limit_price!r}, stop_price={stop_price!r}") from None
+        ts, k = self._now()
+        oid = self._book.submit(a, q, int(otype), lp, sp, TIF_CODES[tif], ts, k)
+        return self.get_order(oid)
+
+    def _price(self, asset) -> float:
+        a = self._assets.id(asset)
+        p = float(self._sim.last_close_np[a])
+        if not p > 0:
+            raise OrderError(f"no price for {asset!r} yet: it has had no bar up to "
+                             f"{_ts(self._sim.ts) if self._sim.slice_no >= 0 else 'the start'}")
+        return p
+
+    def _units(self, x: float) -> float:
+        if not math.isfinite(x):
+            raise OrderError(f"computed quantity is not finite ({x})")
+        return x if self._run.fractional else float(math.trunc(x))
+
+    def _place(self, asset, qty, **kw):
+        if abs(qty) < 1e-12:
+            return None
+        return self.order(asset, qty, **kw)
+
+    def order_value(self, asset, value: float, **kw) -> Order | None:
+        """Order ``value`` currency worth of ``asset`` at the current close (negative sells)."""
+        return self._place(asset, self._units(float(value) / self._price(asset)), **kw)
+
+    def order_percent(self, asset, percent: float, **kw) -> Order | None:
+        """Order ``percent`` (a fraction, 0.1 = 10%) of the current NAV in ``asset``."""
+        return self.order_value(asset, float(percent) * self.value, **kw)
+
+    def order_target(self, asset, target: float, **kw) -> Order | None:
+        """Order what it takes to hold ``target`` units (counting open orders)."""
+        a = self._assets.id(asset)
+        have = self._ledger.qty_np[a] + self._book.open_qty(a)
+        return self._place(asset, self._units(float(target)) - have, **kw)
+
+    def order_target_value(self, asset, value: float, **kw) -> Order | None:
+        """Order what it takes to hold ``value`` currency of ``asset`` at the current close."""
+        return self.order_target(asset, self._units(float(value) / self._price(asset)), **kw)
+
+    def order_target_percent(self, asset, percent: float, **kw) -> Order | None:
+        """Order what it takes for ``asset`` to be ``percent`` of NAV (0.95 = 95%)."""
+        return self.order_target_value(asset, float(percent) * self.value, **kw)
+
+    def order_target_weights(self, weights: Mapping[str, float], **kw) -> list[Order]:
+        """Rebalance each asset in ``weights`` to its fraction of NAV.
+
+        Assets not in ``weights`` (or with a NaN weight) are left alone; a weight of
+        0 flattens. Orders are placed in the mapping's order; the fill sequencing
+        (``fill_order``) still puts position-reducing orders first.
+        """
+        placed = []
+        nav = self.value
+        for asset, w in weights.items():
+            if w is None or (isinstance(w, float) and math.isnan(w)):
+                continue
+            o = self.order_target_value(asset, float(w) * nav, **kw)
+            if o is not None:
+                placed.append(o)
+        return placed
+
+    def cancel(self, order) -> bool:
+        """Cancel an open order (an ``Order`` or its id); False if it was not open."""
+        oid = order.id if isinstance(order, Order) else int(order)
+        ts, _ = self._now()
+        return bool(self._book.cancel(oid, ts))
+
+    def get_order(self, order_id: int) -> Order:
+        """Current snapshot of an order."""
+        info = self._book.order(int(order_id))
+        ts, _ = self._now()
+        return Order._from_book(info, self._assets.names[info["asset"]], ts=ts)
+
+    def get_open_orders(self, asset=None) -> list[Order]:
+        """Open orders in submission order, optionally of one asset."""
+        out = [self.get_order(i) for i in self._book.open_ids()]
+        if asset is not None:
+            out = [o for o in out if o.asset == asset]
+        return out
+
+    # --------------------------------------------------------------- account
+    @property
+    def cash(self) -> float:
+        """Cash balance."""
+        return float(self._ledger.cash)
+
+    @property
+    def value(self) -> float:
+        """Net asset value: cash + positions at their current prices."""
+        return float(self._ledger.nav)
+
+    def position(self, asset) -> Position:
+        """The holding in ``asset`` (``bool(position)`` is False when flat)."""
+        a = self._assets.id(asset)
+        led = self._ledger
+        q = float(led.qty_np[a])
+        price = float(led.mark_np[a]) if q != 0 else float(self._sim.last_close_np[a])
+        cost = led.avg_cost(a) if q != 0 else math.nan
+        mv = q * price if q != 0 else 0.0
+        return Position(asset=self._assets.names[a], qty=q,
+                        avg_cost=None if math.isnan(cost) else cost,
+                        price=None if math.isnan(price) else price, market_value=mv,
+                        unrealized_pnl=(price - cost) * q if q != 0 else 0.0)
+
+    def positions(self) -> dict[str, Position]:
+        """Every non-flat position, by asset name."""
+        qty = self._ledger.qty_np
+        return {self._assets.names[a]: self.position(self._assets.names[a])
+                for a in np.flatnonzero(qty)}
