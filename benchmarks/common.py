@@ -39,6 +39,8 @@ def peak_rss_mb() -> float:
 def emit(payload: dict) -> None:
     """Print the worker's result as the last line of stdout."""
     payload.setdefault("peak_rss_mb", round(peak_rss_mb(), 1))
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    payload.setdefault("cpu_s", ru.ru_utime + ru.ru_stime)
     sys.stdout.write("@@RESULT " + json.dumps(payload) + "\n")
     sys.stdout.flush()
 
@@ -72,7 +74,7 @@ def repeat_worker(module: str, args: list[str], n: int, label: str = "") -> list
         r = run_worker(module, args)
         out.append(r)
         if label:
-            print(f"  {label} run {i + 1}/{n}: wall {r['wall_s']:.3f} s, "
+            print(f"  {label} run {i + 1}/{n}: wall {r['wall_s']:.3f} s, cpu {r['cpu_s']:.3f} s, "
                   f"rss {r['peak_rss_mb']:.0f} MiB", file=sys.stderr, flush=True)
     return out
 
@@ -137,8 +139,20 @@ def machine() -> dict:
                                          cwd=ROOT).stdout)
     except Exception:
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": mem,
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": mem, "ml4t_code": code_hash(),
             "python": platform.python_version(), **vers}
+
+
+def code_hash() -> str:
+    """Short SHA-256 over ml4t's Python and Cython sources (the engine changes under us)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "ml4t").rglob("*")):
+        if f.suffix in (".py", ".pyx", ".pxd") and f.is_file():
+            h.update(str(f.relative_to(ROOT)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def python_floor(n: int = 5) -> float:
@@ -235,42 +249,36 @@ def _ml4t_whole(spec, na: int, nb: int) -> None:
               run_backtest_s=t3 - t2, rows=na * nb, **spec.ml4t_outcome(res)))
 
 
-def _loop_only(engine, strategy_cls, bd) -> dict | None:
-    """Time the pieces of ``Engine.run`` separately using engine internals (may go stale)."""
-    try:
-        from ml4t._core.enums import Reason
-        from ml4t.engine import _Driver, _Run
-        from ml4t.result import BacktestResult
-        from ml4t.strategy import Broker, DataView, overridden
-    except ImportError:
-        return None
+def _phases(engine, strategy_cls, bd) -> dict | None:
+    """Split one warm ``engine.run`` into setup / loop / result through the public API only.
+
+    The strategy is subclassed so that its ``on_bar`` stamps the clock at the first call and
+    after the last one: setup = start to first bar callback, loop = first to last bar
+    callback (the compiled ``Simulator.run`` plus the strategy's own work), result = last
+    callback to return (end-of-data cancels and ``BacktestResult`` building). The stamping
+    costs two ``perf_counter`` calls per slice.
+    """
+    stamps: list[float] = []
+    base_on_bar = strategy_cls.on_bar
+
+    class Timed(strategy_cls):
+        def on_bar(self, bars):
+            if not stamps:
+                stamps.append(now())
+            base_on_bar(self, bars)
+            if len(stamps) == 2:
+                stamps[1] = now()
+            else:
+                stamps.append(now())
+
+    Timed.__name__ = strategy_cls.__name__
     t0 = now()
-    run = _Run(engine, bd)
-    strat = strategy_cls()
-    batches = list(bd.batches())
-    if batches and len(batches[0].ts):
-        run.start_ts = int(batches[0].ts[0])
-    strat.broker = Broker(run)
-    strat.data = DataView(run.sim, run.assets)
-    strat.rng = engine.rng
-    hooks = overridden(strat)
-    driver = _Driver(run, strat, hooks)
-    if "on_start" in hooks:
-        strat.on_start()
-    per_slice = bool(hooks & {"on_bar", "on_event", "on_order", "on_fill"})
+    engine.run(Timed, bd)
     t1 = now()
-    run.sim.run(iter(batches), driver if per_slice else None)
-    t2 = now()
-    driver.deliver()
-    run.book.cancel_all(run.sim.ts, int(Reason.END_OF_DATA))
-    t3 = now()
-    try:
-        from ml4t.manifest import RunClock
-        BacktestResult._from_run(run, strat, RunClock().finish())
-    except Exception:
-        return {"setup_s": t1 - t0, "loop_s": t2 - t1, "result_s": None}
-    t4 = now()
-    return {"setup_s": t1 - t0, "loop_s": t2 - t1, "result_s": t4 - t3}
+    if len(stamps) != 2:
+        return None
+    return {"setup_s": stamps[0] - t0, "loop_s": stamps[1] - stamps[0],
+            "result_s": t1 - stamps[1], "total_s": t1 - t0}
 
 
 def _ml4t_engine(spec, na: int, nb: int, reps: int) -> None:
@@ -307,7 +315,7 @@ def _ml4t_engine(spec, na: int, nb: int, reps: int) -> None:
         gc.collect()
     parts = []
     for _ in range(reps):
-        parts.append(_loop_only(Engine(**cfg), strat, bd))
+        parts.append(_phases(Engine(**cfg), strat, bd))
         gc.collect()
     rb = []
     for _ in range(reps):
@@ -387,11 +395,12 @@ def measure(module: str, name: str, na: int, nb: int, *, runs: int = 5, bt_runs:
 
     bars_parquet(na, nb)  # make sure the cache exists before any timed process starts
     geo = ["--assets", str(na), "--bars", str(nb)]
-    out: dict = {"workload": name, "assets": na, "bars": nb, "rows": na * nb}
+    out: dict = {"workload": name, "assets": na, "bars": nb, "rows": na * nb,
+                 "loadavg_before": os.getloadavg()[0]}
     if runs:
         whole = repeat_worker(module, ["--worker", "ml4t-whole", *geo], runs, f"{name} ml4t whole")
-        out["ml4t_whole"] = summarize(whole, ("wall_s", "peak_rss_mb", "import_s", "read_s",
-                                              "run_backtest_s"))
+        out["ml4t_whole"] = summarize(whole, ("wall_s", "cpu_s", "peak_rss_mb", "import_s",
+                                              "read_s", "run_backtest_s"))
         out["ml4t_whole"]["peak_rss_max_mb"] = max(r["peak_rss_mb"] for r in whole)
     if engine:
         e = run_worker(module, ["--worker", "ml4t-engine", *geo, "--reps", str(max(runs, 1))])
@@ -402,9 +411,10 @@ def measure(module: str, name: str, na: int, nb: int, *, runs: int = 5, bt_runs:
         run_worker(module, ["--worker", "ml4t-profile", *geo, "--name", name])
     if bt_runs:
         bts = repeat_worker(module, ["--worker", "bt", *geo], bt_runs, f"{name} backtrader")
-        out["bt"] = summarize(bts, ("wall_s", "peak_rss_mb", "import_s", "read_s", "feeds_s",
-                                    "run_s"))
+        out["bt"] = summarize(bts, ("wall_s", "cpu_s", "peak_rss_mb", "import_s", "read_s",
+                                    "feeds_s", "run_s"))
         out["bt"]["peak_rss_max_mb"] = max(r["peak_rss_mb"] for r in bts)
+    out["loadavg_after"] = os.getloadavg()[0]
     return out
 
 

@@ -73,8 +73,10 @@ def check_price_adjustment(bar_data, mode: str = "detect"):
     mode : {"detect", "raw", "split_adjusted"}
         ``detect``: refuse split-adjusted prices (a split with no price gap);
         ``raw``: trust that prices are unadjusted; ``split_adjusted``: rebuild the
-        traded prices by undoing the splits (prices before a split x ratio, volumes
-        and dividends / ratio).
+        traded prices by undoing the splits (prices and dividends before a split x
+        ratio, volumes / ratio). Splits cut off by the loader's ``end``
+        (``bar_data.splits_after_end``) are checked and undone too: they scale
+        every kept row of their asset.
 
     Returns
     -------
@@ -91,24 +93,32 @@ def check_price_adjustment(bar_data, mode: str = "detect"):
         from ml4t.errors import check_choice
         check_choice("price_adjustment", mode, PRICE_ADJUSTMENT)
     rows, ratios = split_events(bar_data)
-    if len(rows) == 0 or mode == "raw":
+    later = getattr(bar_data, "splits_after_end", None)
+    n_later = 0 if later is None else len(later["ratio"])
+    if (len(rows) == 0 and n_later == 0) or mode == "raw":
         return bar_data
     batch = _single_batch(bar_data)
     if batch is None:
         return bar_data
     asset, close, open_ = batch.asset, batch.close, batch.open
+    # (asset id, ts, ratio, close before, open on the ex-date) of every split: those inside
+    # the data, then those cut off by ``end`` (they still scale every kept price)
+    events = []
+    for r, ratio in zip(rows, ratios):
+        prev = np.flatnonzero(asset[:r] == asset[r])
+        pc = close[prev[-1]] if len(prev) else math.nan
+        events.append((int(asset[r]), int(batch.ts[r]), float(ratio), pc, open_[r], r))
+    for i in range(n_later):
+        events.append((int(later["asset"][i]), int(later["ts"][i]), float(later["ratio"][i]),
+                       float(later["close_before"][i]), float(later["open"][i]), len(asset)))
     if mode == "detect":
-        for r, ratio in zip(rows, ratios):
-            a = asset[r]
-            prev = np.flatnonzero(asset[:r] == a)
-            if len(prev) == 0:
+        for a, ts, ratio, pc, o, _ in events:
+            if not (pc > 0 and o > 0):
                 continue
-            pc = close[prev[-1]]
-            o = open_[r]
             gap_raw = abs(math.log(o * ratio / pc))       # raw data: open ~ prev close / ratio
             gap_adj = abs(math.log(o / pc))               # adjusted data: open ~ prev close
             if gap_adj < gap_raw:
-                when = pd.Timestamp(int(batch.ts[r]), unit="ns", tz="UTC")
+                when = pd.Timestamp(ts, unit="ns", tz="UTC")
                 raise DataError(
                     f"asset {bar_data.assets[a]!r} has a {ratio:g}:1 split on {when:%Y-%m-%d} "
                     f"but its prices show no matching gap (close before {pc:g}, open on the "
@@ -117,12 +127,11 @@ def check_price_adjustment(bar_data, mode: str = "detect"):
                     f"or price_adjustment='raw' if they are really unadjusted",
                     path=bar_data.source, column="split", rule="split_adjusted_input")
         return bar_data
-    # split_adjusted: rebuild traded prices
+    # split_adjusted: rebuild traded prices (rows of the asset before its split x ratio)
     factor = np.ones(len(asset))
-    for r, ratio in zip(rows, ratios):
-        a = asset[r]
-        before = (asset == a) & (np.arange(len(asset)) < r)
-        factor[before] *= ratio
+    index = np.arange(len(asset))
+    for a, _, ratio, _, _, r in events:
+        factor[(asset == a) & (index < r)] *= ratio
     from ml4t.data import BarBatch, BarData
 
     new = BarBatch(ts=batch.ts, asset=batch.asset, open=batch.open * factor,
@@ -131,6 +140,7 @@ def check_price_adjustment(bar_data, mode: str = "detect"):
     extra = dict(bar_data.extra)
     if "dividend" in extra:
         extra["dividend"] = np.asarray(extra["dividend"], dtype=np.float64) * factor
+    # the splits after ``end`` are accounted for; those inside stay (the clock applies them)
     return BarData(assets=bar_data.assets, source=bar_data.source, calendar=bar_data.calendar,
                    extra=extra, n_rows=bar_data.n_rows, batch_rows=None, bars=new)
 
@@ -251,16 +261,21 @@ def merge_actions(*parts):
 def adjustment_factors(actions, start: int, end: int, closes_before) -> tuple[np.ndarray, np.ndarray]:
     """Price and volume factors for history rows ``start .. end-1`` of one asset.
 
-    ``actions`` are the (kind, value, history_row) applied so far; a split at
-    history row h divides prices of rows < h by its ratio; a dividend at h
-    multiplies them by ``1 - amount / close[h-1]`` (``closes_before(h)`` gives that
-    unadjusted close).
+    ``actions`` are the (kind, value, history_row) applied so far, in the order
+    they were applied; a split at history row h divides prices of rows < h by its
+    ratio; a dividend at h multiplies them by ``1 - amount / close[h-1]``
+    (``closes_before(h)`` gives that unadjusted close). A dividend applied after
+    a split at the same row (same ex-date: splits come first) is paid per
+    post-split unit, so that close is first divided by the split's ratio.
     """
     n = end - start
     price = np.ones(n)
     volume = np.ones(n)
     rows = np.arange(start, end)
+    split_at: dict[int, float] = {}     # history row -> ratio of the splits applied there so far
     for kind, value, h in actions:
+        if kind == ActionKind.SPLIT:
+            split_at[h] = split_at.get(h, 1.0) * value
         if h <= start:
             continue
         mask = rows < h
@@ -268,7 +283,7 @@ def adjustment_factors(actions, start: int, end: int, closes_before) -> tuple[np
             price[mask] /= value
             volume[mask] *= value
         elif kind == ActionKind.DIVIDEND and h >= 1:
-            pc = closes_before(h)
+            pc = closes_before(h) / split_at.get(h, 1.0)
             if pc > 0 and value < pc:
                 price[mask] *= 1.0 - value / pc
     return price, volume

@@ -15,8 +15,9 @@ Structure
 Timestamps and assets
     ``bad_timestamp`` (unparseable or missing), ``missing_asset`` (empty asset name),
     ``bad_asset`` (two asset names that read the same once converted to text),
-    ``not_a_session`` (a date-only row on a day the calendar does not trade),
-    ``outside_calendar`` (the calendar cannot be built over the data's dates).
+    ``not_a_session`` (a row on a day the calendar does not trade), ``outside_session`` (an
+    intraday row on a trading day but before the session's open or after its close, early
+    closes included), ``outside_calendar`` (the calendar cannot be built over the data's dates).
 Values
     ``not_numeric``, ``nan_price``, ``negative_price``, ``bad_volume`` (NaN or infinite),
     ``negative_volume``, ``high_below_low``, ``open_outside_range``, ``close_outside_range``
@@ -126,6 +127,11 @@ class BarData:
         empty when Parquet is streamed.
     n_rows : int or None
         Number of rows, or None when a streamed Parquet file is filtered by `start`/`end`.
+    splits_after_end : dict of str to numpy.ndarray
+        Splits recorded in the input after `end` (cut off by the window, yet they still
+        scale every kept price of a split-adjusted input): arrays ``asset`` (ids), ``ts``,
+        ``ratio``, ``close_before`` (the asset's last close before the split, NaN if none)
+        and ``open`` (the split row's open). Empty without `end` or a ``split`` column.
     """
 
     def __init__(
@@ -139,6 +145,7 @@ class BarData:
         batch_rows: int | None,
         bars: BarBatch | None = None,
         stream: _ParquetStream | None = None,
+        splits_after_end: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.assets = assets
         self.source = source
@@ -149,6 +156,8 @@ class BarData:
         self._bars = bars
         self._stream = stream
         self._ids: dict[str, int] | None = None
+        self.splits_after_end = (_no_splits() if splits_after_end is None
+                                 else splits_after_end)
 
     def __repr__(self) -> str:
         shown = ", ".join(self.assets[:5]) + (", ..." if len(self.assets) > 5 else "")
@@ -568,6 +577,72 @@ def _sessions(ts: np.ndarray, tz) -> np.ndarray:
     return np.repeat(local // DAY_NS, counts)
 
 
+class _SessionTable:
+    """Opens and closes (UTC ns) of a calendar's sessions over a span, for vectorised lookups.
+
+    Intraday rows must fall inside a session: ``open <= ts <= close`` (both inclusive, so a bar
+    labelled with its start at the open and one labelled with its end at the close both pass;
+    an early close ends the session early). Lunch breaks are not checked.
+    """
+
+    def __init__(self, calendar: str, first_ns: int, last_ns: int, path: str, column: str):
+        first_day, last_day = int(first_ns // DAY_NS), int(last_ns // DAY_NS)
+        try:
+            try:
+                # one day of margin each side: a session's label can differ from the UTC date
+                # of its bars (New York evenings are the next day in UTC; Sydney mornings the
+                # previous day)
+                cal = _get_calendar(calendar, first_day - 1, last_day + 1)
+            except (ValueError, LookupError):
+                cal = _get_calendar(calendar, first_day, last_day)
+        except (ValueError, LookupError) as exc:
+            raise DataError(
+                f"calendar {calendar!r} cannot cover {_day_str(first_day)} to "
+                f"{_day_str(last_day)}: {exc}",
+                path=path, column=column, rule="outside_calendar",
+            ) from None
+        self.calendar = calendar
+        self.tz = cal.tz
+        self.labels = pd.DatetimeIndex(cal.sessions).as_unit("ns").asi8 // DAY_NS
+        self.opens = pd.DatetimeIndex(cal.opens).as_unit("ns").asi8
+        self.closes = pd.DatetimeIndex(cal.closes).as_unit("ns").asi8
+
+    def sessions_of(self, ts: np.ndarray, where: _Where) -> np.ndarray:
+        """Session label (days since epoch) of each row; raise on the first row outside one.
+
+        Raises
+        ------
+        DataError
+            ``not_a_session`` when the row's local date is not a trading day,
+            ``outside_session`` when it is but the row falls before the open or after the close.
+        """
+        k = np.searchsorted(self.opens, ts, side="right") - 1
+        kc = np.clip(k, 0, None)
+        inside = (k >= 0) & (ts <= self.closes[kc])
+        bad = _first_true(~inside)
+        if bad is None:
+            return self.labels[kc]
+        t = int(ts[bad])
+        local = pd.Timestamp(t, tz="UTC").tz_convert(self.tz)
+        day = int(local.tz_localize(None).value // DAY_NS)
+        j = int(np.searchsorted(self.labels, day))
+        if j >= len(self.labels) or self.labels[j] != day:
+            raise where.error(
+                bad, "ts", "not_a_session",
+                f"{_day_str(day)} is not a session of calendar {self.calendar} (bar at "
+                f"{local:%Y-%m-%d %H:%M:%S} {self.tz}, {_ts_str(t)})",
+            )
+        o = pd.Timestamp(int(self.opens[j]), tz="UTC")
+        c = pd.Timestamp(int(self.closes[j]), tz="UTC")
+        ol, cl = o.tz_convert(self.tz), c.tz_convert(self.tz)
+        raise where.error(
+            bad, "ts", "outside_session",
+            f"bar at {local:%Y-%m-%d %H:%M:%S} {self.tz} ({_ts_str(t)}) is outside the "
+            f"{self.calendar} session of {_day_str(day)}, {ol:%H:%M} to {cl:%H:%M} {self.tz} "
+            f"({o:%H:%M} to {c:%H:%M} UTC)",
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # validation
 
@@ -711,15 +786,20 @@ def _assemble(parts: list[_Part], *, source: str, calendar: str | None, start_ns
     naive = _naive_mask(parts, n)
     naive_ts = ts if naive is None else ts[naive]
     tz = None
+    session = None
     if calendar is not None:
-        stamper = None
+        all_stamped = False
         if naive_ts.size and not np.any(naive_ts % DAY_NS):
             days = naive_ts // DAY_NS
             stamper = _Stamper(calendar, int(days.min()), int(days.max()), source, "ts")
             ts = _stamp(ts, naive, stamper, where)
             tz = stamper.tz
-        else:
-            tz = _get_calendar(calendar).tz
+            all_stamped = naive is None
+        if not all_stamped:
+            # intraday (or tz-aware) rows: each must fall inside one of the calendar's sessions
+            table = _SessionTable(calendar, int(ts.min()), int(ts.max()), source, "ts")
+            session = table.sessions_of(ts, where)
+            tz = table.tz
 
     _check_values(cols, where)
     cols.pop("_has_volume", None)
@@ -749,11 +829,39 @@ def _assemble(parts: list[_Part], *, source: str, calendar: str | None, start_ns
         asset=take(asset),
         open=take(cols["open"]), high=take(cols["high"]), low=take(cols["low"]),
         close=take(cols["close"]), volume=take(cols["volume"]),
-        session=_sessions(ts, tz),
+        session=_sessions(ts, tz) if session is None else take(session),
     )
     extra = {name: take(cols[name]) for name in EXTRA_COLUMNS if name in cols}
+    later = None
+    if "split" in cols and hi < n:
+        def whole(x):
+            return x if order is None else x[order]
+        later = _splits_after(hi, sorted_ts, whole(asset), whole(cols["close"]),
+                              whole(cols["open"]), whole(cols["split"]))
     return BarData(assets=assets, source=source, calendar=calendar, extra=extra,
-                   n_rows=len(bars), batch_rows=batch_rows, bars=bars)
+                   n_rows=len(bars), batch_rows=batch_rows, bars=bars,
+                   splits_after_end=later)
+
+
+def _no_splits() -> dict[str, np.ndarray]:
+    return {"asset": np.zeros(0, np.int32), "ts": np.zeros(0, np.int64),
+            "ratio": np.zeros(0), "close_before": np.zeros(0), "open": np.zeros(0)}
+
+
+def _splits_after(hi: int, ts, asset, close, open_, split) -> dict[str, np.ndarray]:
+    """The split rows at sorted positions >= `hi` (after `end`), with the close before each."""
+    rows = np.flatnonzero(split[hi:] != 1.0) + hi
+    out = _no_splits()
+    if rows.size == 0:
+        return out
+    before = []
+    for r in rows.tolist():     # splits are rare: one scan per split
+        prev = np.flatnonzero(asset[:r] == asset[r])
+        before.append(close[prev[-1]] if prev.size else np.nan)
+    out.update(asset=asset[rows].astype(np.int32), ts=ts[rows].astype(np.int64),
+               ratio=split[rows].astype(np.float64), close_before=np.array(before),
+               open=open_[rows].astype(np.float64))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -794,6 +902,7 @@ class _ParquetStream:
             row0 = 0
             any_naive, all_midnight = False, True
             first_day = last_day = None
+            first_ns = last_ns = None
             for rb in pf.iter_batches(batch_size=max(batch_rows, 65_536), columns=first_cols):
                 frame = rb.to_pandas(date_as_object=False)
                 time_values = frame[time_key]
@@ -801,6 +910,9 @@ class _ParquetStream:
                     time_values = _join_date_time(time_values, frame[clock_key])
                 ts, aware = _to_ns(time_values, path=path, csv=False, row0=row0,
                                    column=str(time_key))
+                if ts.size:
+                    first_ns = int(ts.min()) if first_ns is None else min(first_ns, int(ts.min()))
+                    last_ns = int(ts.max()) if last_ns is None else max(last_ns, int(ts.max()))
                 if not aware and ts.size:
                     any_naive = True
                     all_midnight = all_midnight and not np.any(ts % DAY_NS)
@@ -822,13 +934,16 @@ class _ParquetStream:
         self.assets = tuple(sorted(names)) if self.asset_name is None else (self.asset_name,)
         self._lookup = pd.Index(self.assets)
         self.stamper = None
+        self.table = None
         self.tz = None
         if calendar is not None:
             if any_naive and all_midnight:
                 self.stamper = _Stamper(calendar, first_day, last_day, path, str(time_key))
                 self.tz = self.stamper.tz
             else:
-                self.tz = _get_calendar(calendar).tz
+                # a Parquet column is naive or tz-aware throughout: these rows are intraday
+                self.table = _SessionTable(calendar, first_ns, last_ns, path, str(time_key))
+                self.tz = self.table.tz
 
     def _asset_ids(self, part: _Part, where: _Where) -> np.ndarray:
         if part.asset_name is not None:
@@ -862,6 +977,7 @@ class _ParquetStream:
                 ts = part.ts
                 if self.stamper is not None and not part.aware:
                     ts = _stamp(ts, None, self.stamper, where)
+                session = None if self.table is None else self.table.sessions_of(ts, where)
                 cols = dict(part.values)
                 if cols["volume"] is None:
                     cols["volume"] = np.full(n, np.nan)
@@ -903,7 +1019,8 @@ class _ParquetStream:
                         ts=out_ts, asset=np.ascontiguousarray(asset[lo:hi]),
                         **{k: np.ascontiguousarray(cols[k][lo:hi])
                            for k in PRICE_COLUMNS + ("volume",)},
-                        session=_sessions(out_ts, self.tz),
+                        session=(_sessions(out_ts, self.tz) if session is None
+                                 else np.ascontiguousarray(session[lo:hi])),
                     )
                 if self.end_ns is not None and ts[-1] > self.end_ns:
                     return  # sorted: nothing later can fall inside [start, end]
@@ -1073,7 +1190,13 @@ def load_bars(
       that session's close in UTC (an early close gives the early close time), and a date that
       is not a session raises ``not_a_session``; with ``calendar=None`` they stay at midnight
       UTC;
-    * naive timestamps with a time of day are read as UTC.
+    * naive timestamps with a time of day are read as UTC (localize them first if they are
+      exchange-local wall-clock times);
+    * with a calendar, every timestamp that is not a stamped date must fall inside a session,
+      ``open <= ts <= close`` (early closes included): a row on a day that is not a session
+      raises ``not_a_session``, one before the open or after the close ``outside_session``.
+      Each row's session is the calendar session that contains it. Use ``calendar=None`` for
+      round-the-clock or extended-hours data the calendar does not describe.
 
     A missing ``volume`` column is filled with NaN, so volume-based models see NaN. When a
     dict or directory mixes files with and without ``dividend``/``split``, the files without

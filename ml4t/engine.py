@@ -10,7 +10,7 @@ import pandas as pd
 from ml4t._core.accounting import Ledger
 from ml4t._core.clock import Simulator
 from ml4t._core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
-from ml4t._core.enums import FillMode, Reason
+from ml4t._core.enums import FillMode, IntrabarPolicy, Reason, TrailSource
 from ml4t._core.matching import OrderBook
 from ml4t.errors import ConfigError, check_choice
 from ml4t.orders import (ACTION_NAMES, BarEvent, CorporateActionEvent, Fill, FillEvent, Order,
@@ -23,6 +23,9 @@ ACCOUNTS = ("cash", "margin")
 ON_INSUFFICIENT = ("reject", "partial")
 FILL_ORDERS = ("exit_first", "submission")
 RECORD = ("slice", "session")
+INTRABAR = {"stop_first": IntrabarPolicy.STOP_FIRST, "limit_first": IntrabarPolicy.LIMIT_FIRST,
+            "nearest_open": IntrabarPolicy.NEAREST_OPEN}
+TRAIL_SOURCES = {"close": TrailSource.TRAIL_CLOSE, "high_low": TrailSource.TRAIL_HIGH_LOW}
 
 
 class _Run:
@@ -39,7 +42,13 @@ class _Run:
                              c["initial_margin"], c["max_leverage"])
         self.book = OrderBook(self.ledger, c["commission"], c["slippage"],
                               c["fill_order"] == "exit_first",
-                              c["on_insufficient"] == "partial", c["fractional"])
+                              c["on_insufficient"] == "partial", c["fractional"],
+                              math.nan if c["volume_limit"] is None else c["volume_limit"],
+                              int(INTRABAR[c["intrabar_policy"]]),
+                              int(TRAIL_SOURCES[c["trail_source"]]))
+        for name, spec in (c["contracts"] or {}).items():
+            a = self.assets.id(name)
+            self.book.set_contract(a, *spec.as_args())
         capacity = _history_capacity(bar_data)
         self.sim = Simulator(self.ledger, self.book, int(FILL_MODES[c["fill"]]), capacity,
                              c["record"] == "slice", c["record_positions"], c["fractional"])
@@ -57,32 +66,43 @@ def _history_capacity(bar_data) -> int:
 
 
 class _Driver:
-    """Called by the core once per slice: notifications, then the strategy's bar hooks."""
+    """Hands the strategy its notifications and bar events; the core calls it per slice."""
 
     def __init__(self, run: _Run, strategy: Strategy, hooks: set[str]):
         self.run = run
+        self.sim = run.sim
         self.strategy = strategy
         self.book = run.book
         self.ledger = run.ledger
         self.names = run.assets.names
         self.bars = Bars(run.sim, run.assets)
-        self.on_bar = strategy.on_bar if "on_bar" in hooks else None
         self.on_event = strategy.on_event if "on_event" in hooks else None
         self.on_order = strategy.on_order if "on_order" in hooks else None
         self.on_fill = strategy.on_fill if "on_fill" in hooks else None
         self.notify = any(h is not None for h in (self.on_event, self.on_order, self.on_fill))
-        self.delivered = 0
-        self.actions_delivered = 0
+        on_bar = strategy.on_bar if "on_bar" in hooks else None
+        on_event = self.on_event
+        if on_event is None:
+            self.bar_hook = on_bar
+        elif on_bar is None:
+            self.bar_hook = lambda bars: on_event(BarEvent(bars.ts, bars))
+        else:
+            def both(bars):
+                on_bar(bars)
+                on_event(BarEvent(bars.ts, bars))
+            self.bar_hook = both
 
     def deliver(self):
-        """Deliver every order/fill event not yet seen by the strategy, in time order."""
-        book = self.book
+        """Deliver every corporate action and order/fill event not yet seen, in time order."""
+        sim, book = self.sim, self.book
         if not self.notify:
-            self.delivered = book.n_events
+            sim.events_seen = book.n_events
+            sim.actions_seen = len(sim.ax_ts)
             return
-        while self.delivered < book.n_events:
-            i = self.delivered
-            self.delivered += 1
+        self.deliver_actions()
+        while sim.events_seen < book.n_events:
+            i = sim.events_seen
+            sim.events_seen = i + 1
             ts, oid, status, reason, fill_idx, filled = book.event(i)
             info = book.order(oid)
             order = Order._from_book(info, self.names[info["asset"]], ts=ts, status=status,
@@ -98,6 +118,21 @@ class _Driver:
                 if self.on_event is not None:
                     self.on_event(FillEvent(fill))
 
+    def deliver_actions(self):
+        """Corporate actions applied since the last call, to ``on_event``."""
+        sim = self.sim
+        n = len(sim.ax_ts)
+        if self.on_event is None:
+            sim.actions_seen = n
+            return
+        while sim.actions_seen < n:
+            i = sim.actions_seen
+            sim.actions_seen = i + 1
+            self.on_event(CorporateActionEvent(
+                ts=_ts(sim.ax_ts.get(i)), asset=self.names[sim.ax_asset.get(i)],
+                action=ACTION_NAMES[sim.ax_kind.get(i)], value=sim.ax_value.get(i),
+                qty=sim.ax_qty.get(i), cash=sim.ax_cash.get(i)))
+
     def _fill(self, i: int) -> Fill:
         led = self.ledger
         qty = _at(led.f_qty, i)
@@ -107,30 +142,6 @@ class _Driver:
                     ts=_ts(_at(led.f_ts, i)), qty=qty, price=price, ref_price=ref,
                     commission=_at(led.f_comm, i), slippage=(price - ref) * qty,
                     realized_pnl=_at(led.f_realized, i))
-
-    def deliver_actions(self):
-        """Corporate actions applied since the last slice, to ``on_event``."""
-        sim = self.run.sim
-        n = len(sim.ax_ts)
-        if self.on_event is None:
-            self.actions_delivered = n
-            return
-        while self.actions_delivered < n:
-            i = self.actions_delivered
-            self.actions_delivered += 1
-            self.on_event(CorporateActionEvent(
-                ts=_ts(sim.ax_ts.get(i)), asset=self.names[sim.ax_asset.get(i)],
-                action=ACTION_NAMES[sim.ax_kind.get(i)], value=sim.ax_value.get(i),
-                qty=sim.ax_qty.get(i), cash=sim.ax_cash.get(i)))
-
-    def on_slice(self):
-        self.deliver_actions()
-        self.deliver()
-        if self.on_bar is not None:
-            self.on_bar(self.bars)
-        if self.on_event is not None:
-            self.on_event(BarEvent(self.bars.ts, self.bars))
-        self.deliver()
 
 
 def _at(buf, i):
@@ -182,6 +193,15 @@ class Engine:
     corporate_actions : DataFrame, optional
         Extra splits/dividends: columns ``asset, ex_date`` and ``ratio`` or
         ``amount``, optional ``pay_date``.
+    volume_limit : float, optional
+        Cap each asset's fills in one bar at this fraction of the bar's volume
+        (e.g. 0.025); the rest carries over. Default: no cap.
+    intrabar_policy : {"stop_first", "limit_first", "nearest_open"}
+        Which member of an OCO group or bracket fills when one bar touches both.
+    trail_source : {"close", "high_low"}
+        What trailing stops follow: each bar's close, or its high (sells) / low (buys).
+    contracts : dict of str to ContractSpec, optional
+        Tick size, lot size, minimum quantity and fractional trading per asset.
 
     Raises
     ------
@@ -196,7 +216,9 @@ class Engine:
                  on_insufficient: str = "reject", fill_order: str = "exit_first",
                  fractional: bool = False, calendar: str | None = "XNYS", start=None, end=None,
                  record: str = "slice", record_positions: bool = True, seed: int = 0,
-                 price_adjustment: str = "detect", corporate_actions=None):
+                 price_adjustment: str = "detect", corporate_actions=None,
+                 volume_limit: float | None = None, intrabar_policy: str = "stop_first",
+                 trail_source: str = "close", contracts: dict | None = None):
         check_choice("fill", fill, FILL_MODES)
         check_choice("account", account, ACCOUNTS)
         check_choice("on_insufficient", on_insufficient, ON_INSUFFICIENT)
@@ -204,6 +226,17 @@ class Engine:
         check_choice("record", record, RECORD)
         from ml4t.corporate import PRICE_ADJUSTMENT
         check_choice("price_adjustment", price_adjustment, PRICE_ADJUSTMENT)
+        check_choice("intrabar_policy", intrabar_policy, INTRABAR)
+        check_choice("trail_source", trail_source, TRAIL_SOURCES)
+        if volume_limit is not None and not (isinstance(volume_limit, (int, float))
+                                             and 0 < volume_limit <= 1):
+            raise ConfigError("volume_limit", volume_limit, "a fraction in (0, 1] or None")
+        from ml4t.orders import ContractSpec
+        if contracts is not None:
+            if not isinstance(contracts, dict) or not all(
+                    isinstance(v, ContractSpec) for v in contracts.values()):
+                raise ConfigError("contracts", contracts,
+                                  "a dict of asset name -> ml4t.ContractSpec")
         if corporate_actions is not None and not isinstance(corporate_actions, pd.DataFrame):
             raise ConfigError("corporate_actions", type(corporate_actions).__name__,
                               "a pandas DataFrame (asset, ex_date, ratio | amount, pay_date)")
@@ -240,7 +273,8 @@ class Engine:
             fill_order=fill_order, fractional=bool(fractional), calendar=calendar,
             start=start, end=end, record=record, record_positions=bool(record_positions),
             seed=int(seed), price_adjustment=price_adjustment,
-            corporate_actions=corporate_actions)
+            corporate_actions=corporate_actions, volume_limit=volume_limit,
+            intrabar_policy=intrabar_policy, trail_source=trail_source, contracts=contracts)
         self.rng = np.random.default_rng(int(seed))
 
     def run(self, strategy, data, *, params: dict | None = None, out=None):
@@ -298,18 +332,19 @@ class Engine:
         driver = _Driver(run, strat, hooks)
         if "on_start" in hooks:
             strat.on_start()
-        per_slice = bool(hooks & {"on_bar", "on_event", "on_order", "on_fill"})
-
         def all_batches():
             if first is not None:
                 yield first
             yield from batches
 
-        run.sim.run(all_batches(), driver if per_slice else None)
+        run.sim.run(all_batches(), driver.bar_hook, driver.bars,
+                    driver.deliver if driver.notify else None)
+        # orders still open when the data ends are canceled, and the strategy hears of it
+        run.book.cancel_all(run.sim.ts, int(Reason.END_OF_DATA))
         driver.deliver()
         if "on_stop" in hooks:
             strat.on_stop()
-        run.book.cancel_all(run.sim.ts, int(Reason.END_OF_DATA))
+            run.book.cancel_all(run.sim.ts, int(Reason.END_OF_DATA))
         result = BacktestResult._from_run(run, strat, clock.finish())
         if out is not None:
             result.save(out)

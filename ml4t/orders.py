@@ -119,6 +119,45 @@ class Order:
 
 
 @dataclass(frozen=True)
+class ContractSpec:
+    """Contract specification of one asset (``Engine(contracts={"ES": ContractSpec(...)})``).
+
+    Parameters
+    ----------
+    tick_size : float, optional
+        Price increment: limit and stop prices are rounded to it, never to a worse
+        price (buy limits and sell stops down, sell limits and buy stops up).
+    lot_size : float, optional
+        Quantity increment: quantities are rounded toward zero to it.
+    min_qty : float, default 0
+        Orders below this quantity (after rounding) are rejected (``below_min_qty``).
+    fractional : bool, optional
+        Whether the asset trades in fractions (default: the engine's ``fractional``).
+    """
+
+    tick_size: float | None = None
+    lot_size: float | None = None
+    min_qty: float = 0.0
+    fractional: bool | None = None
+
+    def __post_init__(self):
+        from ml4t.errors import ConfigError
+        for name in ("tick_size", "lot_size"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ConfigError(name, v, "a finite number > 0 or None")
+        if not (isinstance(self.min_qty, (int, float)) and math.isfinite(self.min_qty)
+                and self.min_qty >= 0):
+            raise ConfigError("min_qty", self.min_qty, "a finite number >= 0")
+
+    def as_args(self):
+        nan = math.nan
+        return (nan if self.tick_size is None else float(self.tick_size),
+                nan if self.lot_size is None else float(self.lot_size),
+                float(self.min_qty), self.fractional)
+
+
+@dataclass(frozen=True)
 class Fill:
     """One execution.
 

@@ -6,8 +6,9 @@ A golden scenario is a folder ``golden/<name>/`` holding
 * its input files: the bar data and the strategy file, inside the folder;
 * ``inputs.sha256``: the SHA-256 of every input file (``sha256sum`` format,
   paths relative to the folder), checked *before* anything runs;
-* ``expected/``: ``portfolio.csv``, ``positions.csv``, ``orders.csv``,
-  ``fills.csv`` and ``trades.csv`` as written by
+* ``expected/``: one CSV per table of the result (``portfolio.csv``,
+  ``positions.csv``, ``orders.csv``, ``fills.csv``, ``trades.csv``,
+  ``corporate_actions.csv``, i.e. ``ml4t.result.TABLES``) as written by
   ``BacktestResult.to_csv(dir, float_format=FLOAT_FORMAT)``;
 * ``README.md``: the hand calculation of the key numbers.
 
@@ -66,6 +67,7 @@ from pathlib import Path
 from typing import Any
 
 from ml4t.errors import Ml4tError, suggest
+from ml4t.result import TABLES
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "check_inputs", "compare_outputs",
            "replay", "add_parser"]
@@ -80,8 +82,8 @@ and cash, while last-bit noise of the float arithmetic does not show.
 SCENARIO_FILE = "scenario.toml"
 HASH_FILE = "inputs.sha256"
 EXPECTED_DIR = "expected"
-TABLES = ("portfolio", "positions", "orders", "fills", "trades")
 OUTPUT_FILES = tuple(f"{t}.csv" for t in TABLES)
+"""Every table of a ``BacktestResult`` is compared; a new table needs ``--update``."""
 SECTIONS = {
     "scenario": ("name", "description"),
     "data": ("path", "calendar", "start", "end"),
@@ -397,6 +399,7 @@ def run_scenario(folder, out) -> Path:
     from ml4t.manifest import RunClock, jsonable, write_manifest
 
     clock = RunClock()
+    sys.dont_write_bytecode = True        # no __pycache__ inside a scenario folder
     scenario = load_scenario(folder)
     kwargs = scenario.engine_kwargs()
     cls = scenario.strategy()
@@ -538,6 +541,10 @@ def compare_outputs(expected_dir, actual_dir) -> tuple[int, list[Difference]]:
         d = first_difference(name, e, a)
         if d is not None:
             diffs.append(d)
+    for stale in sorted(p.name for p in expected_dir.glob("*.csv")):
+        if stale not in OUTPUT_FILES:
+            diffs.append(Difference(f"{EXPECTED_DIR}/{stale}", note="the result has no such "
+                                    "table any more (remove it with --update)"))
     return rows, diffs
 
 
@@ -641,6 +648,10 @@ def _update(folder: Path, scenario: Scenario, out: Path, old_hashes: dict) -> li
                          "first change:")
             notes.append(d.render(indent="      "))
         path.write_bytes(new)
+    for stale in sorted(expected.glob("*.csv")):
+        if stale.name not in OUTPUT_FILES:
+            stale.unlink()
+            notes.append(f"    {EXPECTED_DIR}/{stale.name}: removed (no such table any more)")
     new_hashes = current_hashes(scenario)
     for name in sorted(set(old_hashes) | set(new_hashes)):
         old, new = old_hashes.get(name), new_hashes.get(name)

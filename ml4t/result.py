@@ -60,7 +60,8 @@ class BacktestResult:
         self.orders = orders
         self.fills = fills
         self.trades = trades
-        self.manifest = manifest
+        self._manifest = manifest
+        self._manifest_args = None
         self.strategy = strategy
         self.starting_cash = float(starting_cash if starting_cash is not None
                                    else manifest["config"]["cash"])
@@ -68,6 +69,15 @@ class BacktestResult:
         self._metrics = None
         self.corporate_actions = pd.DataFrame(
             {"ts": [], "asset": [], "action": [], "value": [], "qty": [], "cash": []})
+
+    @property
+    def manifest(self) -> dict:
+        """Run manifest (built on first access: hashing large in-memory inputs takes time)."""
+        if self._manifest is None and self._manifest_args is not None:
+            from ml4t.manifest import build_manifest
+            self._manifest = build_manifest(*self._manifest_args)
+            self._manifest_args = None
+        return self._manifest
 
     @property
     def metrics(self) -> dict:
@@ -80,8 +90,6 @@ class BacktestResult:
     # ------------------------------------------------------------ construction
     @classmethod
     def _from_run(cls, run, strategy, timing: dict) -> "BacktestResult":
-        from ml4t.manifest import build_manifest
-
         led, book, names = run.ledger, run.book, run.assets.names
         starting_cash = float(led.starting_cash)
         idx = _index(led.p_ts.to_numpy())
@@ -114,7 +122,7 @@ class BacktestResult:
             "ts": _index(led.f_ts.to_numpy()), "order_id": led.f_oid.to_numpy(),
             "asset": _names(led.f_asset.to_numpy(), names), "qty": f_qty, "price": f_price,
             "ref_price": f_ref, "commission": led.f_comm.to_numpy(),
-            "slippage": (f_price - f_ref) * f_qty, "realized_pnl": led.f_realized.to_numpy(),
+            "slippage": (f_price - f_ref) * f_qty + 0.0, "realized_pnl": led.f_realized.to_numpy(),
         })
 
         oid = book.ev_oid.to_numpy()
@@ -148,9 +156,9 @@ class BacktestResult:
             "value": sim.ax_value.to_numpy(), "qty": sim.ax_qty.to_numpy(),
             "cash": sim.ax_cash.to_numpy(),
         })
-        manifest = build_manifest(run.config, run.bar_data, strategy, timing)
-        out = cls(portfolio, positions, orders, fills, trades, manifest, strategy,
+        out = cls(portfolio, positions, orders, fills, trades, None, strategy,
                   starting_cash, run.bar_data.calendar)
+        out._manifest_args = (run.config, run.bar_data, strategy, timing)
         out.corporate_actions = actions
         return out
 

@@ -331,34 +331,55 @@ class Broker:
         return self._run.start_ts, -1
 
     def order(self, asset, qty: float, *, limit_price: float | None = None,
-              stop_price: float | None = None, time_in_force: str = "GTC") -> Order:
+              stop_price: float | None = None, trail_amount: float | None = None,
+              trail_percent: float | None = None, time_in_force: str = "GTC",
+              oco=None) -> Order:
         """Place an order for a signed quantity (positive buys, negative sells).
+
+        The type follows from the prices: none -> market; ``limit_price`` ->
+        limit; ``stop_price`` -> stop; both -> stop-limit; ``trail_amount`` or
+        ``trail_percent`` (a fraction, 0.05 = 5%) -> trailing stop, whose trail
+        starts from the current close.
 
         Parameters
         ----------
         asset : str
         qty : float
-        limit_price, stop_price : float, optional
+        limit_price, stop_price, trail_amount, trail_percent : float, optional
         time_in_force : {"GTC", "DAY", "IOC", "FOK"}
+        oco : Order or int, optional
+            Put this order in the one-cancels-other group of that order.
 
         Returns
         -------
         Order
-            Snapshot of the accepted order.
+            Snapshot of the accepted (or, below the minimum quantity, rejected) order.
 
         Raises
         ------
         ml4t.errors.OrderError
-            Unknown asset, non-finite/zero/fractional quantity, bad prices.
+            Unknown asset, non-finite/zero/fractional quantity, bad prices, a trail
+            combined with a limit or stop price, an unknown OCO peer.
         ml4t.errors.ConfigError
             Unknown time in force.
         """
+        return self._submit(asset, qty, limit_price, stop_price, trail_amount, trail_percent,
+                            time_in_force, 0, oco)
+
+    def _submit(self, asset, qty, limit_price, stop_price, trail_amount, trail_percent,
+                time_in_force, parent, oco) -> Order:
         a = self._assets.id(asset)
         tif = str(time_in_force).upper()
         if tif not in TIF_CODES:
             raise ConfigError("time_in_force", time_in_force, "one of GTC, DAY, IOC, FOK",
                               hint=suggest(tif, list(TIF_CODES)))
-        if limit_price is not None and stop_price is not None:
+        trailing = trail_amount is not None or trail_percent is not None
+        if trailing and (limit_price is not None or stop_price is not None):
+            raise OrderError(f"order({asset!r}): a trailing stop takes no limit_price or "
+                             "stop_price")
+        if trailing:
+            otype = OrderType.TRAILING_STOP
+        elif limit_price is not None and stop_price is not None:
             otype = OrderType.STOP_LIMIT
         elif limit_price is not None:
             otype = OrderType.LIMIT
@@ -370,11 +391,69 @@ class Broker:
             q = float(qty)
             lp = float(limit_price) if limit_price is not None else math.nan
             sp = float(stop_price) if stop_price is not None else math.nan
+            ta = float(trail_amount) if trail_amount is not None else math.nan
+            tp = float(trail_percent) if trail_percent is not None else math.nan
         except (TypeError, ValueError):
             raise OrderError(f"order({asset!r}): qty and prices must be numbers, got qty={qty!r}, "
-                             f"limit_price={limit_price!r}, stop_price={stop_price!r}") from None
+                             f"limit_price={limit_price!r}, stop_price={stop_price!r}, "
+                             f"trail_amount={trail_amount!r}, "
+                             f"trail_percent={trail_percent!r}") from None
         ts, k = self._now()
-        oid = self._book.submit(a, q, int(otype), lp, sp, TIF_CODES[tif], ts, k)
+        peer = 0 if oco is None else (oco.id if isinstance(oco, Order) else int(oco))
+        ref = float(self._sim.last_close_np[a])
+        oid = self._book.submit(a, q, int(otype), lp, sp, TIF_CODES[tif], ts, k, ta, tp, ref,
+                                parent, peer)
+        return self.get_order(oid)
+
+    def bracket(self, asset, qty: float, *, take_profit: float, stop_loss: float | None = None,
+                trail_amount: float | None = None, trail_percent: float | None = None,
+                limit_price: float | None = None, stop_price: float | None = None,
+                time_in_force: str = "GTC", exit_time_in_force: str = "GTC"):
+        """Entry plus a take-profit limit and a protective stop (or trailing stop).
+
+        The two exits are held until the entry ends, then work for the filled
+        quantity from the next bar as a one-cancels-other pair (a partial exit
+        shrinks the other leg). If the entry ends unfilled, both are canceled.
+
+        Returns
+        -------
+        tuple of Order
+            ``(entry, take_profit_order, stop_loss_order)``.
+
+        Raises
+        ------
+        ml4t.errors.OrderError
+            As :meth:`order`, or when neither/both of ``stop_loss`` and a trail are given.
+        """
+        if (stop_loss is None) == (trail_amount is None and trail_percent is None):
+            raise OrderError("bracket needs exactly one protective exit: stop_loss, "
+                             "trail_amount or trail_percent")
+        entry = self._submit(asset, qty, limit_price, stop_price, None, None, time_in_force,
+                             0, None)
+        if entry.status == "rejected":
+            return entry, None, None
+        tp = self._submit(asset, -float(qty), take_profit, None, None, None,
+                          exit_time_in_force, entry.id, None)
+        sl = self._submit(asset, -float(qty), None, stop_loss, trail_amount, trail_percent,
+                          exit_time_in_force, entry.id, None)
+        return self.get_order(entry.id), tp, sl
+
+    def replace(self, order, *, qty: float | None = None, limit_price: float | None = None,
+                stop_price: float | None = None) -> Order:
+        """Change the quantity and/or prices of a live order; it keeps its id.
+
+        Raises
+        ------
+        ml4t.errors.OrderError
+            A finished order, a quantity that flips side or is not above what
+            already filled, or a price the order type does not have.
+        """
+        oid = order.id if isinstance(order, Order) else int(order)
+        ts, _ = self._now()
+        nan = math.nan
+        self._book.replace(oid, nan if qty is None else float(qty),
+                           nan if limit_price is None else float(limit_price),
+                           nan if stop_price is None else float(stop_price), ts)
         return self.get_order(oid)
 
     def _price(self, asset) -> float:
@@ -447,8 +526,9 @@ class Broker:
         return Order._from_book(info, self._assets.names[info["asset"]], ts=ts)
 
     def get_open_orders(self, asset=None) -> list[Order]:
-        """Open orders in submission order, optionally of one asset."""
-        out = [self.get_order(i) for i in self._book.open_ids()]
+        """Open orders in submission order, optionally of one asset (bracket exits
+        waiting for their entry are included, with status ``submitted``)."""
+        out = [self.get_order(i) for i in self._book.live_ids()]
         if asset is not None:
             out = [o for o in out if o.asset == asset]
         return out

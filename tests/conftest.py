@@ -25,7 +25,7 @@ START = pd.Timestamp("2024-01-02 21:00", tz="UTC")
 
 def day_ts(n: int, start: pd.Timestamp = START) -> pd.DatetimeIndex:
     """``n`` business-day timestamps at 21:00 UTC (one XNYS session each)."""
-    return pd.bdate_range(start, periods=n, freq="B", tz="UTC")
+    return pd.bdate_range(start, periods=n, freq="B", tz="UTC", normalize=False)
 
 
 def intraday_ts(days: int, per_day: int, start: str = "2024-01-02") -> list[pd.Timestamp]:

@@ -3,16 +3,8 @@
 # accounting and the strategy callback in the order DESIGN.md fixes.
 from ml4t._core.accounting cimport Ledger
 from ml4t._core.matching cimport OrderBook
+from ml4t._core.history cimport History
 from ml4t._core.buffers cimport F64Buf, I64Buf
-
-cdef class History:
-    cdef readonly int n_assets
-    cdef readonly Py_ssize_t cap
-    cdef readonly object count_np, ts_np, open_np, high_np, low_np, close_np, volume_np
-    cdef long long[::1] count
-    cdef long long[:, ::1] ts
-    cdef double[:, ::1] open, high, low, close, volume
-    cdef int _grow(self, Py_ssize_t need) except -1
 
 cdef class Simulator:
     cdef readonly Ledger ledger
@@ -27,6 +19,9 @@ cdef class Simulator:
     cdef readonly object last_open_np, last_high_np, last_low_np, last_close_np, last_volume_np
     cdef readonly object last_ts_np, bar_slice_np
     cdef double[::1] last_open, last_high, last_low, last_close, last_volume
+    cdef readonly object last_bid_np, last_ask_np, last_bid_size_np, last_ask_size_np
+    cdef double[::1] last_bid, last_ask, last_bid_size, last_ask_size
+    cdef readonly bint quotes              # the data carries bid/ask quotes
     cdef long long[::1] last_ts, bar_slice
 
     # the current slice
@@ -50,6 +45,8 @@ cdef class Simulator:
     cdef readonly F64Buf ax_value, ax_qty, ax_cash
 
     cdef object _driver
+    cdef public Py_ssize_t events_seen     # order events already handed to the strategy
+    cdef public Py_ssize_t actions_seen    # corporate actions already handed to the strategy
     cdef int _session_end(self, long long session, long long ts) except -1
     cdef int _apply_actions(self, long long t, long long k) except -1
     cdef int _pay_due(self, long long t) except -1

@@ -26,99 +26,11 @@ from libc.math cimport NAN
 
 from ml4t._core.accounting cimport Ledger
 from ml4t._core.matching cimport OrderBook
+from ml4t._core.history cimport History
 from ml4t._core.enums cimport FillMode, BarRules, ActionKind
 from ml4t._core.buffers cimport F64Buf, I64Buf
 
 cdef long long NO_TS = 0x7FFFFFFFFFFFFFFF
-
-
-def _grown(arr, cap, fill):
-    out = np.full((cap, arr.shape[1]), fill, dtype=arr.dtype)
-    out[: arr.shape[0]] = arr
-    return out
-
-
-cdef class History:
-    """Per-asset history of every bar seen so far (rows = the asset's n-th bar).
-
-    Stored as ``(capacity, n_assets)`` arrays that double when full, so a
-    window of the last ``n`` bars of one asset is a strided column read.
-    """
-
-    def __init__(self, int n_assets, Py_ssize_t capacity=256):
-        if n_assets < 0:
-            raise ValueError(f"n_assets must be >= 0, was {n_assets}")
-        self.n_assets = n_assets
-        self.cap = max(1, capacity)
-        self.count_np = np.zeros(n_assets, dtype=np.int64)
-        self.count = self.count_np
-        self.ts_np = np.zeros((self.cap, n_assets), dtype=np.int64)
-        self.open_np = np.full((self.cap, n_assets), np.nan)
-        self.high_np = np.full((self.cap, n_assets), np.nan)
-        self.low_np = np.full((self.cap, n_assets), np.nan)
-        self.close_np = np.full((self.cap, n_assets), np.nan)
-        self.volume_np = np.full((self.cap, n_assets), np.nan)
-        self._bind()
-
-    def _bind(self):
-        self.ts = self.ts_np
-        self.open = self.open_np
-        self.high = self.high_np
-        self.low = self.low_np
-        self.close = self.close_np
-        self.volume = self.volume_np
-
-    cdef int _grow(self, Py_ssize_t need) except -1:
-        cdef Py_ssize_t cap = self.cap
-        while cap < need:
-            cap *= 2
-        self.ts_np = _grown(self.ts_np, cap, 0)
-        self.open_np = _grown(self.open_np, cap, np.nan)
-        self.high_np = _grown(self.high_np, cap, np.nan)
-        self.low_np = _grown(self.low_np, cap, np.nan)
-        self.close_np = _grown(self.close_np, cap, np.nan)
-        self.volume_np = _grown(self.volume_np, cap, np.nan)
-        self.cap = cap
-        self._bind()
-        return 0
-
-    def window(self, int asset, str field, Py_ssize_t n):
-        """Copy of the last ``n`` values of ``field`` for ``asset`` (fewer if fewer bars exist).
-
-        Raises
-        ------
-        IndexError
-            Asset id out of range.
-        KeyError
-            Unknown field.
-        ValueError
-            ``n`` < 1.
-        """
-        if asset < 0 or asset >= self.n_assets:
-            raise IndexError(f"asset id {asset} out of range [0, {self.n_assets})")
-        if n < 1:
-            raise ValueError(f"bars must be >= 1, was {n}")
-        arr = self._field(field)
-        cdef Py_ssize_t end = self.count[asset]
-        cdef Py_ssize_t start = end - n if end > n else 0
-        return np.array(arr[start:end, asset])
-
-    def _field(self, str field):
-        if field == "close" or field == "price":
-            return self.close_np
-        if field == "open":
-            return self.open_np
-        if field == "high":
-            return self.high_np
-        if field == "low":
-            return self.low_np
-        if field == "volume":
-            return self.volume_np
-        if field == "ts":
-            return self.ts_np
-        from ml4t.errors import suggest
-        hint = suggest(field, ["open", "high", "low", "close", "volume", "price", "ts"])
-        raise KeyError(f"unknown field {field!r}" + (f"; did you mean {hint!r}?" if hint else ""))
 
 
 cdef class Simulator:
@@ -154,6 +66,7 @@ cdef class Simulator:
         self.record_each_slice = record_each_slice
         self.record_positions = record_positions
         self.history = History(self.n_assets, history_capacity)
+        book.attach_history(self.history)
         n = self.n_assets
         self.last_open_np = np.full(n, np.nan)
         self.last_high_np = np.full(n, np.nan)
@@ -168,6 +81,15 @@ cdef class Simulator:
         self.last_close = self.last_close_np
         self.last_volume = self.last_volume_np
         self.last_ts = self.last_ts_np
+        self.last_bid_np = np.full(n, np.nan)
+        self.last_ask_np = np.full(n, np.nan)
+        self.last_bid_size_np = np.full(n, np.nan)
+        self.last_ask_size_np = np.full(n, np.nan)
+        self.last_bid = self.last_bid_np
+        self.last_ask = self.last_ask_np
+        self.last_bid_size = self.last_bid_size_np
+        self.last_ask_size = self.last_ask_size_np
+        self.quotes = False
         self.bar_slice = self.bar_slice_np
         self.slice_no = -1
         self.ts = 0
@@ -177,6 +99,8 @@ cdef class Simulator:
         self.fractional = fractional
         self.ca_n = 0
         self.ca_pos = 0
+        self.events_seen = 0
+        self.actions_seen = 0
         self._pending_pay = []
         self._next_pay_ts = NO_TS
         self.ax_ts = I64Buf(); self.ax_asset = I64Buf(); self.ax_kind = I64Buf()
@@ -305,8 +229,20 @@ cdef class Simulator:
             self.ledger.record(ts, self.record_positions)
         return 0
 
-    def run(self, batches, driver=None):
-        """Walk every batch; call ``driver.on_slice()`` once per slice when given.
+    def run(self, batches, on_bar=None, bars=None, notify=None):
+        """Walk every batch, calling the strategy once per slice.
+
+        Parameters
+        ----------
+        batches : iterable of BarBatch
+        on_bar : callable, optional
+            Called as ``on_bar(bars)`` once per slice.
+        bars : object
+            The argument handed to ``on_bar`` (a view that reads this simulator).
+        notify : callable, optional
+            Called before and after ``on_bar`` when order events or corporate
+            actions were logged that the strategy has not seen
+            (``events_seen`` / ``actions_seen`` count what it has).
 
         Raises
         ------
@@ -316,21 +252,20 @@ cdef class Simulator:
         """
         if self.running or self.finished:
             raise RuntimeError("a Simulator runs once")
-        self._driver = driver
         self.running = True
         cdef long long[::1] ts_v, sess_v
         cdef int[::1] asset_v
-        cdef const double[::1] o_v, h_v, l_v, c_v, v_v
+        cdef const double[::1] o_v, h_v, l_v, c_v, v_v, b_v, a_v, bs_v, as_v
+        cdef bint has_q = False
         cdef Py_ssize_t i, j, n, cnt
         cdef long long t, s, k = -1, prev_session = 0, prev_ts = 0, last_batch_ts
         cdef int a
-        cdef bint have_prev = False, call = driver is not None
+        cdef bint have_prev = False, call = on_bar is not None, tell = notify is not None
         cdef int mode = self.fill_mode
         cdef int rules = BarRules.INTRABAR if mode == FillMode.NEXT_OPEN else BarRules.AT_CLOSE
         cdef History hist = self.history
         cdef Ledger ledger = self.ledger
         cdef OrderBook book = self.book
-        on_slice = driver.on_slice if call else None
         try:
             for batch in batches:
                 ts_a = np.ascontiguousarray(batch.ts, dtype=np.int64)
@@ -350,6 +285,15 @@ cdef class Simulator:
                 if have_prev and ts_a[0] <= prev_ts:
                     raise ValueError("a batch starts at or before the previous batch's last "
                                      "timestamp; batches must not split or reorder slices")
+                has_q = getattr(batch, "bid", None) is not None
+                if has_q:
+                    qcols = [np.ascontiguousarray(getattr(batch, f), dtype=np.float64)
+                             for f in ("bid", "ask", "bid_size", "ask_size")]
+                    if any(x.shape[0] != n for x in qcols):
+                        raise ValueError("quote columns have different lengths")
+                    b_v = qcols[0]; a_v = qcols[1]; bs_v = qcols[2]; as_v = qcols[3]
+                    self.quotes = True
+                    rules = BarRules.QUOTES
                 self.batch = batch
                 ts_v = ts_a
                 asset_v = asset_a
@@ -376,6 +320,11 @@ cdef class Simulator:
                         self.last_volume[a] = v_v[j]
                         self.last_ts[a] = t
                         self.bar_slice[a] = k
+                        if has_q:
+                            self.last_bid[a] = b_v[j]
+                            self.last_ask[a] = a_v[j]
+                            self.last_bid_size[a] = bs_v[j]
+                            self.last_ask_size[a] = as_v[j]
                         cnt = hist.count[a]
                         if cnt == hist.cap:
                             hist._grow(cnt + 1)
@@ -395,14 +344,22 @@ cdef class Simulator:
                     if mode != FillMode.SAME_CLOSE and book.open_idx.n > 0:
                         book.match(k, t, s, rules, False, self.bar_slice, self.last_open,
                                    self.last_high, self.last_low, self.last_close,
-                                   self.last_volume)
+                                   self.last_volume, self.last_bid, self.last_ask,
+                                   self.last_bid_size, self.last_ask_size)
                     ledger.mark_to_market(self.last_close)
+                    if tell and (book.ev_ts.n != self.events_seen
+                                 or self.ax_ts.n != self.actions_seen):
+                        notify()
                     if call:
-                        on_slice()
+                        on_bar(bars)
+                        if tell and book.ev_ts.n != self.events_seen:
+                            notify()
                     if mode == FillMode.SAME_CLOSE and book.open_idx.n > 0:
-                        book.match(k, t, s, BarRules.AT_CLOSE, True, self.bar_slice,
-                                   self.last_open, self.last_high, self.last_low,
-                                   self.last_close, self.last_volume)
+                        book.match(k, t, s, BarRules.QUOTES if has_q else BarRules.AT_CLOSE,
+                                   True, self.bar_slice, self.last_open, self.last_high,
+                                   self.last_low, self.last_close, self.last_volume,
+                                   self.last_bid, self.last_ask, self.last_bid_size,
+                                   self.last_ask_size)
                         ledger.mark_to_market(self.last_close)
                     if self.record_each_slice:
                         ledger.record(t, self.record_positions)
@@ -415,5 +372,4 @@ cdef class Simulator:
         finally:
             self.running = False
             self.finished = True
-            self._driver = None
         return k + 1

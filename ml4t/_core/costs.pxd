@@ -21,7 +21,11 @@ cdef class FixedCommission(CommissionModel):
 
 
 cdef class SlippageModel:
+    cdef public double volume_limit       # cap on fill size as a fraction of bar volume; NaN = none
+    cdef public int history_window        # bars of history the model needs (0 = none)
     cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0
+    cpdef double fill_price_ctx(self, double ref, double qty, double volume, double sigma,
+                                double adv) except? -1.0
 
 cdef class NoSlippage(SlippageModel):
     pass
@@ -31,3 +35,9 @@ cdef class FixedBpsSlippage(SlippageModel):
 
 cdef class FixedSpreadSlippage(SlippageModel):
     cdef readonly double spread           # full spread; each side pays half
+
+cdef class VolumeShareSlippage(SlippageModel):
+    cdef readonly double price_impact
+
+cdef class SquareRootImpact(SlippageModel):
+    cdef readonly double coefficient

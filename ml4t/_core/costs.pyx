@@ -14,7 +14,7 @@ Market rules implemented here (pinned by ``golden/basics``):
 Users subclass :class:`CommissionModel` or :class:`SlippageModel` in plain
 Python and override ``commission`` / ``fill_price``.
 """
-from libc.math cimport isfinite, fabs, INFINITY
+from libc.math cimport isfinite, fabs, sqrt, INFINITY, NAN
 
 
 def _finite_nonneg(name, value):
@@ -173,8 +173,12 @@ cdef class SlippageModel:
     """
 
     def __cinit__(self, *args, **kwargs):
-        if getattr(type(self), "fill_price") is getattr(SlippageModel, "fill_price"):
+        if (getattr(type(self), "fill_price") is getattr(SlippageModel, "fill_price")
+                and getattr(type(self), "fill_price_ctx")
+                is getattr(SlippageModel, "fill_price_ctx")):
             raise TypeError(f"{type(self).__name__} must override fill_price()")
+        self.volume_limit = NAN
+        self.history_window = 0
 
     cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0:
         """Price paid or received after slippage.
@@ -194,6 +198,18 @@ cdef class SlippageModel:
             The fill price; must be finite and > 0.
         """
         raise NotImplementedError
+
+    cpdef double fill_price_ctx(self, double ref, double qty, double volume, double sigma,
+                                double adv) except? -1.0:
+        """Price after slippage, with point-in-time market context.
+
+        The matching engine calls this method; the default ignores the context
+        and calls :meth:`fill_price`. Models that set ``history_window`` > 0 get
+        ``sigma`` (standard deviation of the last ``history_window`` daily
+        close-to-close returns before the fill bar) and ``adv`` (their average
+        volume); otherwise both are NaN.
+        """
+        return self.fill_price(ref, qty, volume)
 
     def __reduce__(self):
         return (type(self), self._args())
@@ -252,3 +268,82 @@ cdef class FixedSpreadSlippage(SlippageModel):
         if qty > 0:
             return ref + 0.5 * self.spread
         return ref - 0.5 * self.spread
+
+
+cdef class VolumeShareSlippage(SlippageModel):
+    """Price moves with the square of the order's share of the bar's volume.
+
+    ``share = min(|qty| / volume, volume_limit)``; a buy pays
+    ``ref * (1 + price_impact * share**2)``, a sell receives
+    ``ref * (1 - price_impact * share**2)``. The model also caps each fill at
+    ``volume_limit * volume`` (the part above carries over to later bars), as
+    Zipline users know it.
+
+    Parameters
+    ----------
+    volume_limit : float, default 0.025
+        Largest fraction of a bar's volume one asset's fills may take.
+    price_impact : float, default 0.1
+    """
+
+    def __init__(self, volume_limit=0.025, price_impact=0.1):
+        v = _finite_nonneg("volume_limit", volume_limit)
+        if v <= 0 or v > 1:
+            from ml4t.errors import ConfigError
+            raise ConfigError("volume_limit", volume_limit, "a fraction in (0, 1]")
+        self.volume_limit = v
+        self.price_impact = _finite_nonneg("price_impact", price_impact)
+
+    def _args(self):
+        return (self.volume_limit, self.price_impact)
+
+    cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0:
+        cdef double share
+        if not (volume > 0):
+            return ref
+        share = fabs(qty) / volume
+        if share > self.volume_limit:
+            share = self.volume_limit
+        if qty > 0:
+            return ref * (1.0 + self.price_impact * share * share)
+        return ref * (1.0 - self.price_impact * share * share)
+
+
+cdef class SquareRootImpact(SlippageModel):
+    """Square-root market impact (the Almgren-Chriss family).
+
+    ``impact = coefficient * sigma * sqrt(|qty| / adv)`` as a fraction of the
+    price, where ``sigma`` is the standard deviation of the last ``window``
+    daily close-to-close returns and ``adv`` the average volume of those bars,
+    both measured before the fill bar (point in time). A buy pays
+    ``ref * (1 + impact)``, a sell receives ``ref * (1 - impact)``. With fewer
+    than two bars of history (or no volume) there is no impact.
+
+    Parameters
+    ----------
+    coefficient : float, default 1.0
+    window : int, default 20
+    """
+
+    def __init__(self, coefficient=1.0, window=20):
+        self.coefficient = _finite_nonneg("coefficient", coefficient)
+        if not isinstance(window, int) or window < 2:
+            from ml4t.errors import ConfigError
+            raise ConfigError("window", window, "an integer >= 2")
+        self.history_window = window
+
+    def _args(self):
+        return (self.coefficient, self.history_window)
+
+    cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0:
+        return ref
+
+    cpdef double fill_price_ctx(self, double ref, double qty, double volume, double sigma,
+                                double adv) except? -1.0:
+        cdef double impact
+        if not (sigma >= 0) or not (adv > 0):
+            return ref
+        impact = self.coefficient * sigma * sqrt(fabs(qty) / adv)
+        if qty > 0:
+            return ref * (1.0 + impact)
+        return ref * (1.0 - impact)

@@ -6,6 +6,7 @@ cpdef enum OrderType:
     LIMIT = 1
     STOP = 2
     STOP_LIMIT = 3
+    TRAILING_STOP = 4
 
 cpdef enum TimeInForce:
     GTC = 0
@@ -36,6 +37,10 @@ cpdef enum Reason:
     END_OF_DATA = 9
     PRICE_INVALID = 10
     CORPORATE_ACTION = 11
+    REPLACED = 12
+    PARENT_CANCELED = 13
+    OCO_CANCELED = 14
+    BELOW_MIN_QTY = 15
 
 cpdef enum FillMode:
     NEXT_OPEN = 0
@@ -45,9 +50,19 @@ cpdef enum FillMode:
 cpdef enum BarRules:
     INTRABAR = 0     # open/high/low decide (fills during the bar)
     AT_CLOSE = 1     # only the close decides (close auction)
+    QUOTES = 2       # bid/ask decide: buys at the ask, sells at the bid
 
 cpdef enum ActionKind:
     SPLIT = 1
     DIVIDEND = 2
     DIVIDEND_PAID = 3
     CASH_IN_LIEU = 4
+
+cpdef enum IntrabarPolicy:
+    STOP_FIRST = 0       # both legs touched: the stop fills (conservative)
+    LIMIT_FIRST = 1      # both legs touched: the limit fills (optimistic)
+    NEAREST_OPEN = 2     # the leg whose price is nearer the open fills
+
+cpdef enum TrailSource:
+    TRAIL_CLOSE = 0      # the trail follows each bar's close
+    TRAIL_HIGH_LOW = 1   # the trail follows each bar's high (sell) / low (buy)

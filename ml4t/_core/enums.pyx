@@ -17,4 +17,8 @@ REASON_TEXT = {
     9: "the data ended before the order could fill",
     10: "the slippage model returned a non-finite or non-positive price",
     11: "canceled by a corporate action: after the split its quantity rounds to zero",
+    12: "price or quantity replaced by the strategy",
+    13: "the parent (entry) order ended without a fill",
+    14: "another order of its one-cancels-other group filled or ended",
+    15: "the quantity is below the asset's minimum order quantity",
 }

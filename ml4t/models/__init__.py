@@ -3,7 +3,9 @@ ABCs in plain Python to write your own (override ``commission`` or ``fill_price`
 
 Commission: ``PerShareCommission(rate, minimum=0, maximum=None)``,
 ``PercentCommission(rate)``, ``FixedCommission(amount)``, ``NoCommission()``.
-Slippage: ``FixedBpsSlippage(bps)``, ``FixedSpreadSlippage(spread)``, ``NoSlippage()``.
+Slippage: ``FixedBpsSlippage(bps)``, ``FixedSpreadSlippage(spread)``, ``NoSlippage()``,
+``VolumeShareSlippage(volume_limit=0.025, price_impact=0.1)`` and the square-root market
+impact model ``SquareRootImpact(coefficient=1.0, window=20)``.
 """
 from ml4t._core.costs import (
     CommissionModel,
@@ -15,9 +17,12 @@ from ml4t._core.costs import (
     PercentCommission,
     PerShareCommission,
     SlippageModel,
+    SquareRootImpact,
+    VolumeShareSlippage,
 )
 
 __all__ = [
     "CommissionModel", "NoCommission", "PerShareCommission", "PercentCommission",
     "FixedCommission", "SlippageModel", "NoSlippage", "FixedBpsSlippage", "FixedSpreadSlippage",
+    "VolumeShareSlippage", "SquareRootImpact",
 ]

@@ -1,0 +1,149 @@
+"""W4: daily long/short churn, 250 assets x 252 bars, ml4t and Backtrader on the same data.
+
+Every day 25 longs and 25 shorts are drawn by a seeded RNG (the same draw for both engines,
+precomputed by ``sides``); each is targeted at floor(20,000 / close) shares (shorts negative),
+every other asset at zero. Market orders fill at the next open; commission 0.1% of traded
+value; cash 1,000,000; margin account with shorting allowed. Orders are placed asset by
+asset in asset order, so both engines submit the same orders in the same sequence.
+
+Backtrader: one PandasData feed per asset, ``order_target_size`` per asset,
+``setcommission(commission=0.001)``, cash 1e6, cheat-on-open off, ``checksubmit`` on
+(default), short-sale proceeds credited to cash (default ``shortcash=True``).
+
+    python -m benchmarks.bench_churn                # 5 ml4t runs, 3 Backtrader runs
+"""
+from __future__ import annotations
+
+import sys
+
+CASH = 1_000_000.0
+N_LONG = 25
+N_SHORT = 25
+NOTIONAL = 20_000.0
+SEED = 7
+
+
+def sides(n_assets: int, n_bars: int, seed: int = SEED):
+    """(n_bars, n_assets) int8: +1 long, -1 short, 0 flat; 25 of each per day."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n_bars, n_assets), dtype=np.int8)
+    for k in range(n_bars):
+        pick = rng.permutation(n_assets)[: N_LONG + N_SHORT]
+        out[k, pick[:N_LONG]] = 1
+        out[k, pick[N_LONG:]] = -1
+    return out
+
+
+def target_shares(side: int, close: float) -> int:
+    return int(side) * int(NOTIONAL // close) if side else 0
+
+
+# ------------------------------------------------------------------ ml4t
+def ml4t_strategy(n_assets: int, n_bars: int):
+    from ml4t import Strategy
+
+    class Churn(Strategy):
+        def on_start(self):
+            self.sides = sides(n_assets, n_bars)
+            self.k = 0
+
+        def on_bar(self, bars):
+            side = self.sides[self.k]
+            self.k += 1
+            closes = bars.close.values            # in bars.assets order (asset id order)
+            broker = self.broker
+            for j, asset in enumerate(bars.assets):
+                broker.order_target(asset, target_shares(side[j], closes[j]))
+
+    return Churn
+
+
+def ml4t_config() -> dict:
+    from ml4t.models import PercentCommission
+
+    return dict(cash=CASH, fill="next_open", commission=PercentCommission(0.001),
+                account="margin", allow_short=True)
+
+
+def ml4t_outcome(result) -> dict:
+    o = result.orders
+    rejected = o[o["status"].astype(str).str.upper() == "REJECTED"]
+    return dict(fills=int(len(result.fills)), final_value=float(result.portfolio["nav"].iloc[-1]),
+                orders=int(o["order_id"].nunique()), rejected=int(len(rejected)),
+                reject_reasons=rejected["reason"].astype(str).value_counts().to_dict(),
+                commission=float(result.fills["commission"].sum()),
+                min_nav=float(result.portfolio["nav"].min()))
+
+
+# ------------------------------------------------------------------ Backtrader
+def bt_strategy(n_assets: int, n_bars: int):
+    import backtrader as bt
+
+    class Churn(bt.Strategy):
+        def __init__(self):
+            self.sides = sides(n_assets, n_bars)
+            self.n_fills = 0
+            self.n_orders = 0
+            self.bad = {}
+            self.commission = 0.0
+
+        def notify_order(self, order):
+            if order.status == order.Completed:
+                self.n_fills += 1
+                self.commission += order.executed.comm
+            elif order.status in (order.Margin, order.Rejected, order.Canceled, order.Expired):
+                name = order.getstatusname()
+                self.bad[name] = self.bad.get(name, 0) + 1
+
+        def next(self):
+            side = self.sides[len(self) - 1]
+            for j, d in enumerate(self.datas):
+                o = self.order_target_size(data=d, target=target_shares(side[j], d.close[0]))
+                if o is not None:
+                    self.n_orders += 1
+
+    return Churn
+
+
+def bt_config() -> dict:
+    return dict(cash=CASH, commission=0.001)
+
+
+def bt_outcome(strategy, cerebro) -> dict:
+    return dict(fills=strategy.n_fills, final_value=float(cerebro.broker.getvalue()),
+                orders=strategy.n_orders, rejected=sum(strategy.bad.values()),
+                reject_reasons=strategy.bad, commission=strategy.commission)
+
+
+def main(argv: list[str]) -> list[dict]:
+    import argparse
+
+    from benchmarks import common
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--bt-runs", type=int, default=3)
+    p.add_argument("--profile", action="store_true")
+    a = p.parse_args(argv)
+    r = common.measure("benchmarks.bench_churn", "W4 long/short 250 x 252", 250, 252,
+                       runs=a.runs, bt_runs=a.bt_runs, profile=a.profile)
+    common.save("churn", {"machine": common.machine(), "results": [r]})
+    print(common.report([r]))
+    w, b = r.get("ml4t_whole", {}), r.get("bt", {})
+    if w and b:
+        print(f"\nfills ml4t {w['fills']} vs Backtrader {b['fills']} (diff {w['fills'] - b['fills']});"
+              f" final value ml4t {w['final_value']:,.2f} vs Backtrader {b['final_value']:,.2f} "
+              f"(diff {w['final_value'] - b['final_value']:,.2f}); rejected ml4t {w['rejected']}, "
+              f"Backtrader {b['rejected']}")
+    return [r]
+
+
+if __name__ == "__main__":
+    if "--worker" in sys.argv:
+        from benchmarks.common import worker_main
+
+        worker_main(sys.modules[__name__], sys.argv[1:])
+    else:
+        main(sys.argv[1:])

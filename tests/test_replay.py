@@ -1,0 +1,327 @@
+"""Golden scenarios and ``ml4t replay``.
+
+Every scenario under ``golden/`` must replay byte for byte; the harness must be
+able to fail (a perturbed expected number is reported with file, row, column,
+expected and actual values; a tampered or missing input is refused before
+anything runs); two runs in separate processes write identical bytes.
+
+The hand-computed numbers checked at the end are the ones each scenario's
+README derives (``golden/<name>/README.md``), so ``--update`` cannot silently
+accept an engine change that breaks them.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ml4t.result import TABLES
+
+from ml4t.replay import (
+    HASH_FILE,
+    ScenarioError,
+    find_scenarios,
+    first_difference,
+    load_scenario,
+    read_hashes,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "golden"
+SCENARIOS = [p.name for p in find_scenarios(GOLDEN)]
+TABLE_FILES = TABLES          # every table of a BacktestResult is a golden file
+
+
+def ml4t(*args, env=None, cwd=ROOT):
+    """Run ``python -m ml4t ARGS`` in a fresh process; return the CompletedProcess."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "ml4t", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env=full_env, timeout=900)
+
+
+def copy_scenario(name: str, tmp_path: Path) -> Path:
+    dst = tmp_path / name
+    shutil.copytree(GOLDEN / name, dst)
+    return dst
+
+
+def status_of(stdout: str, name: str) -> str | None:
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == name:
+            return parts[1]
+    return None
+
+
+# ------------------------------------------------------------------------ the golden suite
+def test_required_scenarios_exist():
+    assert {"basics", "cash_rejection", "reversal", "raw_daily"} <= set(SCENARIOS)
+    for name in SCENARIOS:
+        folder = GOLDEN / name
+        for f in ("scenario.toml", HASH_FILE, "README.md"):
+            assert (folder / f).is_file(), f"{name}/{f}"
+        for t in TABLE_FILES:
+            assert (folder / "expected" / f"{t}.csv").is_file(), f"{name}/expected/{t}.csv"
+
+
+def test_replay_all_passes():
+    proc = ml4t("replay", "--all", "--root", GOLDEN, "-j", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in SCENARIOS:
+        assert status_of(proc.stdout, name) == "ok", proc.stdout
+    assert f"{len(SCENARIOS)} scenarios: {len(SCENARIOS)} ok" in proc.stdout
+
+
+# ------------------------------------------------------------------ the harness can fail
+def test_perturbed_expected_number_is_reported(tmp_path):
+    folder = copy_scenario("basics", tmp_path)
+    path = folder / "expected" / "fills.csv"
+    rows = list(csv.reader(path.read_text().splitlines()))
+    col = rows[0].index("price")
+    actual = rows[4][col]                        # data row 4: the sell stop's fill
+    perturbed = f"{float(actual) + 0.01:.10g}"
+    rows[4][col] = perturbed
+    path.write_text("".join(",".join(r) + "\n" for r in rows))
+
+    proc = ml4t("replay", folder, "--out", tmp_path / "out")
+
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert status_of(proc.stdout, "basics") == "differs"
+    assert "fills.csv row 4 (line 5), column 'price'" in proc.stdout
+    assert f"expected {perturbed!r}, actual {actual!r}" in proc.stdout
+    side_by_side = [ln for ln in proc.stdout.splitlines() if ln.strip().startswith("* price")]
+    assert side_by_side and perturbed in side_by_side[0] and actual in side_by_side[0]
+    assert "portfolio.csv" not in proc.stdout.split("basics: differs")[1]   # only fills differ
+
+
+@pytest.mark.parametrize("damage", ["modify", "delete"])
+def test_tampered_or_missing_input_is_refused(tmp_path, damage):
+    folder = copy_scenario("basics", tmp_path)
+    bars = folder / "bars.csv"
+    if damage == "modify":
+        bars.write_text(bars.read_text().replace("100.50,10000", "100.55,10000", 1))
+    else:
+        bars.unlink()
+    out = tmp_path / "out"
+
+    proc = ml4t("replay", folder, "--out", out)
+
+    assert proc.returncode != 0
+    assert status_of(proc.stdout, "basics") == "refused"
+    expected = "input bars.csv has changed" if damage == "modify" else "input bars.csv is missing"
+    assert expected in proc.stdout, proc.stdout
+    assert "--update" in proc.stdout
+    assert not out.exists()                      # refused before anything ran
+
+
+def test_missing_hash_file_is_refused(tmp_path):
+    folder = copy_scenario("reversal", tmp_path)
+    (folder / HASH_FILE).unlink()
+    proc = ml4t("replay", folder)
+    assert proc.returncode != 0
+    assert f"{HASH_FILE} is missing" in proc.stdout
+
+
+def test_update_rewrites_expected_and_hashes(tmp_path):
+    folder = copy_scenario("reversal", tmp_path)
+    fills = folder / "expected" / "fills.csv"
+    fills.write_text(fills.read_text().replace(",52,52,", ",52.5,52,", 1))
+    strategy = folder / "strategy.py"
+    strategy.write_text(strategy.read_text() + "\n# an edit that changes nothing\n")
+    before = ml4t("replay", folder)
+    assert status_of(before.stdout, "reversal") == "refused"
+
+    proc = ml4t("replay", folder, "--update")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "expected/fills.csv: changed" in proc.stdout
+    assert "inputs.sha256: strategy.py" in proc.stdout
+    assert fills.read_bytes() == (GOLDEN / "reversal" / "expected" / "fills.csv").read_bytes()
+    after = ml4t("replay", folder)
+    assert after.returncode == 0 and status_of(after.stdout, "reversal") == "ok"
+
+
+def test_no_scenario_named_is_an_error():
+    proc = ml4t("replay")
+    assert proc.returncode != 0
+    assert "--all" in proc.stderr
+
+
+# ------------------------------------------------------------------------- determinism
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """raw_daily run twice through the internal entry, in two processes, different hash seeds."""
+    base = tmp_path_factory.mktemp("determinism")
+    outs = []
+    for seed in ("1", "2"):
+        out = base / f"run{seed}"
+        proc = ml4t("replay", "--one", GOLDEN / "raw_daily", "--out", out,
+                    env={"PYTHONHASHSEED": seed})
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out)
+    return outs
+
+
+def test_two_processes_write_identical_bytes(two_runs):
+    a, b = two_runs
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    for t in TABLE_FILES:
+        assert f"{t}.csv" in names and f"{t}.parquet" in names
+    for name in names:
+        if name == "run_manifest.json":
+            continue
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    ma, mb = (json.loads((d / "run_manifest.json").read_text()) for d in two_runs)
+    ma.pop("timing"), mb.pop("timing")
+    ma["scenario"].pop("folder"), mb["scenario"].pop("folder")
+    assert ma == mb                              # timestamps aside, the manifests agree
+
+
+def test_run_manifest_records_config_seed_hashes_versions(two_runs):
+    man = json.loads((two_runs[0] / "run_manifest.json").read_text())
+    assert man["seed"] == 42 and man["config"]["seed"] == 42
+    assert man["config"]["commission"] == "PercentCommission(0.001,)"
+    assert man["scenario"]["inputs_sha256"] == read_hashes(GOLDEN / "raw_daily")
+    assert set(man["scenario"]["inputs_sha256"]) == {"data/IBM.csv", "data/MSFT.csv",
+                                                     "scenario.toml", "strategy.py"}
+    for pkg in ("ml4t", "python", "numpy", "pandas", "pyarrow", "Cython",
+                "exchange_calendars"):
+        assert man["versions"][pkg], pkg
+    assert man["timing"]["started"] <= man["timing"]["finished"]
+    assert man["scenario"]["float_format"] == "%.10g"
+
+
+# ------------------------------------------------------------------- scenario parsing
+def _toml(folder: Path, engine: str, data_path: str = "bars.csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bars.csv").write_text("date,open,high,low,close\n2024-01-02,1,1,1,1\n")
+    (folder / "strategy.py").write_text("from ml4t import Strategy\nclass S(Strategy):\n"
+                                        "    pass\n")
+    (folder / "scenario.toml").write_text(
+        f'[data]\npath = "{data_path}"\n[strategy]\nfile = "strategy.py"\n[engine]\n{engine}\n')
+    return folder
+
+
+def test_unknown_engine_key_suggests_spelling(tmp_path):
+    sc = load_scenario(_toml(tmp_path / "s", 'comission = 1'))
+    with pytest.raises(ScenarioError, match="did you mean 'commission'"):
+        sc.engine_kwargs()
+
+
+def test_unknown_model_suggests_spelling(tmp_path):
+    sc = load_scenario(_toml(tmp_path / "s", 'commission = { model = "PercentComission", '
+                                             'rate = 0.001 }'))
+    with pytest.raises(ScenarioError, match="did you mean 'PercentCommission'"):
+        sc.engine_kwargs()
+
+
+def test_models_resolve_from_tables(tmp_path):
+    sc = load_scenario(_toml(tmp_path / "s", 'commission = { model = "PerShareCommission", '
+                                             'rate = 0.01 }\nslippage = "NoSlippage"'))
+    kw = sc.engine_kwargs()
+    assert repr(kw["commission"]) == "PerShareCommission(0.01, 0.0, None)"
+    assert type(kw["slippage"]).__name__ == "NoSlippage"
+
+
+def test_input_outside_the_folder_is_rejected(tmp_path):
+    with pytest.raises(ScenarioError, match="outside the scenario folder"):
+        load_scenario(_toml(tmp_path / "s", "cash = 1000", data_path="../elsewhere.csv"))
+
+
+def test_first_difference_finds_row_and_column():
+    e = b"a,b\n1,2\n3,4\n"
+    a = b"a,b\n1,2\n3,5\n"
+    d = first_difference("x.csv", e, a)
+    assert (d.row, d.line, d.columns) == (2, 3, ["b"])
+    assert "expected '4', actual '5'" in d.render()
+    assert first_difference("x.csv", e, e) is None
+    short = first_difference("x.csv", e, b"a,b\n1,2\n")
+    assert short.row == 2 and short.actual is None
+
+
+# ---------------------------------------------- the READMEs' hand calculations, pinned
+def expected(name: str, table: str) -> pd.DataFrame:
+    return pd.read_csv(GOLDEN / name / "expected" / f"{table}.csv", keep_default_na=False,
+                       na_values=[""])
+
+
+def test_basics_hand_calculation():
+    fills = expected("basics", "fills")
+    assert fills["order_id"].tolist() == [1, 2, 3, 4, 6, 7]
+    assert fills["price"].tolist() == pytest.approx([100.80, 99.50, 102.00, 101.50, 100.00,
+                                                     100.90])
+    assert fills["commission"].tolist() == pytest.approx([10.08, 4.975, 5.10, 20.30, 10.00,
+                                                          10.09])
+    cash = expected("basics", "portfolio")["cash"].tolist()
+    assert cash == pytest.approx([100000, 89909.92, 84929.945, 79824.845, 79824.845,
+                                  100104.545, 90094.545, 100174.455, 100174.455])
+    trades = expected("basics", "trades")
+    assert trades["entry_price"].tolist() == pytest.approx([100.775, 100.00])
+    assert trades["pnl"].tolist() == pytest.approx([145, 90])
+    assert trades["commission"].tolist() == pytest.approx([40.455, 20.09])
+    orders = expected("basics", "orders")
+    final = orders.groupby("order_id").last()
+    assert final.loc[5, "status"] == "canceled" and final.loc[5, "reason"] == "user_cancel"
+    assert final.loc[8, "status"] == "expired" and final.loc[8, "reason"] == "day_expired"
+
+
+def test_cash_rejection_hand_calculation():
+    final = expected("cash_rejection", "orders").groupby("order_id").last()
+    assert final["status"].tolist() == ["filled", "rejected", "rejected", "filled"]
+    assert final.loc[2, "reason"] == "insufficient_cash"
+    assert final.loc[3, "reason"] == "short_not_allowed"
+    assert final.loc[2, "filled"] == 0 and final.loc[3, "filled"] == 0
+    assert expected("cash_rejection", "portfolio")["cash"].tolist() == pytest.approx(
+        [10000, 4995, 4995, 4995, 10089.90])
+
+
+def test_cash_partial_hand_calculation():
+    fills = expected("cash_partial", "fills")
+    assert fills["qty"].tolist() == [50, 49, -99]
+    assert fills["commission"].tolist() == pytest.approx([5.00, 4.949, 10.0287])
+    final = expected("cash_partial", "orders").groupby("order_id").last()
+    assert final.loc[2, "reason"] == "insufficient_cash" and final.loc[2, "filled"] == 49
+    assert final.loc[3, "reason"] == "short_not_allowed" and final.loc[3, "filled"] == -99
+    trades = expected("cash_partial", "trades")
+    assert trades["pnl"].tolist() == pytest.approx([79.70])
+    assert expected("cash_partial", "portfolio")["nav"].iloc[-1] == pytest.approx(10059.7223)
+
+
+def test_reversal_hand_calculation():
+    fills = expected("reversal", "fills")
+    assert fills["qty"].tolist() == [100, -200, 100]           # one execution of -200
+    assert fills["realized_pnl"].tolist() == pytest.approx([0, 200, 300])
+    trades = expected("reversal", "trades")
+    assert trades["direction"].tolist() == ["long", "short"]   # booked as two trades
+    assert trades["entry_price"].tolist() == pytest.approx([50, 52])
+    assert trades["exit_price"].tolist() == pytest.approx([52, 49])
+    assert trades["commission"].tolist() == pytest.approx([2, 2])
+    assert trades["exit_ts"].iloc[0] == trades["entry_ts"].iloc[1]
+    assert expected("reversal", "portfolio")["nav"].tolist() == pytest.approx(
+        [100000, 100079, 100217, 100447, 100496])
+
+
+def test_raw_daily_hand_calculation():
+    for name in ("IBM", "MSFT"):
+        bars = pd.read_csv(GOLDEN / "raw_daily" / "data" / f"{name}.csv")
+        assert (bars["dividend"] == 0).all() and (bars["split"] == 1).all()
+    assert expected("raw_daily", "corporate_actions").empty      # none inside the window
+    fills = expected("raw_daily", "fills")
+    assert fills["asset"].tolist() == ["MSFT", "IBM", "MSFT"]
+    assert fills["qty"].tolist() == [1296, 228, -1296]
+    assert fills["price"].tolist() == pytest.approx([35.00 * 1.0005, 197.910004 * 1.0005,
+                                                     31.91 * 0.9995])
+    assert fills["realized_pnl"].iloc[2] == pytest.approx(1296 * (31.91 * 0.9995
+                                                                  - 35.00 * 1.0005))
+    last = expected("raw_daily", "portfolio").iloc[-1]
+    assert last["cash"] == pytest.approx(50674.09626)
+    assert last["nav"] == pytest.approx(50674.09626 + 228 * 190.990005)
