@@ -74,7 +74,8 @@ def ml4t_strategy(n_assets: int, n_bars: int):
             top = ranking(roc)
             value = broker.value
             closes = bars.close.values
-            held = [broker.position(name).qty for name in self.names]
+            pos = broker.positions()              # the held assets only
+            held = [pos[name].qty if name in pos else 0.0 for name in self.names]
             targets = {int(i): math.floor(WEIGHT * value / closes[i]) for i in top}
             for i, t in plan(held, top, targets):
                 broker.order_target(self.names[i], t)

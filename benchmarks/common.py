@@ -297,13 +297,17 @@ def _ml4t_engine(spec, na: int, nb: int, reps: int) -> None:
     t3 = now()
     strat = spec.ml4t_strategy(na, nb)
 
+    cpu_warm: list[float] = []
+
     def engine_run():
         e = Engine(**cfg)
-        a = now()
+        a, c = now(), time.process_time()
         r = e.run(strat, bd)
+        cpu_warm.append(time.process_time() - c)
         return now() - a, r
 
     cold, res = engine_run()
+    cold_cpu = cpu_warm.pop()
     outcome = spec.ml4t_outcome(res)
     del res
     gc.collect()
@@ -327,7 +331,8 @@ def _ml4t_engine(spec, na: int, nb: int, reps: int) -> None:
     parts = [p for p in parts if p]
     emit(dict(engine="ml4t", mode="engine", import_s=t1 - t0, read_s=t2 - t1,
               load_bars_s=t3 - t2, engine_run_cold_s=cold, engine_run_warm_s=warm,
-              engine_run_warm_median_s=median(warm), run_backtest_warm_s=rb,
+              engine_run_warm_median_s=median(warm), engine_run_cold_cpu_s=cold_cpu,
+              engine_run_warm_cpu_median_s=median(cpu_warm), run_backtest_warm_s=rb,
               run_backtest_warm_median_s=median(rb),
               setup_median_s=median([p["setup_s"] for p in parts]) if parts else None,
               loop_median_s=median([p["loop_s"] for p in parts]) if parts else None,

@@ -68,9 +68,9 @@ def main(argv: list[str]) -> list[dict]:
     lines = [f"started {started}; `python -c 'import numpy, pandas'` floor {floor:.3f} s; "
              f"load average at the end {os.getloadavg()[0]:.2f}", "", table, ""]
     lines.append("| workload | ml4t whole (CPU s) | BT whole (CPU s) | ml4t engine warm "
-                 "| bar-events/s warm | ml4t loop | ml4t setup | ml4t result "
+                 "| engine warm CPU | bar-events/s warm | ml4t loop | ml4t setup | ml4t result "
                  "| run_backtest warm | load_bars | whole target |")
-    lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in results:
         w, e, b = r.get("ml4t_whole", {}), r.get("ml4t_engine", {}), r.get("bt", {})
         tgt = TARGETS.get(r["key"])
@@ -78,6 +78,7 @@ def main(argv: list[str]) -> list[dict]:
             f"| {r['workload']} | {w.get('cpu_s', 0):.3f} | "
             f"{'-' if not b else format(b['cpu_s'], '.2f')} | "
             f"{common.fmt_s(e.get('engine_run_warm_median_s'))} | "
+            f"{common.fmt_s(e.get('engine_run_warm_cpu_median_s'))} | "
             f"{e.get('bar_events_per_s_warm', 0) / 1e6:.2f} M | "
             f"{common.fmt_s(e.get('loop_median_s'))} | {common.fmt_s(e.get('setup_median_s'))} | "
             f"{common.fmt_s(e.get('result_median_s'))} | "

@@ -49,10 +49,85 @@ class _Run:
         for name, spec in (c["contracts"] or {}).items():
             a = self.assets.id(name)
             self.book.set_contract(a, *spec.as_args())
+        self.desk = None
         capacity = _history_capacity(bar_data)
         self.sim = Simulator(self.ledger, self.book, int(FILL_MODES[c["fill"]]), capacity,
                              c["record"] == "slice", c["record_positions"], c["fractional"])
         self.start_ts = 0
+
+    def setup_margin(self, on_event):
+        """Maintenance requirements, borrow/interest rates, funding and the margin desk."""
+        from ml4t.margin import MarginDesk, RateSchedule
+        c, led, sim = self.config, self.ledger, self.sim
+        mm = c["maintenance_margin"]
+        per_asset = mm if isinstance(mm, dict) else {}
+        default = mm if not isinstance(mm, dict) else (0.25, 0.30)
+        for a, name in enumerate(self.assets.names):
+            lo, sh = per_asset.get(name, default)
+            led.set_margin(a, lo, sh)
+        borrow_sched = {}
+        br = c["borrow_rate"]
+        items = br.items() if isinstance(br, dict) else ((n, br) for n in self.assets.names)
+        any_rate = False
+        for name, value in items:
+            a = self.assets.id(name)
+            sched = RateSchedule(f"borrow_rate[{name!r}]", value)
+            if sched.constant is None:
+                borrow_sched[a] = sched
+                any_rate = True
+            else:
+                led.set_borrow_rate(a, sched.constant)
+                any_rate = any_rate or sched.constant > 0
+        for name in c["hard_to_borrow"] or ():
+            led.set_hard_to_borrow(self.assets.id(name), True)
+        credit = RateSchedule("interest_rate", c["interest_rate"])
+        debit = RateSchedule("margin_rate", c["margin_rate"])
+        led.day_count = float(c["day_count"])
+        if credit.constant is not None:
+            led.credit_rate = credit.constant
+        if debit.constant is not None:
+            led.debit_rate = debit.constant
+        any_rate = (any_rate or credit.constant != 0 or debit.constant != 0)
+        desk = MarginDesk(self, c["liquidation_policy"], on_event, borrow_sched,
+                          credit if credit.constant is None else None,
+                          debit if debit.constant is None else None)
+        sim.accruals = bool(any_rate)
+        if borrow_sched or desk.credit is not None or desk.debit is not None:
+            sim.session_hook = desk.on_session
+        if c["account"] == "margin":
+            sim.margin_hook = desk.on_margin_call
+        if c["funding"] is not None:
+            sim.set_funding(*_funding_arrays(c["funding"], self.assets))
+        self.desk = desk
+
+
+def _funding_arrays(table, assets: _Assets):
+    """(ts, asset, rate) arrays from a funding table (columns ts, asset, rate)."""
+    from ml4t.errors import DataError
+    cols = {str(c).lower(): c for c in table.columns}
+    for need in ("ts", "asset", "rate"):
+        if need not in cols:
+            raise DataError(f"funding table needs column {need!r} (found "
+                            f"{', '.join(map(str, table.columns))})", path="<funding>",
+                            column=need, rule="missing_column")
+    ts = pd.to_datetime(table[cols["ts"]])
+    if ts.dt.tz is None:
+        ts = ts.dt.tz_localize("UTC")
+    ts_ns = ts.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
+    rate = pd.to_numeric(table[cols["rate"]], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(rate)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"funding rate is not a finite number ({table[cols['rate']].iloc[i]!r})",
+                        path="<funding>", row=i, column="rate", rule="bad_rate")
+    ids = []
+    for i, name in enumerate(table[cols["asset"]]):
+        if name not in assets.ids:
+            raise DataError(f"unknown asset {name!r}", path="<funding>", row=i, column="asset",
+                            rule="unknown_asset")
+        ids.append(assets.ids[name])
+    order = np.argsort(ts_ns, kind="stable")
+    return ts_ns[order], np.asarray(ids, dtype=np.int32)[order], rate[order]
 
 
 def _history_capacity(bar_data) -> int:
@@ -202,6 +277,22 @@ class Engine:
         What trailing stops follow: each bar's close, or its high (sells) / low (buys).
     contracts : dict of str to ContractSpec, optional
         Tick size, lot size, minimum quantity and fractional trading per asset.
+    maintenance_margin : (float, float) or dict, default (0.25, 0.30)
+        Maintenance requirement of longs and shorts (fractions of market value),
+        or ``{asset: (long, short)}``; checked at every mark to market.
+    liquidation_policy : ml4t.margin.LiquidationPolicy, optional
+        What a margin call sells (default: largest requirement first).
+    borrow_rate : float, Series or dict, default 0
+        Annual borrow fee on short market value (per asset with a dict; a Series
+        gives a time-varying rate).
+    hard_to_borrow : iterable of str, optional
+        Assets on which new or larger shorts are rejected (``hard_to_borrow``).
+    interest_rate, margin_rate : float or Series, default 0
+        Annual interest credited on positive cash / charged on negative cash.
+    day_count : {360, 365}
+        Days in the rate year.
+    funding : DataFrame, optional
+        Perpetual funding payments: columns ``ts, asset, rate``.
 
     Raises
     ------
@@ -218,7 +309,10 @@ class Engine:
                  record: str = "slice", record_positions: bool = True, seed: int = 0,
                  price_adjustment: str = "detect", corporate_actions=None,
                  volume_limit: float | None = None, intrabar_policy: str = "stop_first",
-                 trail_source: str = "close", contracts: dict | None = None):
+                 trail_source: str = "close", contracts: dict | None = None,
+                 maintenance_margin=(0.25, 0.30), liquidation_policy=None, borrow_rate=0.0,
+                 hard_to_borrow=None, interest_rate=0.0, margin_rate=0.0, day_count: int = 360,
+                 funding=None):
         check_choice("fill", fill, FILL_MODES)
         check_choice("account", account, ACCOUNTS)
         check_choice("on_insufficient", on_insufficient, ON_INSUFFICIENT)
@@ -231,6 +325,29 @@ class Engine:
         if volume_limit is not None and not (isinstance(volume_limit, (int, float))
                                              and 0 < volume_limit <= 1):
             raise ConfigError("volume_limit", volume_limit, "a fraction in (0, 1] or None")
+        from ml4t.margin import LiquidationPolicy, RateSchedule
+        _check_pair = lambda v: (isinstance(v, (tuple, list)) and len(v) == 2 and all(
+            isinstance(x, (int, float)) and 0 <= x <= 1 for x in v))
+        if isinstance(maintenance_margin, dict):
+            if not all(_check_pair(v) for v in maintenance_margin.values()):
+                raise ConfigError("maintenance_margin", maintenance_margin,
+                                  "{asset: (long, short)} with fractions in [0, 1]")
+        elif not _check_pair(maintenance_margin):
+            raise ConfigError("maintenance_margin", maintenance_margin,
+                              "a (long, short) pair of fractions in [0, 1]")
+        if liquidation_policy is not None and not isinstance(liquidation_policy, LiquidationPolicy):
+            raise ConfigError("liquidation_policy", liquidation_policy,
+                              "an ml4t.margin.LiquidationPolicy instance")
+        for name, value in (("interest_rate", interest_rate), ("margin_rate", margin_rate)):
+            RateSchedule(name, value)
+        for name, value in (borrow_rate.items() if isinstance(borrow_rate, dict)
+                            else [("*", borrow_rate)]):
+            RateSchedule(f"borrow_rate[{name!r}]", value)
+        if day_count not in (360, 365):
+            raise ConfigError("day_count", day_count, "360 or 365")
+        if funding is not None and not isinstance(funding, pd.DataFrame):
+            raise ConfigError("funding", type(funding).__name__,
+                              "a DataFrame with columns ts, asset, rate")
         from ml4t.orders import ContractSpec
         if contracts is not None:
             if not isinstance(contracts, dict) or not all(
@@ -274,7 +391,11 @@ class Engine:
             start=start, end=end, record=record, record_positions=bool(record_positions),
             seed=int(seed), price_adjustment=price_adjustment,
             corporate_actions=corporate_actions, volume_limit=volume_limit,
-            intrabar_policy=intrabar_policy, trail_source=trail_source, contracts=contracts)
+            intrabar_policy=intrabar_policy, trail_source=trail_source, contracts=contracts,
+            maintenance_margin=maintenance_margin, liquidation_policy=liquidation_policy,
+            borrow_rate=borrow_rate, hard_to_borrow=list(hard_to_borrow or []),
+            interest_rate=interest_rate, margin_rate=margin_rate, day_count=day_count,
+            funding=funding)
         self.rng = np.random.default_rng(int(seed))
 
     def run(self, strategy, data, *, params: dict | None = None, out=None):
@@ -330,6 +451,7 @@ class Engine:
         strat.rng = self.rng
         hooks = overridden(strat)
         driver = _Driver(run, strat, hooks)
+        run.setup_margin(strat.on_event if "on_event" in hooks else None)
         if "on_start" in hooks:
             strat.on_start()
         def all_batches():

@@ -10,7 +10,8 @@ import pandas as pd
 from ml4t.orders import ORDER_TYPES, REASONS, STATUSES, TIME_IN_FORCE
 from ml4t.metrics import compute_metrics
 
-TABLES = ("portfolio", "positions", "orders", "fills", "trades", "corporate_actions")
+TABLES = ("portfolio", "positions", "orders", "fills", "trades", "corporate_actions",
+          "accruals", "margin_calls")
 
 
 def _index(ts: np.ndarray) -> pd.DatetimeIndex:
@@ -44,6 +45,10 @@ class BacktestResult:
     trades : DataFrame
         Closed round trips (flat to flat): ``asset, direction, entry_ts,
         exit_ts, entry_price, exit_price, qty, pnl, commission, pnl_net, bars``.
+    accruals : DataFrame
+        Borrow fees, interest and funding: ``ts, kind, asset, amount, base, rate``.
+    margin_calls : DataFrame
+        ``ts, equity, requirement`` of each margin call.
     corporate_actions : DataFrame
         Splits, dividends, payments and cash in lieu applied: ``ts, asset,
         action, value, qty, cash``.
@@ -69,6 +74,9 @@ class BacktestResult:
         self._metrics = None
         self.corporate_actions = pd.DataFrame(
             {"ts": [], "asset": [], "action": [], "value": [], "qty": [], "cash": []})
+        self.accruals = pd.DataFrame(
+            {"ts": [], "kind": [], "asset": [], "amount": [], "base": [], "rate": []})
+        self.margin_calls = pd.DataFrame({"ts": [], "equity": [], "requirement": []})
 
     @property
     def manifest(self) -> dict:
@@ -106,6 +114,8 @@ class BacktestResult:
             "realized_pnl": led.p_realized.to_numpy(), "unrealized_pnl": led.p_unrealized.to_numpy(),
             "commission": led.p_commission.to_numpy(),
             "dividends": led.p_dividends.to_numpy(), "receivable": led.p_receivable.to_numpy(),
+            "accrued": led.p_accrued.to_numpy(),
+            "maintenance_requirement": led.p_maint.to_numpy(),
             "returns": returns,
         }, index=idx)
         portfolio.index.name = "ts"
@@ -160,6 +170,21 @@ class BacktestResult:
                   starting_cash, run.bar_data.calendar)
         out._manifest_args = (run.config, run.bar_data, strategy, timing)
         out.corporate_actions = actions
+        kinds = {1: "borrow_fee", 2: "interest", 3: "funding"}
+        acc_asset = led.acc_asset.to_numpy()
+        out.accruals = pd.DataFrame({
+            "ts": _index(led.acc_ts.to_numpy()),
+            "kind": [kinds[k] for k in led.acc_kind.to_numpy()],
+            "asset": [names[a] if a >= 0 else "" for a in acc_asset],
+            "amount": led.acc_amount.to_numpy(), "base": led.acc_base.to_numpy(),
+            "rate": led.acc_rate.to_numpy(),
+        })
+        calls = run.desk.calls if run.desk is not None else []
+        out.margin_calls = pd.DataFrame({
+            "ts": _index(np.array([c[0] for c in calls], dtype=np.int64)),
+            "equity": np.array([c[1] for c in calls], dtype=float),
+            "requirement": np.array([c[2] for c in calls], dtype=float),
+        })
         return out
 
     # ---------------------------------------------------------------- outputs

@@ -95,94 +95,16 @@ class _Assets:
                              f"{'...' if len(self.names) > 10 else ''})")) from None
 
 
-class _FieldView:
-    """One field of the current slice: ``bars.close["AAPL"]``."""
+def Bars(sim, assets: _Assets):
+    """The per-slice bars view handed to ``on_bar`` (a compiled ``SliceBars``).
 
-    __slots__ = ("_bars", "_field")
-
-    def __init__(self, bars: "Bars", field: str):
-        self._bars = bars
-        self._field = field
-
-    def __getitem__(self, asset) -> float:
-        b = self._bars
-        a = b._assets.id(asset)
-        sim = b._sim
-        if sim.bar_slice_np[a] != sim.slice_no:
-            raise KeyError(f"{asset!r} has no bar at {b.ts}")
-        return float(b._last[self._field][a])
-
-    def get(self, asset, default=None):
-        """Value for ``asset`` or ``default`` when it has no bar in this slice."""
-        try:
-            return self[asset]
-        except KeyError:
-            return default
-
-    @property
-    def values(self) -> np.ndarray:
-        """Values of the assets present in this slice, in ``bars.assets`` order."""
-        sim = self._bars._sim
-        col = "close" if self._field == "price" else self._field
-        return np.asarray(getattr(sim.batch, col)[sim.row_lo:sim.row_hi], dtype=np.float64)
-
-    def to_series(self) -> pd.Series:
-        """The field as a Series indexed by asset name."""
-        return pd.Series(self.values, index=self._bars.assets, name=self._field)
-
-
-class Bars:
-    """The bars of the current slice (all rows sharing one timestamp).
-
-    ``bars.close["AAPL"]``, ``"AAPL" in bars``, ``bars.assets``, ``bars.ts``,
-    ``bars.to_frame()``.
+    ``bars.close["AAPL"]`` (KeyError when the asset has no bar in this slice),
+    ``bars.close.get("AAPL")``, ``bars.close.values`` (numpy, in ``bars.assets``
+    order), ``"AAPL" in bars``, ``bars.assets``, ``bars.ts``, ``bars.to_frame()``.
     """
+    from ml4t._core.clock import SliceBars
 
-    def __init__(self, sim, assets: _Assets):
-        self._sim = sim
-        self._assets = assets
-        self._last = {"open": sim.last_open_np, "high": sim.last_high_np, "low": sim.last_low_np,
-                      "close": sim.last_close_np, "price": sim.last_close_np,
-                      "volume": sim.last_volume_np}
-        self.open = _FieldView(self, "open")
-        self.high = _FieldView(self, "high")
-        self.low = _FieldView(self, "low")
-        self.close = _FieldView(self, "close")
-        self.volume = _FieldView(self, "volume")
-
-    @property
-    def ts(self) -> pd.Timestamp:
-        """Timestamp of this slice (UTC)."""
-        return _ts(self._sim.ts)
-
-    @property
-    def asset_ids(self) -> np.ndarray:
-        sim = self._sim
-        return np.asarray(sim.batch.asset[sim.row_lo:sim.row_hi])
-
-    @property
-    def assets(self) -> list[str]:
-        """Names of the assets with a bar in this slice."""
-        names = self._assets.names
-        return [names[i] for i in self.asset_ids]
-
-    def __contains__(self, asset) -> bool:
-        a = self._assets.ids.get(asset)
-        return a is not None and self._sim.bar_slice_np[a] == self._sim.slice_no
-
-    def __len__(self) -> int:
-        return int(self._sim.row_hi - self._sim.row_lo)
-
-    def __iter__(self):
-        return iter(self.assets)
-
-    def to_frame(self) -> pd.DataFrame:
-        """The slice as a DataFrame indexed by asset name."""
-        return pd.DataFrame({f: getattr(self, f).values for f in
-                             ("open", "high", "low", "close", "volume")}, index=self.assets)
-
-    def __repr__(self):
-        return f"Bars(ts={self.ts}, assets={len(self)})"
+    return SliceBars(sim, assets.names, assets.id)
 
 
 class DataView:

@@ -8,12 +8,10 @@ import pathlib
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 
-import ml4t
-from conftest import day_ts, flat_bars, frame, order_rows, run, scripted
+from conftest import day_ts, frame, run, scripted
 from ml4t import Engine, Strategy, run_backtest
 from ml4t.errors import ConfigError, OrderError
 from ml4t.models import FixedCommission

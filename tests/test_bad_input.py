@@ -88,6 +88,20 @@ class TestBadOrders:
         err, _ = attempt(lambda b: b.order_value("XYZ", math.inf))
         assert isinstance(err, OrderError)
 
+    def test_sizing_helper_for_asset_without_a_price_yet(self):
+        df = frame({"XYZ": [(10.0, 10.5, 9.5, 10.2)] * 3,
+                    "LATE": [None, (5.0, 5.5, 4.5, 5.2), (5.0, 5.5, 4.5, 5.2)]})
+        out = []
+
+        def act(s, bars):
+            try:
+                s.broker.order_value("LATE", 100)
+            except OrderError as e:
+                out.append(str(e))
+
+        run_backtest(scripted({0: [act]}), df)
+        assert len(out) == 1 and "LATE" in out[0]
+
     def test_cancel_unknown_order_id(self):
         err, _ = attempt(lambda b: b.cancel(42))
         assert isinstance(err, OrderError)

@@ -591,7 +591,7 @@ def test_buy_and_hold_is_continuous_and_matches_the_adjusted_return(path):
         nav_open = nav[h] - q * (c[h] - rows[h][1])
         expected = nav[h - 1] + q * (rows[h][1] - c[h - 1] / split) + sum(
             q * v for k2, h2, v in actions if k2 == "dividend" and h2 == h)
-        assert nav_open == pytest.approx(expected, rel=1e-9, abs=1e-6)
+        assert nav_open == pytest.approx(expected, rel=1e-9, abs=1e-9 * cash)
 
     # total return: adjusted history reinvests each dividend at (previous close - dividend);
     # paying it in cash instead leaves the shares' value short by the product of the factors
@@ -602,7 +602,7 @@ def test_buy_and_hold_is_continuous_and_matches_the_adjusted_return(path):
     ratio_all = np.prod([v for k, _, v in actions if k == "split"])
     whole_share = q / (q0 * ratio_all)           # 1 with fractional units
     assert nav[-1] - rest - cil - divs == pytest.approx(
-        q0 * c[0] * growth * keep * whole_share, rel=1e-9)
+        q0 * c[0] * growth * keep * whole_share, rel=1e-9, abs=1e-9 * cash)
     if fractional and not divs:
         assert (nav[-1] - rest) / (nav[0] - rest) == pytest.approx(growth, rel=1e-9)
     assert r.portfolio["dividends"].iloc[-1] == pytest.approx(divs, rel=1e-9, abs=1e-9)

@@ -239,6 +239,15 @@ class TestCloseRules:
         assert fills.loc[1, "price"] == 11.2 and fills.loc[1, "ts"] == day_ts(4)[1]
         assert fills.loc[2, "price"] == 10.9 and fills.loc[2, "ts"] == day_ts(4)[2]
 
+    def test_next_close_stop_limit_triggers_then_rests_as_limit(self):
+        # buy stop 11.0 limit 11.1: bar 1 close 11.2 >= 11.0 triggers, but 11.2 > limit 11.1
+        # -> no fill. Triggered, it is now a limit: bar 2 close 10.9 <= 11.1 -> fill at 10.9
+        # (below the stop, which no longer matters)
+        r = run({0: [("X", 10, {"stop_price": 11.0, "limit_price": 11.1})]},
+                frame({"X": self.BARS}), cash=1_000, fill="next_close")
+        f = one_fill(r)
+        assert f["ts"] == day_ts(4)[2] and f["price"] == 10.9
+
     def test_same_close_limit_fills_on_placing_bar_only_if_close_qualifies(self):
         # order 1 buy limit 10.3 >= bar 0 close 10.2 -> fills at 10.2 on bar 0;
         # order 2 buy limit 10.0 < 10.2 -> waits; bar 2 close 10.9 still above, never fills
@@ -362,6 +371,14 @@ class TestHalts:
         # X fills at bar 1's open 11.0; Y has no bar 1 -> fills at its bar 2 open 22.0
         assert fills.loc["X", "ts"] == TS[1] and fills.loc["X", "price"] == 11.0
         assert fills.loc["Y", "ts"] == TS[2] and fills.loc["Y", "price"] == 22.0
+
+    def test_order_for_asset_before_its_first_bar_fills_at_its_first_bar(self):
+        df = frame({"X": RISING, "Y": [None, None, (22.0, 22.5, 21.5, 22.2),
+                                       (23.0, 23.5, 22.5, 23.2)]})
+        r = run({0: [("Y", 1, {})]}, df, cash=1_000)
+        # Y's first bar is bar 2: open 22.0
+        f = one_fill(r)
+        assert f["ts"] == TS[2] and f["price"] == 22.0
 
     def test_ioc_waits_for_its_assets_next_bar(self):
         df = frame({"X": RISING, "Y": [(20.0, 20.5, 19.5, 20.2), None, None,

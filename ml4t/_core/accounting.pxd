@@ -10,12 +10,23 @@ cdef class Ledger:
     cdef readonly double initial_margin    # Reg-T initial requirement (margin accounts)
     cdef readonly double max_leverage      # gross / NAV cap; inf = none
     cdef readonly double starting_cash
+    cdef readonly object maint_long_np, maint_short_np, htb_np
+    cdef double[::1] maint_long           # maintenance requirement of longs, per asset
+    cdef double[::1] maint_short          # maintenance requirement of shorts, per asset
+    cdef unsigned char[::1] htb           # hard to borrow: new shorts rejected
+    cdef readonly object borrow_rate_np
+    cdef double[::1] borrow_rate          # annual borrow fee on short market value, per asset
+    cdef public double credit_rate        # annual interest on positive cash
+    cdef public double debit_rate         # annual interest on negative cash (margin loan)
+    cdef public double day_count          # days in the rate year (360 or 365)
 
     # -- state
     cdef readonly double cash
     cdef readonly double net_mv            # sum qty * mark
     cdef readonly double gross_mv          # sum |qty * mark|
     cdef readonly double unrealized
+    cdef readonly double maint_req         # maintenance requirement at the last mark
+    cdef readonly double accrued_total     # borrow fees, interest and funding (signed cash)
     cdef readonly double realized_total
     cdef readonly double commission_total
     cdef readonly double receivable        # dividends earned, not yet paid
@@ -53,8 +64,10 @@ cdef class Ledger:
     cdef readonly F64Buf t_entry_price, t_exit_price, t_qty, t_pnl, t_comm
     cdef readonly I64Buf p_ts
     cdef readonly F64Buf p_nav, p_cash, p_gross, p_net, p_realized, p_unrealized, p_commission
-    cdef readonly F64Buf p_receivable, p_dividends
+    cdef readonly F64Buf p_receivable, p_dividends, p_maint, p_accrued
     cdef readonly I64Buf s_ts, s_asset
+    cdef readonly I64Buf acc_ts, acc_kind, acc_asset
+    cdef readonly F64Buf acc_amount, acc_base, acc_rate
     cdef readonly F64Buf s_qty, s_price, s_cost
 
     cdef int check(self, int a, double q, double px, double comm) noexcept
@@ -70,3 +83,8 @@ cdef class Ledger:
                        long long slice_no=*) except? -1e300
     cpdef double dividend(self, int a, double amount, bint pay_now) except? -1e300
     cpdef void pay_receivable(self, double amount)
+    cpdef void accrue(self, double amount)
+    cpdef double accrue_session(self, long long ts, double days) except? -1e300
+    cpdef double fund(self, long long ts, int a, double rate) except? -1e300
+    cdef int _log_accrual(self, long long ts, int kind, int a, double amount, double base,
+                          double rate) except -1

@@ -103,6 +103,20 @@ cdef class Ledger:
         self.p_net = F64Buf(); self.p_realized = F64Buf(); self.p_unrealized = F64Buf()
         self.p_commission = F64Buf()
         self.p_receivable = F64Buf(); self.p_dividends = F64Buf()
+        self.p_maint = F64Buf(); self.p_accrued = F64Buf()
+        self.maint_long_np = np.full(n_assets, 0.25)
+        self.maint_short_np = np.full(n_assets, 0.30)
+        self.htb_np = np.zeros(n_assets, dtype=np.uint8)
+        self.maint_long = self.maint_long_np
+        self.borrow_rate_np = np.zeros(n_assets)
+        self.borrow_rate = self.borrow_rate_np
+        self.credit_rate = 0.0
+        self.debit_rate = 0.0
+        self.day_count = 360.0
+        self.acc_ts = I64Buf(); self.acc_kind = I64Buf(); self.acc_asset = I64Buf()
+        self.acc_amount = F64Buf(); self.acc_base = F64Buf(); self.acc_rate = F64Buf()
+        self.maint_short = self.maint_short_np
+        self.htb = self.htb_np
         self.s_ts = I64Buf(); self.s_asset = I64Buf()
         self.s_qty = F64Buf(); self.s_price = F64Buf(); self.s_cost = F64Buf()
 
@@ -129,6 +143,112 @@ cdef class Ledger:
         self._check_asset(a)
         return self.mark[a]
 
+    def set_margin(self, int a, double maintenance_long, double maintenance_short):
+        """Maintenance requirements of asset ``a`` (fractions of market value)."""
+        self._check_asset(a)
+        for v in (maintenance_long, maintenance_short):
+            if not (v >= 0 and v <= 1):
+                raise ValueError(f"maintenance requirement must be in [0, 1], was {v}")
+        self.maint_long[a] = maintenance_long
+        self.maint_short[a] = maintenance_short
+
+    def set_hard_to_borrow(self, int a, bint flag):
+        """Mark asset ``a`` hard to borrow (new or larger shorts rejected)."""
+        self._check_asset(a)
+        self.htb[a] = 1 if flag else 0
+
+    def set_borrow_rate(self, int a, double rate):
+        """Annual borrow fee of asset ``a`` (fraction of short market value)."""
+        self._check_asset(a)
+        if not (isfinite(rate) and rate >= 0):
+            raise ValueError(f"borrow rate must be finite and >= 0, was {rate}")
+        self.borrow_rate[a] = rate
+
+    cdef int _log_accrual(self, long long ts, int kind, int a, double amount, double base,
+                          double rate) except -1:
+        self.acc_ts.push(ts)
+        self.acc_kind.push(kind)
+        self.acc_asset.push(a)
+        self.acc_amount.push(amount)
+        self.acc_base.push(base)
+        self.acc_rate.push(rate)
+        return 0
+
+    cpdef double accrue_session(self, long long ts, double days) except? -1e300:
+        """Accrue ``days`` calendar days of borrow fees and cash interest on the
+        current (end-of-session) balances. Returns the total cash change.
+
+        Borrow fee per short: ``|qty * price| * rate * days / day_count``;
+        interest: ``cash * rate * days / day_count`` with the credit rate on
+        positive cash and the debit rate on negative cash.
+        """
+        cdef double total = 0.0, amt, base, f = days / self.day_count
+        cdef int a
+        if self.n_held > 0:
+            for a in range(self.n_assets):
+                if self.qty[a] < 0 and self.borrow_rate[a] > 0:
+                    base = -self.qty[a] * self.mark[a]
+                    amt = -base * self.borrow_rate[a] * f
+                    self._log_accrual(ts, 1, a, amt, base, self.borrow_rate[a])
+                    total += amt
+        if self.cash > 0 and self.credit_rate != 0:
+            amt = self.cash * self.credit_rate * f
+            self._log_accrual(ts, 2, -1, amt, self.cash, self.credit_rate)
+            total += amt
+        elif self.cash < 0 and self.debit_rate != 0:
+            amt = self.cash * self.debit_rate * f
+            self._log_accrual(ts, 2, -1, amt, self.cash, self.debit_rate)
+            total += amt
+        if total != 0:
+            self.accrue(total)
+        return total
+
+    cpdef double fund(self, long long ts, int a, double rate) except? -1e300:
+        """A perpetual-swap funding payment: ``-qty * price * rate`` (longs pay a
+        positive rate, shorts receive it). Returns the cash change."""
+        self._check_asset(a)
+        if not isfinite(rate):
+            raise ValueError(f"funding rate must be finite, was {rate}")
+        cdef double base = self.qty[a] * self.mark[a]
+        cdef double amt = -base * rate
+        if self.qty[a] != 0:
+            self._log_accrual(ts, 3, a, amt, base, rate)
+            self.accrue(amt)
+        return amt
+
+    cpdef void accrue(self, double amount):
+        """Add an accrual (borrow fee, interest, funding: negative = a cost) to cash."""
+        self.cash += amount
+        self.accrued_total += amount
+
+    @property
+    def equity(self):
+        """Equity for margin purposes: NAV."""
+        return self.cash + self.net_mv + self.receivable
+
+    @property
+    def short_value(self):
+        """Sum of |qty * price| over short positions at the last mark."""
+        cdef double out = 0.0
+        cdef int a
+        for a in range(self.n_assets):
+            if self.qty[a] < 0:
+                out -= self.qty[a] * self.mark[a]
+        return out
+
+    def margin_shortfall_order(self, target=1.0):
+        """Assets by descending maintenance requirement: list of (asset, qty, price, req)."""
+        out = []
+        cdef int a
+        cdef double q, v
+        for a in range(self.n_assets):
+            q = self.qty[a]
+            if q != 0:
+                v = fabs(q * self.mark[a]) * (self.maint_long[a] if q > 0 else self.maint_short[a])
+                out.append((-v, a, q, self.mark[a], v))
+        out.sort()
+        return [(a, q, p, v) for _, a, q, p, v in out]
+
     def _check_asset(self, int a):
         if a < 0 or a >= self.n_assets:
             raise IndexError(f"asset id {a} out of range [0, {self.n_assets})")
@@ -146,6 +266,8 @@ cdef class Ledger:
         cdef double m, net_after, gross_after, nav_after
         if q < 0 and newpos < -QTY_EPS and not self.allow_short:
             return Reason.SHORT_NOT_ALLOWED
+        if q < 0 and newpos < -QTY_EPS and newpos < pos and self.htb[a]:
+            return Reason.HARD_TO_BORROW
         if not self.margin:
             if cash_after < -CASH_EPS:
                 return Reason.INSUFFICIENT_CASH
@@ -390,11 +512,12 @@ cdef class Ledger:
     # ----------------------------------------------------------- mark to market
     cdef void mark_to_market(self, const double[::1] last_close) noexcept:
         cdef int a
-        cdef double net = 0.0, gross = 0.0, unreal = 0.0, q, p, v
+        cdef double net = 0.0, gross = 0.0, unreal = 0.0, req = 0.0, q, p, v
         if self.n_held == 0:
             self.net_mv = 0.0
             self.gross_mv = 0.0
             self.unrealized = 0.0
+            self.maint_req = 0.0
             return
         for a in range(self.n_assets):
             q = self.qty[a]
@@ -408,9 +531,11 @@ cdef class Ledger:
                 net += v
                 gross += fabs(v)
                 unreal += v - self.lot_value[a]
+                req += fabs(v) * (self.maint_long[a] if q > 0 else self.maint_short[a])
         self.net_mv = net
         self.gross_mv = gross
         self.unrealized = unreal
+        self.maint_req = req
 
     def mark_prices(self, last_close):
         """Python entry to mark-to-market (tests); ``last_close`` is float64 per asset."""
@@ -433,6 +558,8 @@ cdef class Ledger:
         self.p_commission.push(self.commission_total)
         self.p_receivable.push(self.receivable)
         self.p_dividends.push(self.dividends_total)
+        self.p_maint.push(self.maint_req if self.margin else 0.0)
+        self.p_accrued.push(self.accrued_total)
         if positions and self.n_held > 0:
             for a in range(self.n_assets):
                 q = self.qty[a]

@@ -44,10 +44,20 @@ cdef class Simulator:
     cdef readonly I64Buf ax_ts, ax_asset, ax_kind, ax_hist_row
     cdef readonly F64Buf ax_value, ax_qty, ax_cash
 
+    # funding payments (perpetuals): scheduled (ts, asset, rate)
+    cdef long long[::1] fu_ts
+    cdef int[::1] fu_asset
+    cdef double[::1] fu_rate
+    cdef Py_ssize_t fu_n, fu_pos
+    # accruals and margin calls
+    cdef public bint accruals              # accrue borrow fees / interest at session ends
+    cdef public object session_hook        # Python callable(session, ts) before accruals (rate schedules)
+    cdef public object margin_hook         # Python callable(k, ts) when equity < maintenance
+
     cdef object _driver
     cdef public Py_ssize_t events_seen     # order events already handed to the strategy
     cdef public Py_ssize_t actions_seen    # corporate actions already handed to the strategy
-    cdef int _session_end(self, long long session, long long ts) except -1
+    cdef int _session_end(self, long long session, long long ts, long long next_session) except -1
     cdef int _apply_actions(self, long long t, long long k) except -1
     cdef int _pay_due(self, long long t) except -1
     cdef int _log_action(self, long long t, int a, int kind, double value, double qty,

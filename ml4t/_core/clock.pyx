@@ -101,6 +101,10 @@ cdef class Simulator:
         self.ca_pos = 0
         self.events_seen = 0
         self.actions_seen = 0
+        self.accruals = False
+        self.session_hook = None
+        self.margin_hook = None
+        self.set_funding(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0))
         self._pending_pay = []
         self._next_pay_ts = NO_TS
         self.ax_ts = I64Buf(); self.ax_asset = I64Buf(); self.ax_kind = I64Buf()
@@ -223,11 +227,46 @@ cdef class Simulator:
                 out.append((self.ax_kind.data[i], self.ax_value.data[i], self.ax_hist_row.data[i]))
         return out
 
-    cdef int _session_end(self, long long session, long long ts) except -1:
+    cdef int _session_end(self, long long session, long long ts, long long next_session) except -1:
         self.book.expire_day(session, ts)
+        if self.accruals:
+            if self.session_hook is not None:
+                self.session_hook(session, ts)
+            # end-of-session balances accrue until the next session (weekends included)
+            self.ledger.accrue_session(ts, <double> (next_session - session))
         if not self.record_each_slice:
             self.ledger.record(ts, self.record_positions)
         return 0
+
+    def set_funding(self, ts, asset, rate):
+        """Schedule perpetual funding payments: at ``ts`` (ns UTC, sorted) the holder of
+        ``asset`` pays ``qty * price * rate`` (a short receives it).
+
+        Raises
+        ------
+        ValueError
+            Mismatched lengths, unsorted times, unknown assets, non-finite rates.
+        """
+        if self.running or self.finished:
+            raise RuntimeError("funding must be set before run()")
+        ts_a = np.ascontiguousarray(ts, dtype=np.int64)
+        asset_a = np.ascontiguousarray(asset, dtype=np.int32)
+        rate_a = np.ascontiguousarray(rate, dtype=np.float64)
+        n = ts_a.shape[0]
+        if asset_a.shape[0] != n or rate_a.shape[0] != n:
+            raise ValueError("funding columns have different lengths")
+        if n:
+            if (np.diff(ts_a) < 0).any():
+                raise ValueError("funding times must be sorted")
+            if asset_a.min() < 0 or asset_a.max() >= self.n_assets:
+                raise ValueError(f"funding asset ids outside [0, {self.n_assets})")
+            if not np.isfinite(rate_a).all():
+                raise ValueError("funding rates must be finite")
+        self.fu_ts = ts_a
+        self.fu_asset = asset_a
+        self.fu_rate = rate_a
+        self.fu_n = n
+        self.fu_pos = 0
 
     def run(self, batches, on_bar=None, bars=None, notify=None):
         """Walk every batch, calling the strategy once per slice.
@@ -305,11 +344,14 @@ cdef class Simulator:
                     s = sess_v[i]
                     k += 1
                     if have_prev and s != prev_session:
-                        self._session_end(prev_session, prev_ts)
+                        self._session_end(prev_session, prev_ts, s)
                     if self.ca_pos < self.ca_n and self.ca_ts[self.ca_pos] <= t:
                         self._apply_actions(t, k)
                     if self._next_pay_ts <= t:
                         self._pay_due(t)
+                    while self.fu_pos < self.fu_n and self.fu_ts[self.fu_pos] <= t:
+                        ledger.fund(t, self.fu_asset[self.fu_pos], self.fu_rate[self.fu_pos])
+                        self.fu_pos += 1
                     j = i
                     while j < n and ts_v[j] == t:
                         a = asset_v[j]
@@ -347,6 +389,10 @@ cdef class Simulator:
                                    self.last_volume, self.last_bid, self.last_ask,
                                    self.last_bid_size, self.last_ask_size)
                     ledger.mark_to_market(self.last_close)
+                    if (ledger.margin and ledger.n_held > 0 and self.margin_hook is not None
+                            and ledger.cash + ledger.net_mv + ledger.receivable
+                            < ledger.maint_req - 1e-9):
+                        self.margin_hook(k, t)
                     if tell and (book.ev_ts.n != self.events_seen
                                  or self.ax_ts.n != self.actions_seen):
                         notify()
@@ -368,8 +414,130 @@ cdef class Simulator:
                     have_prev = True
                     i = j
             if have_prev:
-                self._session_end(prev_session, prev_ts)
+                self._session_end(prev_session, prev_ts, prev_session + 1)
         finally:
             self.running = False
             self.finished = True
         return k + 1
+
+
+cdef class FieldView:
+    """One field of the current slice: ``bars.close["AAPL"]`` (compiled for speed)."""
+
+    cdef readonly object bars
+    cdef readonly str field
+    cdef Simulator sim
+    cdef dict ids
+    cdef double[::1] arr
+
+    def __init__(self, SliceBars bars, str field, arr):
+        self.bars = bars
+        self.field = field
+        self.sim = bars.sim
+        self.ids = bars.ids
+        self.arr = arr
+
+    def __getitem__(self, asset):
+        a = self.ids.get(asset)
+        if a is None:
+            self.bars._unknown(asset)
+        cdef int i = a
+        if self.sim.bar_slice[i] != self.sim.slice_no:
+            raise KeyError(f"{asset!r} has no bar at {self.bars.ts}")
+        return self.arr[i]
+
+    def get(self, asset, default=None):
+        """Value for ``asset``, or ``default`` when it has no bar in this slice."""
+        a = self.ids.get(asset)
+        if a is None:
+            self.bars._unknown(asset)
+        cdef int i = a
+        if self.sim.bar_slice[i] != self.sim.slice_no:
+            return default
+        return self.arr[i]
+
+    @property
+    def values(self):
+        """Values of the assets present in this slice, in ``bars.assets`` order."""
+        col = "close" if self.field == "price" else self.field
+        sim = self.sim
+        return np.asarray(getattr(sim.batch, col)[sim.row_lo:sim.row_hi], dtype=np.float64)
+
+    def to_series(self):
+        """The field as a Series indexed by asset name."""
+        import pandas as pd
+        return pd.Series(self.values, index=self.bars.assets, name=self.field)
+
+
+cdef class SliceBars:
+    """The bars of the current slice (all rows sharing one timestamp).
+
+    ``bars.close["AAPL"]``, ``"AAPL" in bars``, ``bars.assets``, ``bars.ts``,
+    ``bars.to_frame()``. One object serves the whole run; it always shows the
+    slice being processed.
+    """
+
+    cdef readonly Simulator sim
+    cdef readonly dict ids
+    cdef readonly tuple names
+    cdef readonly FieldView open, high, low, close, volume, price
+    cdef object _on_unknown
+
+    def __init__(self, Simulator sim, tuple names, on_unknown):
+        self.sim = sim
+        self.names = names
+        self.ids = {n: i for i, n in enumerate(names)}
+        self._on_unknown = on_unknown
+        self.open = FieldView(self, "open", sim.last_open_np)
+        self.high = FieldView(self, "high", sim.last_high_np)
+        self.low = FieldView(self, "low", sim.last_low_np)
+        self.close = FieldView(self, "close", sim.last_close_np)
+        self.volume = FieldView(self, "volume", sim.last_volume_np)
+        self.price = self.close
+
+    def _unknown(self, asset):
+        self._on_unknown(asset)
+
+    @property
+    def ts(self):
+        """Timestamp of this slice (pandas Timestamp, UTC)."""
+        import pandas as pd
+        return pd.Timestamp(self.sim.ts, unit="ns", tz="UTC")
+
+    @property
+    def ts_ns(self):
+        """Timestamp of this slice as int64 nanoseconds since the epoch (UTC)."""
+        return self.sim.ts
+
+    @property
+    def asset_ids(self):
+        sim = self.sim
+        return np.asarray(sim.batch.asset[sim.row_lo:sim.row_hi])
+
+    @property
+    def assets(self):
+        """Names of the assets with a bar in this slice."""
+        names = self.names
+        return [names[i] for i in self.asset_ids]
+
+    def __contains__(self, asset):
+        a = self.ids.get(asset)
+        if a is None:
+            return False
+        cdef int i = a
+        return self.sim.bar_slice[i] == self.sim.slice_no
+
+    def __len__(self):
+        return self.sim.row_hi - self.sim.row_lo
+
+    def __iter__(self):
+        return iter(self.assets)
+
+    def to_frame(self):
+        """The slice as a DataFrame indexed by asset name."""
+        import pandas as pd
+        return pd.DataFrame({f: getattr(self, f).values for f in
+                             ("open", "high", "low", "close", "volume")}, index=self.assets)
+
+    def __repr__(self):
+        return f"Bars(ts={self.ts}, assets={len(self)})"

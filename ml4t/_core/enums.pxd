@@ -41,6 +41,8 @@ cpdef enum Reason:
     PARENT_CANCELED = 13
     OCO_CANCELED = 14
     BELOW_MIN_QTY = 15
+    MARGIN_CALL = 16
+    HARD_TO_BORROW = 17
 
 cpdef enum FillMode:
     NEXT_OPEN = 0

@@ -21,4 +21,6 @@ REASON_TEXT = {
     13: "the parent (entry) order ended without a fill",
     14: "another order of its one-cancels-other group filled or ended",
     15: "the quantity is below the asset's minimum order quantity",
+    16: "forced liquidation: equity fell below the maintenance margin requirement",
+    17: "the asset is hard to borrow: new or larger shorts are not accepted",
 }

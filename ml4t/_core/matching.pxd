@@ -74,3 +74,4 @@ cdef class OrderBook:
     cdef int expire_day(self, long long session, long long ts) except -1
     cdef bint _reduces(self, long long idx) noexcept
     cpdef int split(self, int asset, double ratio, long long ts) except -1
+    cpdef long long liquidate(self, long long k, long long ts, int asset, double qty, double price) except -1

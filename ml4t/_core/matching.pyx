@@ -962,3 +962,44 @@ cdef class OrderBook:
                 self._close_order(ts, i, OrderStatus.CANCELED, Reason.CORPORATE_ACTION)
         self._compact_open()
         return n
+
+    cpdef long long liquidate(self, long long k, long long ts, int asset, double qty,
+                              double price) except -1:
+        """Forced liquidation: a market order for ``qty`` filled now at ``price`` (plus
+        slippage and commission), logged with reason ``MARGIN_CALL``. Returns its id.
+
+        Raises
+        ------
+        ValueError
+            Asset out of range, a quantity that does not reduce the position, or a
+            non-positive price.
+        """
+        if asset < 0 or asset >= self.n_assets:
+            raise IndexError(f"asset id {asset} out of range [0, {self.n_assets})")
+        cdef double pos = self.ledger.qty[asset]
+        if not isfinite(qty) or qty == 0 or (qty > 0) == (pos > 0) or fabs(qty) > fabs(pos) + QTY_EPS:
+            raise ValueError(f"a liquidation must reduce the position ({pos}), got {qty}")
+        if not (isfinite(price) and price > 0):
+            raise ValueError(f"liquidation price must be finite and > 0, was {price}")
+        cdef long long idx = self.o_asset.n
+        self.o_asset.push(asset); self.o_type.push(OrderType.MARKET)
+        self.o_tif.push(TimeInForce.IOC); self.o_status.push(OrderStatus.CREATED)
+        self.o_reason.push(Reason.MARGIN_CALL); self.o_ts_created.push(ts)
+        self.o_slice_created.push(k); self.o_first_session.push(NO_SESSION)
+        self.o_triggered.push(0); self.o_parent.push(-1); self.o_child1.push(-1)
+        self.o_child2.push(-1); self.o_oco_next.push(idx); self.o_oco_reduce.push(0)
+        self.o_qty.push(qty); self.o_filled.push(0.0); self.o_limit.push(NAN)
+        self.o_stop.push(NAN); self.o_comm.push(0.0); self.o_fill_value.push(0.0)
+        self.o_trail_amount.push(NAN); self.o_trail_percent.push(NAN); self.o_best.push(NAN)
+        self._event(ts, idx, OrderStatus.SUBMITTED, Reason.MARGIN_CALL, -1)
+        self._event(ts, idx, OrderStatus.ACCEPTED, Reason.MARGIN_CALL, -1)
+        cdef double px = self.slippage_model.fill_price(price, qty, NAN)
+        if not (isfinite(px) and px > 0):
+            px = price
+        cdef double comm = self.commission_model.commission(qty, px, 0.0, 0.0)
+        cdef long long fi = self.ledger.apply_fill(ts, k, idx + 1, asset, qty, px, price, comm)
+        self.o_filled.data[idx] = qty
+        self.o_comm.data[idx] = comm
+        self.o_fill_value.data[idx] = fabs(qty) * px
+        self._event(ts, idx, OrderStatus.FILLED, Reason.MARGIN_CALL, fi)
+        return idx + 1
