@@ -420,6 +420,13 @@ def _to_ns(values, *, path, csv, row0, column) -> tuple[np.ndarray, bool]:
             except (ValueError, TypeError, OverflowError):
                 index = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
         aware = index.tz is not None
+        if aware and len(index) and not index.hasnans:
+            # daily data stamped at local midnight (yfinance style) is date-only data:
+            # keep the local dates so the calendar stamps them at the session close
+            wall = index.tz_localize(None)
+            if not np.any(np.asarray(wall.as_unit("ns").asi8) % DAY_NS):
+                index = wall
+                aware = False
         ns = np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
     except (ValueError, TypeError, OverflowError) as exc:
         raw = pd.Series(np.asarray(values, dtype=object))
@@ -635,11 +642,15 @@ class _SessionTable:
         o = pd.Timestamp(int(self.opens[j]), tz="UTC")
         c = pd.Timestamp(int(self.closes[j]), tz="UTC")
         ol, cl = o.tz_convert(self.tz), c.tz_convert(self.tz)
+        hint = ""
+        if local == local.normalize():
+            hint = ("; if these are dates, pass them without a time zone (naive, at midnight) "
+                    "so they are stamped at the session close")
         raise where.error(
             bad, "ts", "outside_session",
             f"bar at {local:%Y-%m-%d %H:%M:%S} {self.tz} ({_ts_str(t)}) is outside the "
             f"{self.calendar} session of {_day_str(day)}, {ol:%H:%M} to {cl:%H:%M} {self.tz} "
-            f"({o:%H:%M} to {c:%H:%M} UTC)",
+            f"({o:%H:%M} to {c:%H:%M} UTC){hint}",
         )
 
 

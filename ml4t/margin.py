@@ -57,7 +57,9 @@ class LiquidationPolicy:
         """Return ``[(asset, qty), ...]`` to trade now (qty reduces a position).
 
         ``positions``: dicts with ``asset, qty, price, requirement, maintenance``
-        sorted by requirement, largest first.
+        and ``cost`` (a function of a signed quantity giving the equity that
+        liquidating it loses to commission and slippage), sorted by requirement,
+        largest first.
         """
         raise NotImplementedError
 
@@ -76,13 +78,21 @@ class LargestRequirementFirst(LiquidationPolicy):
             return []
         p = positions[0]
         per_unit = p["maintenance"] * p["price"]
+        size = abs(p["qty"])
+        sign = -math.copysign(1.0, p["qty"])
+        cost = p.get("cost") or (lambda q: 0.0)
         if per_unit <= 0:
-            qty = abs(p["qty"])
-        else:
-            need = shortfall / per_unit
-            qty = need if self.fractional else math.ceil(need - 1e-9)
-            qty = min(max(qty, 1e-9 if self.fractional else 1), abs(p["qty"]))
-        return [(p["asset"], -math.copysign(qty, p["qty"]))]
+            return [(p["asset"], sign * size)]
+        need = shortfall / per_unit
+        qty = need if self.fractional else math.ceil(need - 1e-9)
+        qty = min(max(qty, 1e-9 if self.fractional else 1), size)
+        # selling also costs commission and slippage: take enough to cover them too
+        step = max(1.0, qty * 1e-6) if not self.fractional else qty * 1e-6
+        for _ in range(10_000):
+            if qty >= size or per_unit * qty >= shortfall + cost(sign * qty) - 1e-9:
+                break
+            qty = min(size, qty + step)
+        return [(p["asset"], sign * qty)]
 
 
 def _rate(name: str, value) -> float:
@@ -149,9 +159,18 @@ class MarginDesk:
         led = self.run.ledger
         names = self.run.assets.names
         out = []
+        book = self.run.book
+
+        def cost_fn(p):
+            def cost(q):
+                px = book.slippage_model.fill_price(p, q, math.nan)
+                return (px - p) * q + book.commission_model.commission(q, px, 0.0, 0.0)
+            return cost
+
         for a, q, p, req in led.margin_shortfall_order():
             m = led.maint_long_np[a] if q > 0 else led.maint_short_np[a]
-            out.append(dict(asset=names[a], qty=q, price=p, requirement=req, maintenance=m))
+            out.append(dict(asset=names[a], qty=q, price=p, requirement=req, maintenance=m,
+                            cost=cost_fn(p)))
         return out
 
     def on_margin_call(self, k: int, ts: int) -> None:

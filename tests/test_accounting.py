@@ -288,7 +288,9 @@ class TestBuyingPowerEndToEnd:
         # bar 1 open 10 (buy 2000), then the price halves: open/close 5 on bars 2-3
         df = frame({"X": flat_bars([10.0, 10.0, 5.0, 5.0, 5.0], pad=0.1)})
         plan = {0: [("X", 2_000, {})], 2: [("X", 10, {}), ("X", -1_000, {})]}
-        r = run(plan, df, cash=10_000, account="margin")
+        # maintenance requirements off, so no margin call liquidates first: this test is
+        # about the pre-fill buying-power rule alone
+        r = run(plan, df, cash=10_000, account="margin", maintenance_margin=(0.0, 0.0))
         # at bar 2: nav = -10000 + 2000 * 5 = 0 -> buying more is refused, selling is not
         assert r.portfolio.loc[TS[2], "nav"] == pytest.approx(0.0)
         assert final(r, 2)["status"] == "rejected"

@@ -120,6 +120,18 @@ def test_local_times_are_checked_after_conversion_to_utc():
     assert (info.value.rule, info.value.row) == ("outside_session", 0)
 
 
+def test_dates_with_a_time_zone_are_refused_with_a_hint():
+    # daily bars labelled at local midnight (tz-aware) are not stamped: 00:00 is before the
+    # 09:30 open, and the message says how to pass dates
+    ny = pd.DatetimeIndex(["2012-11-21", "2012-11-23"]).tz_localize("America/New_York")
+
+    with pytest.raises(DataError) as info:
+        load_bars(intraday(ny))
+
+    assert (info.value.rule, info.value.row) == ("outside_session", 0)
+    assert "pass them without a time zone" in str(info.value)
+
+
 def test_no_calendar_skips_the_session_check():
     batch = the_batch(load_bars(intraday(["2012-11-22 15:00", "2012-11-23 23:00"]),
                                 calendar=None))

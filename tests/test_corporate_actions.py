@@ -526,9 +526,12 @@ def action_paths(draw):
         if y:
             actions.append(("dividend", h, d))
         c = c_new
-    pay_lag = draw(st.integers(0, 3))
+    # the actions come as csvdir-style split/dividend columns (paid on the ex-date, and
+    # checked by the split-adjusted input detection) or as a table with pay dates
+    as_columns = draw(st.booleans())
+    pay_lag = 0 if as_columns else draw(st.integers(0, 3))
     fractional = draw(st.booleans())
-    return rows, actions, pay_lag, fractional
+    return rows, actions, pay_lag, fractional, as_columns
 
 
 class Hold(Strategy):
@@ -546,10 +549,14 @@ class Hold(Strategy):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(action_paths())
 def test_buy_and_hold_is_continuous_and_matches_the_adjusted_return(path):
-    rows, actions, pay_lag, fractional = path
+    rows, actions, pay_lag, fractional, as_columns = path
     df = pd.DataFrame(rows, columns=["date", "open", "high", "low", "close"])
     df["asset"] = "X"
-    ca = pd.DataFrame({
+    if as_columns:
+        df["split"], df["dividend"] = 1.0, 0.0
+        for kind, h, v in actions:
+            df.loc[h, kind] = v
+    ca = None if as_columns else pd.DataFrame({
         "asset": ["X"] * len(actions),
         "ex_date": [SESSIONS[h] for _, h, _ in actions],
         "ratio": [v if k == "split" else None for k, _, v in actions],

@@ -409,16 +409,20 @@ def test_no_calendar_keeps_dates_at_midnight_utc():
 
 
 def test_tz_aware_times_are_converted_to_utc_and_sessions_are_local_dates():
-    # 16:00 New York = 21:00 UTC; 21:00 New York on Jan 3 = 02:00 UTC on Jan 4
-    ts = pd.to_datetime(["2012-01-03 16:00", "2012-01-03 21:00"]).tz_localize("America/New_York")
+    # 10:00 New York = 15:00 UTC and 16:00 New York = 21:00 UTC, both inside the XNYS
+    # session of Jan 3; a 21:00 New York bar (02:00 UTC on Jan 4) is outside any session,
+    # so it is loaded without a calendar, where the session is the UTC date
+    ts = pd.to_datetime(["2012-01-03 10:00", "2012-01-03 16:00"]).tz_localize("America/New_York")
     frame = pd.DataFrame({"ts": ts, "asset": "X", "open": 1.0, "high": 1.0, "low": 1.0,
                           "close": 1.0})
 
     batch = only_batch(load_bars(frame))
 
-    assert batch.ts.tolist() == [CLOSE_2012_01_03, CLOSE_2012_01_03 + 5 * 3600 * SEC]
+    assert batch.ts.tolist() == [CLOSE_2012_01_03 - 6 * 3600 * SEC, CLOSE_2012_01_03]
     assert batch.session.tolist() == [SESSION_2012_01_03, SESSION_2012_01_03]
-    assert only_batch(load_bars(frame, calendar=None)).session.tolist() == [
+    late = frame.assign(ts=pd.to_datetime(["2012-01-03 16:00", "2012-01-03 21:00"])
+                        .tz_localize("America/New_York"))
+    assert only_batch(load_bars(late, calendar=None)).session.tolist() == [
         SESSION_2012_01_03, SESSION_2012_01_03 + 1]
 
 

@@ -138,6 +138,35 @@ class TestTrailingStop:
         assert f["ref_price"] == 94.0
 
 
+    def test_a_canceled_trail_stops_moving(self):
+        class TrailAndLimit(Strategy):
+            def on_start(self):
+                self.k = 0
+                self.broker.order("X", 10)                       # 1: fills at bar 0's open
+
+            def on_bar(self, bars):
+                if self.k == 0:
+                    self.trail = self.broker.order("X", -10, trail_amount=3.0)      # 2
+                    self.broker.order("X", -10, limit_price=104.0, oco=self.trail)  # 3
+                if self.k == 3:
+                    self.seen = self.broker.get_order(self.trail.id)
+                self.k += 1
+
+        bars = [(100.0, 100.5, 99.5, 100.0),   # bar 0: trail from close 100 -> stop 97
+                (101.0, 102.0, 100.0, 101.5),  # bar 1: low 100 > 97; close 101.5 -> 98.5
+                (102.0, 105.0, 101.5, 104.5),  # bar 2: high 105 >= 104: the limit fills
+                (100.0, 100.5, 95.0, 96.0)]    # bar 3: low 95 would trigger a live trail
+        r = run_backtest(TrailAndLimit, frame({"X": bars}))
+        # the limit fills at max(102, 104) = 104 on bar 2 and cancels the trail, whose stop
+        # was 98.5 then. A canceled order no longer trails: bar 2's close 104.5 must not
+        # move it to 101.5, and it never fills
+        assert r.fills[["order_id", "price"]].values.tolist() == [[1, 100.0], [3, 104.0]]
+        assert (final(r, 2)["status"], final(r, 2)["reason"]) == ("canceled", "oco_canceled")
+        assert r.strategy.seen.status == "canceled"
+        assert r.strategy.seen.stop_price == 98.5
+        assert final(r, 2)["stop_price"] == 98.5
+
+
 # ============================================================================ brackets
 class Bracket(Strategy):
     """A bracket placed at bar 0's close; ``kw`` goes to ``broker.bracket``."""
@@ -325,6 +354,28 @@ class TestOco:
         assert final(r, 2)["reason"] == "oco_canceled"
         r = run_backtest(Oco, frame({"X": bars}), intrabar_policy="limit_first")
         assert r.fills[["order_id", "price"]].values.tolist() == [[1, 100.0], [2, 110.0]]
+        assert final(r, 3)["reason"] == "oco_canceled"
+
+    def test_a_member_canceled_by_its_sibling_ends_once(self):
+        class IocPair(Strategy):
+            def on_start(self):
+                self.k = 0
+                self.broker.order("X", 10)
+
+            def on_bar(self, bars):
+                if self.k == 0:
+                    tp = self.broker.order("X", -10, limit_price=110.0, time_in_force="IOC")
+                    self.broker.order("X", -10, stop_price=90.0, time_in_force="IOC", oco=tp)
+                self.k += 1
+
+        bars = [(100.0, 101.0, 99.0, 100.0)] * 3
+        r = run_backtest(IocPair, frame({"X": bars}))
+        # bar 1 (high 101 < 110, low 99 > 90) fills neither IOC: the limit (2) is canceled
+        # ioc_unfilled, which cancels its sibling (3) oco_canceled -- and that is final:
+        # order 3 must not get a second terminal row (canceled -> canceled)
+        assert statuses(r, 2) == ["submitted", "accepted", "canceled"]
+        assert final(r, 2)["reason"] == "ioc_unfilled"
+        assert statuses(r, 3) == ["submitted", "accepted", "canceled"]
         assert final(r, 3)["reason"] == "oco_canceled"
 
 
@@ -680,3 +731,80 @@ def test_advanced_order_invariants(path, actions, cfg):
             assert (f["ts"] <= t_end).all()
             if st_list[-1] != "filled":
                 assert rows["filled"].iloc[-1] == pytest.approx(f["qty"].sum())
+
+
+# ============================================================================ golden READMEs
+# The key numbers that golden/{trailing_vs_limit,partial_fills,bracket}/README.md derive by
+# hand, checked against the recorded expected/ files (so a careless --update fails here).
+GOLDEN = __import__("pathlib").Path(__file__).resolve().parents[1] / "golden"
+
+
+def expected(name, table):
+    return pd.read_csv(GOLDEN / name / "expected" / f"{table}.csv")
+
+
+def test_golden_trailing_vs_limit_numbers():
+    fills = expected("trailing_vs_limit", "fills")
+    # entries at 100 and 101; the 5 % trail exits at 108 x 0.95 = 102.6; the limit at 106
+    assert fills[["order_id", "qty"]].values.tolist() == [[1, 100], [2, -100], [4, 100],
+                                                          [6, -100]]
+    assert fills["price"].tolist() == pytest.approx([100.0, 102.6, 101.0, 106.0])
+    assert fills["realized_pnl"].tolist() == pytest.approx([0, 260, 0, 500])
+    last = expected("trailing_vs_limit", "orders").groupby("order_id").last()
+    for oid in (3, 5):
+        assert (last.loc[oid, "status"], last.loc[oid, "reason"]) == ("canceled",
+                                                                      "oco_canceled")
+    assert last.loc[2, "stop_price"] == pytest.approx(102.6)
+    assert last.loc[5, "stop_price"] == pytest.approx(101.0)
+    cash = expected("trailing_vs_limit", "portfolio")["cash"].tolist()
+    assert cash == pytest.approx([100000, 90000, 90000, 90000, 90000, 100260, 90160, 90160,
+                                  100760, 100760])
+    assert expected("trailing_vs_limit", "portfolio")["nav"].max() == pytest.approx(100800)
+    trades = expected("trailing_vs_limit", "trades")
+    assert trades["pnl"].tolist() == pytest.approx([260, 500])
+    assert trades["bars"].tolist() == [4, 2]
+
+
+def test_golden_partial_fills_numbers():
+    fills = expected("partial_fills", "fills")
+    assert fills[["order_id", "qty"]].values.tolist() == [[1, 100], [1, 50], [1, 100],
+                                                          [2, -100], [3, 50]]
+    assert fills["price"].tolist() == pytest.approx([50.2, 50.6, 50.4, 51.0, 50.8])
+    assert fills["realized_pnl"].iloc[3] == pytest.approx(80)
+    orders = expected("partial_fills", "orders")
+    assert orders[orders["order_id"] == 1]["filled"].tolist()[-3:] == [100, 150, 250]
+    last = orders.groupby("order_id").last()
+    assert last.loc[2, ["status", "reason", "filled"]].tolist() == ["canceled",
+                                                                   "ioc_unfilled", -100]
+    assert last.loc[3, ["status", "reason", "filled"]].tolist() == ["expired",
+                                                                   "day_expired", 50]
+    cash = expected("partial_fills", "portfolio")["cash"].tolist()
+    assert cash == pytest.approx([100000, 94980, 92450, 87410, 92510, 89970, 89970])
+    assert expected("partial_fills", "portfolio")["nav"].iloc[-1] == pytest.approx(100210)
+    pos = expected("partial_fills", "positions").iloc[-1]
+    assert (pos["qty"], pos["avg_cost"], pos["unrealized_pnl"]) == pytest.approx(
+        (200, 50.55, 130))
+    assert expected("partial_fills", "trades").empty
+
+
+def test_golden_bracket_numbers():
+    fills = expected("bracket", "fills")
+    assert fills[["order_id", "qty"]].values.tolist() == [[1, 100], [3, -100]]
+    assert fills["price"].tolist() == pytest.approx([100.0, 97.0])
+    assert fills["commission"].tolist() == pytest.approx([10.0, 9.7])
+    assert fills["realized_pnl"].tolist() == pytest.approx([0, -300])
+    orders = expected("bracket", "orders")
+    last = orders.groupby("order_id").last()
+    assert last.loc[2, ["status", "reason", "filled"]].tolist() == ["canceled",
+                                                                   "oco_canceled", 0]
+    for oid in (2, 3):
+        rows = orders[orders["order_id"] == oid]
+        assert rows["status"].tolist()[:2] == ["submitted", "accepted"]
+        assert rows["ts"].tolist()[:2] == ["2024-01-02 21:00:00+00:00",
+                                           "2024-01-03 21:00:00+00:00"]
+    port = expected("bracket", "portfolio")
+    assert port["cash"].tolist() == pytest.approx([100000, 89990, 89990, 99680.3, 99680.3])
+    assert port["nav"].tolist()[1:3] == pytest.approx([100390, 100240])
+    trades = expected("bracket", "trades")
+    assert trades[["pnl", "commission", "pnl_net", "bars"]].iloc[0].tolist() == pytest.approx(
+        [-300, 19.7, -319.7, 2])

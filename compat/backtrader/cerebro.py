@@ -1,0 +1,476 @@
+"""``Cerebro``: collects feeds, strategies, sizers and analyzers, and runs them on the
+native ml4t engine.
+
+One run builds one ``ml4t.Engine`` configured for Backtrader's semantics:
+
+* ``fill="next_open"`` (``"same_close"`` when ``broker.set_coc(True)``),
+* ``fill_order="submission"`` (Backtrader fills in queue order),
+* a cash account that allows shorting (short-sale proceeds are cash, as Backtrader's
+  ``shortcash``), fractional quantities (Backtrader does not round sizes),
+* the commission of ``broker.setcommission`` as a native commission model,
+* ``calendar=None``: bars keep the feeds' own timestamps (daily CSV bars at
+  23:59:59.999989).
+
+Each feed becomes one native asset named after the feed; the native clock walks the union
+of the feeds' timestamps, which is Backtrader's master clock. An internal native
+``ml4t.Strategy`` drives the Backtrader strategies once per slice.
+"""
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+
+from ._params import ParamsHolder
+from .broker import BackBroker
+from .feeds import DataBase, data_frame_for_engine
+from .lines import Clock
+from .strategy import BUILDING
+from .utils import nums_to_datetime64
+
+__all__ = ["Cerebro", "OptReturn"]
+
+
+class OptReturn:
+    """What an optimisation run returns per strategy: its params and analyzers."""
+
+    def __init__(self, params, **kwargs):
+        self.p = self.params = params
+        for k, v in kwargs.items():
+            setattr(self, k, v)
+
+
+class _Run:
+    """State of one backtest run shared by the broker, the strategies and the driver."""
+
+    def __init__(self, cerebro, datas):
+        self.cerebro = cerebro
+        self.datas = datas
+        dts = [d._clock._dtnums for d in datas]
+        master = np.unique(np.concatenate(dts)) if dts else np.zeros(0)
+        self.master = Clock(master)
+        self.master_ns = nums_to_datetime64(master).astype("M8[ns]").astype(np.int64)
+        # for each feed: the master tick of each of its bars
+        self.ticks = [np.searchsorted(master, d._clock._dtnums) for d in datas]
+        self.nticks = len(master)
+        self.native = None
+        self.phase = None
+        self.strats = []
+        self._analyzers = {}
+        self._values = {}
+        self._cash = {}
+        self._trade_ref = itertools.count(1)
+        self.asset_of = {}
+        self.events = []
+        self.k = -1
+
+    # --------------------------------------------------------------- helpers
+    def next_trade_ref(self):
+        return next(self._trade_ref)
+
+    def analyzers_of(self, strat):
+        return self._analyzers.get(id(strat), ())
+
+    def values_of(self, strat):
+        return self._values.setdefault(id(strat), [])
+
+    def cash_of(self, strat):
+        return self._cash.setdefault(id(strat), [])
+
+    def _will_advance(self, i, data):
+        nxt = data._clock._idx + 1
+        ticks = self.ticks[i]
+        return nxt < len(ticks) and ticks[nxt] == self.k + 1
+
+    def next_datetime(self, data):
+        """The feed's datetime at the next master tick (Backtrader's expiry check)."""
+        i = self._index_of(data)
+        c = data._clock
+        if self._will_advance(i, data):
+            return c._dtnums[c._idx + 1]
+        return c._dtnums[c._idx]
+
+    def next_open(self, data):
+        i = self._index_of(data)
+        idx = data._clock._idx + (1 if self._will_advance(i, data) else 0)
+        return data.lines.open.array.item(idx)
+
+    def _index_of(self, data):
+        for i, d in enumerate(self.datas):
+            if d is data:
+                return i
+        raise KeyError(data)
+
+    # ------------------------------------------------------------- the loop
+    def start(self, native_broker):
+        self.native = native_broker
+        for d in self.datas:
+            d._clock._idx = -1
+        self.master._idx = -1
+        for strat in self.strats:
+            for a in self.analyzers_of(strat):
+                a._start()
+            strat.start()
+
+    def step(self, bars):
+        k = self.k = self.k + 1
+        if bars.ts_ns != self.master_ns[k]:
+            raise RuntimeError(f"internal: native slice {bars.ts} is not master tick {k}")
+        self.master._idx = k
+        for i, d in enumerate(self.datas):
+            c = d._clock
+            nxt = c._idx + 1
+            if nxt < len(self.ticks[i]) and self.ticks[i][nxt] == k:
+                c._idx = nxt
+        broker = self.cerebro.broker
+        events, self.events = self.events, []
+        broker._bt_market(events)
+        first = self.strats[0] if self.strats else None
+        for note in broker._bt_take_notifications():
+            owner = note.p.owner or first
+            owner._bt_take_order(note)
+        for strat in self.strats:
+            strat._bt_notify()
+            status = strat._getminperstatus()
+            if status < 0:
+                strat.next()
+            elif status == 0:
+                strat.nextstart()
+            else:
+                strat.prenext()
+            for a in self.analyzers_of(strat):
+                if status < 0:
+                    a._next()
+                elif status == 0:
+                    a._nextstart()
+                else:
+                    a._prenext()
+            self.values_of(strat).append(broker.getvalue())
+            self.cash_of(strat).append(broker.getcash())
+        broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
+
+    def stop(self):
+        for strat in self.strats:
+            strat.stop()
+            for a in self.analyzers_of(strat):
+                a._stop()
+
+
+def _driver_class():
+    from ml4t import Strategy as NativeStrategy
+
+    class _BacktraderDriver(NativeStrategy):
+        """The native strategy that runs the Backtrader strategies of one run."""
+
+        def __init__(self, run):
+            super().__init__()
+            self._bt_run = run
+
+        def on_start(self):
+            self._bt_run.start(self.broker)
+
+        def on_bar(self, bars):
+            self._bt_run.step(bars)
+
+        def on_order(self, order):
+            self._bt_run.events.append([order, None])
+
+        def on_fill(self, fill):
+            ev = self._bt_run.events
+            if ev and ev[-1][1] is None and ev[-1][0].id == fill.order_id:
+                ev[-1][1] = fill
+            else:
+                ev.append([None, fill])
+
+        def on_stop(self):
+            self._bt_run.stop()
+
+    return _BacktraderDriver
+
+
+def _slippage_model(p):
+    """Backtrader's percentage / fixed slippage as a native slippage model (uncapped)."""
+    if not p.slip_perc and not p.slip_fixed:
+        return None
+    from ml4t.models import SlippageModel
+
+    perc, fixed = float(p.slip_perc), float(p.slip_fixed)
+
+    class _BtSlippage(SlippageModel):
+        def fill_price(self, ref, qty, volume):
+            if perc:
+                return ref * (1 + perc) if qty > 0 else ref * (1 - perc)
+            return ref + fixed if qty > 0 else ref - fixed
+
+    return _BtSlippage()
+
+
+class Cerebro(ParamsHolder):
+    """Backtrader's ``Cerebro`` on the ml4t engine.
+
+    ``run()`` returns the strategy instances (a list of lists with ``optstrategy``).
+    """
+
+    params = (("preload", True), ("runonce", True), ("maxcpus", None), ("stdstats", True),
+              ("oldbuysell", False), ("oldtrades", False), ("lookahead", 0),
+              ("exactbars", False), ("optdatas", True), ("optreturn", True),
+              ("objcache", False), ("live", False), ("writer", False),
+              ("tradehistory", False), ("oldsync", False), ("tz", None),
+              ("cheat_on_open", False), ("broker_coo", True), ("quicknotify", False))
+
+    def __new__(cls, *args, **kwargs):
+        self = object.__new__(cls)
+        rest = self._bt_make_params(kwargs)
+        self._bt_pending = (args, rest)
+        return self
+
+    def __init__(self):
+        self.datas = []
+        self.datasbyname = OrderedDict()
+        self.strats = []
+        self.sizers = {}
+        self.analyzers = []
+        self.observers = []
+        self.indicators = []
+        self.optcbs = []
+        self.runstrats = []
+        self._broker = BackBroker()
+        self._dooptimize = False
+        self._event_stop = False
+        self.last_result = None
+
+    # ----------------------------------------------------------- composition
+    def adddata(self, data, name=None):
+        """Add a data feed (``name`` renames it)."""
+        if not isinstance(data, DataBase):
+            raise TypeError(f"adddata() needs a data feed (bt.feeds.*), got {type(data).__name__}")
+        if name is not None:
+            data._name = name
+        data._id = len(self.datas)
+        self.datas.append(data)
+        self.datasbyname[data._name] = data
+        return data
+
+    def resampledata(self, dataname, name=None, **kwargs):
+        """Add a copy of a feed compressed to a larger time frame (days -> weeks, months,
+        years)."""
+        if any(dataname is d for d in self.datas):
+            dataname = dataname.clone()
+        dataname.resample(**kwargs)
+        return self.adddata(dataname, name=name)
+
+    def replaydata(self, dataname, name=None, **kwargs):
+        raise NotImplementedError("replaydata is not supported by the ml4t shim")
+
+    def chaindata(self, *args, **kwargs):
+        raise NotImplementedError("chaindata is not supported by the ml4t shim")
+
+    def rolloverdata(self, *args, **kwargs):
+        raise NotImplementedError("rolloverdata is not supported by the ml4t shim")
+
+    def addstrategy(self, strategy, *args, **kwargs):
+        self.strats.append([(strategy, args, kwargs)])
+        return len(self.strats) - 1
+
+    def optstrategy(self, strategy, *args, **kwargs):
+        """Run ``strategy`` once per combination of the given parameter values."""
+        self._dooptimize = True
+        args = [a if _iterable(a) else [a] for a in args]
+        keys = list(kwargs)
+        vals = [v if _iterable(v) else [v] for v in kwargs.values()]
+        combos = [(strategy, tuple(a), dict(zip(keys, v)))
+                  for a in itertools.product(*args) for v in itertools.product(*vals)]
+        self.strats.append(combos)
+
+    def optcallback(self, cb):
+        self.optcbs.append(cb)
+
+    def addsizer(self, sizercls, *args, **kwargs):
+        self.sizers[None] = (sizercls, args, kwargs)
+
+    def addsizer_byidx(self, idx, sizercls, *args, **kwargs):
+        self.sizers[idx] = (sizercls, args, kwargs)
+
+    def addanalyzer(self, ancls, *args, **kwargs):
+        self.analyzers.append((ancls, args, kwargs))
+
+    def addobserver(self, obscls, *args, **kwargs):
+        self.observers.append((False, obscls, args, kwargs))
+
+    def addobservermulti(self, obscls, *args, **kwargs):
+        self.observers.append((True, obscls, args, kwargs))
+
+    def addindicator(self, indcls, *args, **kwargs):
+        self.indicators.append((indcls, args, kwargs))
+
+    def addwriter(self, wrtcls, *args, **kwargs):
+        pass
+
+    def addtz(self, tz):
+        self.p.tz = tz
+
+    def addcalendar(self, cal):
+        pass
+
+    def add_signal(self, *args, **kwargs):
+        raise NotImplementedError("signals are not supported by the ml4t shim")
+
+    def add_timer(self, *args, **kwargs):
+        raise NotImplementedError("timers are not supported by the ml4t shim")
+
+    def addstore(self, store):
+        raise NotImplementedError("stores (live trading) are not supported by the ml4t shim")
+
+    def runstop(self):
+        self._event_stop = True
+
+    def getbroker(self):
+        return self._broker
+
+    def setbroker(self, broker):
+        self._broker = broker
+        broker.cerebro = self
+        return broker
+
+    broker = property(getbroker, setbroker)
+
+    # ------------------------------------------------------------------- run
+    def run(self, **kwargs):
+        """Run every strategy (every combination with ``optstrategy``).
+
+        Returns
+        -------
+        list
+            The strategy instances; with ``optstrategy`` a list with one list per
+            combination (``OptReturn`` objects when ``optreturn=True``).
+        """
+        for k, v in kwargs.items():
+            if k not in self.p._defaults:
+                raise TypeError(f"Cerebro.run() got an unknown parameter {k!r}")
+            setattr(self.p, k, v)
+        if not self.datas:
+            return []
+        if self.p.cheat_on_open:
+            raise NotImplementedError("cheat_on_open needs a native fill-at-this-open mode "
+                                      "(next_open hook before matching); not available yet")
+        for d in self.datas:
+            d._bt_preload()
+        self._names()
+        combos = list(itertools.product(*self.strats))
+        self.runstrats = []
+        for combo in combos:
+            strats = self._run_combo(combo)
+            if self._dooptimize and self.p.optreturn:
+                strats = [OptReturn(s.params, analyzers=s.analyzers, strategycls=type(s))
+                          for s in strats]
+            for cb in self.optcbs:
+                cb(strats)
+            self.runstrats.append(strats)
+        if self._dooptimize:
+            return self.runstrats
+        return self.runstrats[0] if self.runstrats else []
+
+    def _names(self):
+        seen = set()
+        for i, d in enumerate(self.datas):
+            name = d._name or f"data{i}"
+            base, n = name, 1
+            while name in seen:
+                name = f"{base}_{n}"
+                n += 1
+            seen.add(name)
+            d._bt_asset = name
+
+    def _engine_config(self):
+        from ml4t.models import NoCommission
+        broker = self._broker
+        schemes = {k: v for k, v in broker.comminfo.items()}
+        default = schemes.pop(None)
+        for name, scheme in schemes.items():
+            if any(d._name == name for d in self.datas) and scheme is not default:
+                if (type(scheme) is not type(default)
+                        or scheme.p._getitems() != default.p._getitems()):
+                    raise NotImplementedError(
+                        "per-data commission schemes need a native per-asset commission "
+                        f"model; {name!r} differs from the default scheme")
+        commission = default._native_model() if default is not None else NoCommission()
+        return dict(
+            cash=float(broker.startingcash),
+            fill="same_close" if broker.p.coc else "next_open",
+            commission=commission,
+            slippage=_slippage_model(broker.p),
+            account="cash", allow_short=True, fill_order="submission", fractional=True,
+            calendar=None, record="slice", record_positions=False,
+        )
+
+    def _run_combo(self, combo):
+        from ml4t import Engine
+        from ml4t.data import load_bars
+        from .sizers import FixedSize
+
+        run = _Run(self, self.datas)
+        for d in self.datas:
+            run.asset_of[id(d)] = d._bt_asset
+            d._clock._idx = -1
+        broker = self._broker
+        broker._bt_start(run)
+        strats = []
+        for idx, (cls, args, kwargs) in enumerate(combo):
+            tok = BUILDING.set((self, run))
+            try:
+                strat = cls(*args, **kwargs)
+            finally:
+                BUILDING.reset(tok)
+            strats.append(strat)
+        run.strats = strats
+        default_sizer = self.sizers.get(None, (None, (), {}))
+        for idx, strat in enumerate(strats):
+            for indcls, a, kw in self.indicators:
+                from ._params import OWNER, STAGE
+                t1, t2 = OWNER.set(strat), STAGE.set(1)
+                try:
+                    indcls(*a, **kw)
+                finally:
+                    OWNER.reset(t1)
+                    STAGE.reset(t2)
+                strat._bt_postinit()
+            for ancls, a, kw in self.analyzers:
+                strat._addanalyzer(ancls, *a, **dict(kw))
+            run._analyzers[id(strat)] = list(strat.analyzers)
+            sizer, sa, skw = self.sizers.get(idx, default_sizer)
+            strat.setsizer(FixedSize() if sizer is None else sizer(*sa, **skw))
+        frames = {d._bt_asset: data_frame_for_engine(d) for d in self.datas}
+        bars = load_bars(frames, calendar=None)
+        engine = Engine(**self._engine_config())
+        driver = _driver_class()(run)
+        result = engine.run(driver, bars)
+        broker._bt_stop()
+        self.last_result = result
+        return strats
+
+    # ------------------------------------------------------------------ plot
+    def plot(self, plotter=None, numfigs=1, iplot=True, start=None, end=None, width=16,
+             height=9, dpi=300, tight=True, use=None, savefig=None, **kwargs):
+        """Plot each strategy of the last run with matplotlib (prices, indicators,
+        buy/sell markers, value). Returns a list of lists of figures."""
+        from .plot import plot_strategy
+        figs = []
+        for stratlist in self.runstrats:
+            for strat in stratlist:
+                if hasattr(strat, "datas"):
+                    figs.append([plot_strategy(strat, width=width, height=height,
+                                               start=start, end=end, use=use,
+                                               savefig=savefig)])
+        return figs
+
+
+def _iterable(x):
+    if isinstance(x, (str, bytes)):
+        return False
+    try:
+        iter(x)
+    except TypeError:
+        return False
+    return True

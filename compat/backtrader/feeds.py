@@ -1,0 +1,429 @@
+"""Data feeds: CSV files and pandas frames, preloaded into full-length line arrays.
+
+Every feed is read completely when the run starts (Backtrader's ``preload``), filtered by
+``fromdate``/``todate`` on Backtrader's float day numbers, and exposed as the lines
+``close, low, high, open, volume, openinterest, datetime`` (plus any extra lines a
+subclass declares). The same bars are handed to the native engine as one asset per feed,
+named after the feed.
+
+Reproduced quirks (see docs/migration/backtrader.md):
+
+* daily CSV bars are stamped at the session end, 23:59:59.999990, which reads back as
+  23:59:59.999989, so ``todate=datetime(2012, 12, 31)`` (midnight) drops that day's bar;
+  pandas bars keep their own timestamps (midnight for dates);
+* ``YahooFinanceCSVData`` scales open/high/low by adjusted close / close, uses the adjusted
+  close, multiplies the volume by close / adjusted close, and rounds prices to 2 decimals
+  with Python's ``round`` (``adjclose``, ``round``, ``decimals`` switch this off).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import os
+
+import numpy as np
+import pandas as pd
+
+from ._params import ParamsHolder
+from .lines import Clock, LineSeries
+from .utils import TIME_MAX, TimeFrame, date2num, datetime64_to_nums
+
+__all__ = ["DataBase", "AbstractDataBase", "CSVDataBase", "GenericCSVData",
+           "YahooFinanceCSVData", "YahooFinanceCSV", "BacktraderCSVData", "BacktraderCSV",
+           "PandasData", "PandasDirectData", "GenericCSV"]
+
+_STD_LINES = ("close", "low", "high", "open", "volume", "openinterest", "datetime")
+
+
+class DataBase(LineSeries):
+    """Base of all feeds (Backtrader's ``AbstractDataBase``/``DataBase``).
+
+    Parameters
+    ----------
+    dataname : str, file-like or DataFrame
+    name : str
+        Name of the feed (and of the native asset).
+    fromdate, todate : date or datetime, optional
+        Keep bars inside this window (a date means its session start/end).
+    timeframe, compression : int
+        What one bar is (``TimeFrame.Days``, 1 by default).
+    sessionstart, sessionend : time, optional
+        Session end defaults to 23:59:59.999990 (the stamp of daily CSV bars).
+    """
+
+    lines = _STD_LINES
+    params = (
+        ("dataname", None), ("name", ""), ("compression", 1),
+        ("timeframe", TimeFrame.Days), ("fromdate", None), ("todate", None),
+        ("sessionstart", None), ("sessionend", None), ("filters", []), ("tz", None),
+        ("tzinput", None), ("qcheck", 0.0), ("calendar", None),
+    )
+    _minperiod = 1
+
+    def __new__(cls, *args, **kwargs):
+        self = object.__new__(cls)
+        rest = self._bt_make_params(kwargs)
+        if args or rest:
+            raise TypeError(f"{cls.__name__}() takes keyword parameters only "
+                            f"({', '.join(cls.params._defaults)}); got "
+                            f"{list(args) + sorted(rest)}")
+        p = self.p
+        if isinstance(p.sessionstart, _dt.datetime):
+            p.sessionstart = p.sessionstart.time()
+        elif p.sessionstart is None:
+            p.sessionstart = _dt.time.min
+        if isinstance(p.sessionend, _dt.datetime):
+            p.sessionend = p.sessionend.time()
+        elif p.sessionend is None:
+            p.sessionend = TIME_MAX
+        if isinstance(p.fromdate, _dt.date) and not isinstance(p.fromdate, _dt.datetime):
+            p.fromdate = _dt.datetime.combine(p.fromdate, p.sessionstart)
+        if isinstance(p.todate, _dt.date) and not isinstance(p.todate, _dt.datetime):
+            p.todate = _dt.datetime.combine(p.todate, p.sessionend)
+        self._name = p.name or self._default_name()
+        self._timeframe = p.timeframe
+        self._compression = p.compression
+        self._resample = None
+        self._loaded = False
+        self._idx = -1
+        self._bt_pending = ((), {})
+        return self
+
+    def _default_name(self) -> str:
+        return ""
+
+    # ------------------------------------------------------------------ loading
+    def _bt_read(self) -> dict:
+        """Every bar of the source as arrays keyed by line name (``datetime`` as day
+        numbers), before date filtering. Subclasses implement this."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be read by the shim")
+
+    def _bt_preload(self):
+        """Read, filter and (for resampled feeds) compress the bars; build the lines."""
+        if self._loaded:
+            return
+        cols = self._bt_read()
+        dt = np.asarray(cols["datetime"], dtype=np.float64)
+        lo = -np.inf if self.p.fromdate is None else date2num(self.p.fromdate)
+        hi = np.inf if self.p.todate is None else date2num(self.p.todate)
+        keep = dt >= lo
+        # the first bar after ``todate`` ends the feed
+        over = np.flatnonzero(dt > hi)
+        if len(over):
+            keep[over[0]:] = False
+        cols = {k: np.asarray(v, dtype=np.float64)[keep] for k, v in cols.items()}
+        if self._resample is not None:
+            from .resample import resample_columns
+            cols = resample_columns(cols, self, **self._resample)
+        n = len(cols["datetime"])
+        for name in self._line_names:
+            if name not in cols:
+                cols[name] = np.full(n, np.nan)
+        self._clock = Clock(cols["datetime"])
+        self._clock_owner = self
+        self._bt_make_lines(self._clock, 1, cols)
+        self._loaded = True
+
+    # the feed is its own clock: its lines read the feed's bar index
+    @property
+    def _idx(self):
+        return self._clock._idx if self._loaded else -1
+
+    @_idx.setter
+    def _idx(self, value):
+        if self.__dict__.get("_loaded"):
+            self._clock._idx = value
+
+    def _bt_clock(self):
+        return self._clock
+
+    def __len__(self):
+        return self._clock._idx + 1
+
+    def buflen(self) -> int:
+        return self._clock.buflen()
+
+    # ---------------------------------------------------------------- Backtrader API
+    def date2num(self, dt):
+        return date2num(dt)
+
+    def num2date(self, dt=None, tz=None, naive=True):
+        from .utils import num2date
+        if dt is None:
+            return num2date(self.lines.datetime[0], tz, naive)
+        return num2date(dt, tz, naive)
+
+    def getfeed(self):
+        return None
+
+    def islive(self):
+        return False
+
+    def haslivedata(self):
+        return False
+
+    def resample(self, **kwargs):
+        self._resample = kwargs
+
+    def replay(self, **kwargs):
+        raise NotImplementedError("replaydata is not supported by the ml4t shim")
+
+    def addfilter(self, *args, **kwargs):
+        raise NotImplementedError("data filters are not supported by the ml4t shim")
+
+    def clone(self, **kwargs):
+        params = dict(self.p._getkwargs())
+        params.update(kwargs)
+        return type(self)(**params)
+
+    def copyas(self, _dataname, **kwargs):
+        d = self.clone(**kwargs)
+        d._name = _dataname
+        return d
+
+    def setenvironment(self, env):
+        self._env = env
+
+    def getenvironment(self):
+        return getattr(self, "_env", None)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self._name!r}>"
+
+
+AbstractDataBase = DataBase
+
+
+class CSVDataBase(DataBase):
+    """Base of CSV feeds: ``headers`` (skip the first line) and ``separator``."""
+
+    params = (("headers", True), ("separator", ","))
+
+    def _default_name(self) -> str:
+        d = self.p.dataname
+        if isinstance(d, (str, os.PathLike)):
+            return os.path.splitext(os.path.basename(os.fspath(d)))[0]
+        return ""
+
+    def _lines_of_file(self):
+        d = self.p.dataname
+        if hasattr(d, "readline"):
+            text = d.read()
+        else:
+            with io.open(d, "r") as fh:
+                text = fh.read()
+        rows = text.split("\n")
+        if self.p.headers:
+            rows = rows[1:]
+        sep = self.p.separator
+        return [r.rstrip("\r").split(sep) for r in rows if r != ""]
+
+    def _bt_read(self) -> dict:
+        out = {name: [] for name in self._line_names}
+        for tokens in self._lines_of_file():
+            row = self._parse(tokens)
+            if row is None:
+                continue
+            for k, v in row.items():
+                out[k].append(v)
+        return {k: v for k, v in out.items() if len(v) or k in _STD_LINES}
+
+    def _parse(self, tokens):
+        raise NotImplementedError
+
+
+class GenericCSVData(CSVDataBase):
+    """A CSV with configurable columns (indices; -1 = absent) and date format."""
+
+    params = (
+        ("nullvalue", float("nan")), ("dtformat", "%Y-%m-%d %H:%M:%S"),
+        ("tmformat", "%H:%M:%S"), ("datetime", 0), ("time", -1), ("open", 1), ("high", 2),
+        ("low", 3), ("close", 4), ("volume", 5), ("openinterest", 6),
+    )
+
+    def _convert_dt(self, text):
+        fmt = self.p.dtformat
+        if isinstance(fmt, str):
+            return _dt.datetime.strptime(text, fmt)
+        if isinstance(fmt, int):
+            ts = int(text) if fmt == 1 else float(text)
+            return _dt.datetime(1970, 1, 1) + _dt.timedelta(seconds=ts)
+        return fmt(text)
+
+    def _parse(self, tokens):
+        p = self.p
+        text = tokens[p.datetime]
+        if isinstance(p.dtformat, str) and p.time is not None and p.time >= 0:
+            dt = _dt.datetime.strptime(text + "T" + tokens[p.time], p.dtformat + "T" + p.tmformat)
+        else:
+            dt = self._convert_dt(text)
+        num = date2num(dt)
+        if p.timeframe >= TimeFrame.Days:
+            eos = date2num(_dt.datetime.combine(dt.date(), p.sessionend))
+            if eos > num:
+                num = eos
+        row = {"datetime": num}
+        for name in self._line_names:
+            if name == "datetime":
+                continue
+            col = getattr(p, name, None)
+            if col is None or col < 0:
+                val = p.nullvalue
+            else:
+                val = tokens[col]
+                if val == "":
+                    val = p.nullvalue
+            row[name] = float(val)
+        return row
+
+
+GenericCSV = GenericCSVData
+
+
+class YahooFinanceCSVData(CSVDataBase):
+    """Yahoo CSV (``Date,Open,High,Low,Close,Adj Close,Volume``), adjusted and rounded."""
+
+    lines = ("adjclose",)
+    params = (("reverse", False), ("adjclose", True), ("adjvolume", True), ("round", True),
+              ("decimals", 2), ("roundvolume", False), ("swapcloses", False))
+
+    def _lines_of_file(self):
+        rows = super()._lines_of_file()
+        if self.p.reverse:
+            rows.reverse()
+        return rows
+
+    def _parse(self, tokens):
+        if any(t == "null" for t in tokens[1:]):
+            return None
+        p = self.p
+        text = tokens[0]
+        day = _dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+        o, h, lo, c = (float(tokens[i]) for i in (1, 2, 3, 4))
+        adj = float(tokens[5])
+        try:
+            v = float(tokens[6])
+        except (ValueError, IndexError):
+            v = 0.0
+        if p.swapcloses:
+            c, adj = adj, c
+        factor = c / adj
+        if p.adjclose:
+            o /= factor
+            h /= factor
+            lo /= factor
+            c = adj
+            if p.adjvolume:
+                v *= factor
+        if p.round:
+            o, h, lo, c = (round(x, p.decimals) for x in (o, h, lo, c))
+        v = round(v, p.roundvolume)
+        return {"datetime": date2num(_dt.datetime.combine(day, p.sessionend)), "open": o,
+                "high": h, "low": lo, "close": c, "volume": v, "openinterest": 0.0,
+                "adjclose": adj}
+
+
+YahooFinanceCSV = YahooFinanceCSVData
+YahooLegacyCSV = YahooFinanceCSVData
+
+
+class BacktraderCSVData(CSVDataBase):
+    """Backtrader's own test format: ``Date[,Time],Open,High,Low,Close,Volume,OpenInterest``."""
+
+    def _parse(self, tokens):
+        it = iter(tokens)
+        text = next(it)
+        day = _dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+        if len(tokens) == 8:
+            t = next(it)
+            tm = _dt.time(int(t[0:2]), int(t[3:5]), int(t[6:8]))
+        else:
+            tm = self.p.sessionend
+        return {"datetime": date2num(_dt.datetime.combine(day, tm)), "open": float(next(it)),
+                "high": float(next(it)), "low": float(next(it)), "close": float(next(it)),
+                "volume": float(next(it)), "openinterest": float(next(it))}
+
+
+BacktraderCSV = BacktraderCSVData
+
+
+class PandasData(DataBase):
+    """A pandas DataFrame feed.
+
+    ``datetime=None`` takes the index; other line parameters take a column name or
+    position, ``-1`` to find the column by (case-insensitive) name, ``None`` for absent.
+    """
+
+    params = (("nocase", True), ("datetime", None), ("open", -1), ("high", -1), ("low", -1),
+              ("close", -1), ("volume", -1), ("openinterest", -1))
+
+    def _column(self, frame, spec, line):
+        names = list(frame.columns)
+        if spec is None:
+            return None
+        if isinstance(spec, int) and spec < 0:
+            for c in names:
+                if isinstance(c, str) and ((c.lower() == line.lower()) if self.p.nocase
+                                           else c == line):
+                    return frame[c]
+            return None
+        if isinstance(spec, str):
+            for c in names:
+                if isinstance(c, str) and ((c.lower() == spec.lower()) if self.p.nocase
+                                           else c == spec):
+                    return frame[c]
+            raise ValueError(f"PandasData: no column {spec!r} for line {line!r} "
+                             f"(columns: {names})")
+        return frame.iloc[:, int(spec)]
+
+    def _bt_read(self) -> dict:
+        frame = self.p.dataname
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"PandasData(dataname=...) needs a pandas DataFrame, got "
+                            f"{type(frame).__name__}")
+        spec = self.p.datetime
+        if spec is None:
+            stamps = frame.index
+        else:
+            col = self._column(frame, spec, "datetime")
+            if col is None:
+                raise ValueError("PandasData: no datetime column found")
+            stamps = col
+        stamps = pd.DatetimeIndex(pd.to_datetime(stamps))
+        if stamps.tz is not None:
+            stamps = stamps.tz_convert("UTC").tz_localize(None)
+        out = {"datetime": datetime64_to_nums(stamps.values)}
+        n = len(frame)
+        for line in self._line_names:
+            if line == "datetime":
+                continue
+            col = self._column(frame, getattr(self.p, line, -1), line)
+            out[line] = (np.full(n, np.nan) if col is None
+                         else np.asarray(col, dtype=np.float64))
+        return out
+
+
+PandasDirectData = PandasData
+
+
+class DataClone(DataBase):
+    """A copy of another feed's bars (``data.clone()`` for a second clock)."""
+
+
+def data_frame_for_engine(data: DataBase) -> pd.DataFrame:
+    """The bars of a preloaded feed as the native engine's long-format columns."""
+    from .utils import nums_to_datetime64
+    L = data.lines
+    return pd.DataFrame({
+        "ts": nums_to_datetime64(L.datetime.array),
+        "open": L.open.array, "high": L.high.array, "low": L.low.array,
+        "close": L.close.array,
+    })
+
+
+# ``bt.feeds.<Name>`` namespace helpers
+Data = DataBase
+__all__ += ["DataClone", "Data", "YahooLegacyCSV"]
+
+# ParamsHolder is imported for subclasses defined elsewhere
+_ = ParamsHolder

@@ -1,0 +1,940 @@
+"""Indicators: Backtrader's built-ins and the base class for user indicators.
+
+Every indicator is computed over the whole feed when it is created (the feeds are
+preloaded), then read bar by bar. Values, warm-up (NaN before the minimum period) and
+minimum periods follow Backtrader: the built-ins are composed from the same primitives
+(simple average by exactly rounded sums, exponential smoothing seeded by a simple average,
+Python ``max``/``min`` semantics, ...), evaluated with the same floating-point operations
+in the same order, so crossovers and thresholds trigger on the same bars.
+
+User indicators work both ways Backtrader allows: declaratively in ``__init__``
+(``self.lines.x = expression``) or imperatively with ``next()`` (or ``once()``), which
+the shim runs over the preloaded bars right after ``__init__``.
+"""
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from ._params import OWNER, STAGE
+from .lines import (Clock, LineBuffer, LineSeries, aligned, as_line, _register)
+
+NAN = float("nan")
+
+__all__ = ["Indicator"]
+
+
+def _lineish(x) -> bool:
+    return isinstance(x, (LineBuffer, LineSeries))
+
+
+def _clock_of(x) -> Clock:
+    return as_line(x)._clock
+
+
+def _arr(x, clock):
+    """Values of ``x`` on ``clock`` as a Python list (scalars become constants)."""
+    line = as_line(x)
+    if line is None:
+        return [float(x)] * clock.buflen()
+    return aligned(line, clock).tolist()
+
+
+def _mp(x) -> int:
+    if isinstance(x, LineSeries):
+        return x._minperiod
+    if isinstance(x, LineBuffer):
+        return x._minperiod
+    return 1
+
+
+class Indicator(LineSeries):
+    """Base class of indicators.
+
+    Positional arguments that are lines, indicators or data feeds are the indicator's
+    data (``self.data``, ``self.data0``, ``self.data1``...); without any, the owner's
+    first data is used. Parameters are keyword arguments.
+    """
+
+    _mindatas = 1
+    _minperiod = 1
+    csv = False
+    aliased = False
+
+    def __new__(cls, *args, **kwargs):
+        self = object.__new__(cls)
+        owner = OWNER.get()
+        datas = []
+        i = 0
+        while i < len(args) and _lineish(args[i]):
+            datas.append(args[i])
+            i += 1
+        if not datas:
+            src = getattr(owner, "datas", None) or []
+            datas = list(src[:cls._mindatas])
+            if not datas:
+                raise TypeError(f"{cls.__name__} needs a data (a feed, line or indicator) "
+                                "when it is not created inside a strategy")
+        rest = self._bt_make_params(kwargs)
+        d = self.__dict__
+        d["_owner"] = owner
+        d["datas"] = datas
+        d["data"] = datas[0]
+        for j, x in enumerate(datas):
+            d[f"data{j}"] = x
+        d["_sub"] = []
+        mp = max(_mp(x) for x in datas)
+        d["_minperiod"] = mp
+        self._bt_make_lines(_clock_of(datas[0]), mp)
+        d["_bt_pending"] = (args[i:], rest)
+        if owner is not None:
+            owner._bt_register(self)
+        return self
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def _bt_register(self, item):
+        self.__dict__["_sub"].append(item)
+
+    def _bt_outer_init(self, init, args, kwargs):
+        tok_owner = OWNER.set(self)
+        tok_stage = STAGE.set(1)
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            OWNER.reset(tok_owner)
+            STAGE.reset(tok_stage)
+        self._bt_postinit()
+
+    def _bt_postinit(self):
+        mp = max([b._minperiod for b in self.lines] or [self._minperiod])
+        subs = [x._minperiod for x in self._sub if isinstance(x, Indicator)]
+        if subs:
+            mp = max(mp, max(subs))
+        self._minperiod = mp
+        self._bt_compute()
+        cls = type(self)
+        if cls.once is not Indicator.once:
+            self._run_once()
+        elif (cls.next is not Indicator.next or cls.nextstart is not Indicator.nextstart
+              or cls.prenext is not Indicator.prenext):
+            self._run_next()
+
+    def _bt_compute(self):
+        """Vectorised computation of the built-ins (overridden by them)."""
+
+    # ---------------------------------------------------- imperative indicators
+    def _clocks(self):
+        seen = {}
+        for x in list(self.datas) + [self]:
+            c = _clock_of(x)
+            seen[id(c)] = c
+        return list(seen.values())
+
+    def _run_next(self):
+        main = _clock_of(self)
+        clocks = [c for c in self._clocks() if c is not main]
+        saved = [(c, c._idx) for c in [main] + clocks]
+        mp = self._minperiod
+        tok = STAGE.set(2)
+        try:
+            dts = main._dtnums
+            for i in range(main.buflen()):
+                main._idx = i
+                for c in clocks:
+                    c._idx = int(np.searchsorted(c._dtnums, dts[i], side="right")) - 1
+                if i + 1 < mp:
+                    self.prenext()
+                elif i + 1 == mp:
+                    self.nextstart()
+                else:
+                    self.next()
+        finally:
+            STAGE.reset(tok)
+            for c, idx in saved:
+                c._idx = idx
+
+    def _run_once(self):
+        main = _clock_of(self)
+        n = main.buflen()
+        mp = self._minperiod
+        saved = main._idx
+        tok = STAGE.set(2)
+        try:
+            main._idx = n - 1
+            self.preonce(0, mp - 1)
+            self.oncestart(mp - 1, mp)
+            self.once(mp, n)
+        finally:
+            STAGE.reset(tok)
+            main._idx = saved
+
+    def prenext(self):
+        pass
+
+    def nextstart(self):
+        self.next()
+
+    def next(self):
+        pass
+
+    def preonce(self, start, end):
+        pass
+
+    def oncestart(self, start, end):
+        self.once(start, end)
+
+    def once(self, start, end):
+        pass
+
+
+# ============================================================================ primitives
+class PeriodN(Indicator):
+    """An indicator over a window of ``period`` bars."""
+
+    params = (("period", 1),)
+
+    def __init__(self):
+        self.addminperiod(self.p.period)
+
+    def _span(self):
+        """The input as a list and the first index to compute."""
+        src = _arr(self.data, _clock_of(self))
+        return src, self._minperiod - 1, len(src)
+
+
+class OperationN(PeriodN):
+    """``func`` applied to each window of ``period`` values."""
+
+    func = None
+
+    def _bt_compute(self):
+        src, start, n = self._span()
+        p = self.p.period
+        f = type(self).func
+        out = self.lines[0].array
+        for i in range(max(start, 0), n):
+            out[i] = f(src[i - p + 1:i + 1])
+
+
+class Highest(OperationN):
+    lines = ("highest",)
+    func = max
+
+
+class Lowest(OperationN):
+    lines = ("lowest",)
+    func = min
+
+
+class SumN(OperationN):
+    lines = ("sumn",)
+    func = math.fsum
+
+
+class AnyN(OperationN):
+    lines = ("anyn",)
+    func = any
+
+
+class AllN(OperationN):
+    lines = ("alln",)
+    func = all
+
+
+class ApplyN(OperationN):
+    lines = ("apply",)
+    params = (("func", None),)
+
+    def _bt_compute(self):
+        src, start, n = self._span()
+        p = self.p.period
+        f = self.p.func
+        out = self.lines[0].array
+        for i in range(max(start, 0), n):
+            out[i] = f(src[i - p + 1:i + 1])
+
+
+class Average(PeriodN):
+    """Arithmetic mean of the window: exactly rounded sum / period."""
+
+    lines = ("av",)
+
+    def _bt_compute(self):
+        src, start, n = self._span()
+        p = self.p.period
+        out = self.lines[0].array
+        fsum = math.fsum
+        for i in range(max(start, 0), n):
+            out[i] = fsum(src[i - p + 1:i + 1]) / p
+
+
+class ExponentialSmoothing(Average):
+    """``prev * (1 - alpha) + x * alpha``, seeded with the simple average of the first
+    window (``alpha`` defaults to 2 / (1 + period))."""
+
+    params = (("alpha", None),)
+
+    def __init__(self):
+        self.alpha = self.p.alpha
+        if self.alpha is None:
+            self.alpha = 2.0 / (1.0 + self.p.period)
+        self.alpha1 = 1.0 - self.alpha
+        super().__init__()
+
+    def _bt_compute(self):
+        src, start, n = self._span()
+        if start < 0 or start >= n:
+            return
+        p = self.p.period
+        out = self.lines[0].array
+        prev = math.fsum(src[start - p + 1:start + 1]) / p
+        out[start] = prev
+        a, a1 = self.alpha, self.alpha1
+        vals = [0.0] * n
+        for i in range(start + 1, n):
+            prev = prev * a1 + src[i] * a
+            vals[i] = prev
+        out[start + 1:] = vals[start + 1:]
+
+
+class WeightedAverage(PeriodN):
+    """``coef * sum(window * weights)`` with an exactly rounded sum."""
+
+    lines = ("av",)
+    params = (("coef", 1.0), ("weights", tuple()))
+
+    def _bt_compute(self):
+        src, start, n = self._span()
+        p = self.p.period
+        coef = self.p.coef
+        w = self.p.weights
+        out = self.lines[0].array
+        fsum = math.fsum
+        for i in range(max(start, 0), n):
+            out[i] = coef * fsum(map(operator.mul, src[i - p + 1:i + 1], w))
+
+
+class Accum(Indicator):
+    """Cumulative sum from ``seed``."""
+
+    lines = ("accum",)
+    params = (("seed", 0.0),)
+
+    def _bt_compute(self):
+        src, start, n = _arr(self.data, _clock_of(self)), self._minperiod - 1, \
+            _clock_of(self).buflen()
+        out = self.lines[0].array
+        prev = self.p.seed
+        for i in range(max(start, 0), n):
+            prev = prev + src[i]
+            out[i] = prev
+
+
+# ------------------------------------------------------------------ logic functions
+class _Logic:
+    """Line functions (``bt.If``, ``bt.And``, ...): calling one returns a line."""
+
+    def __new__(cls, *args, **kwargs):
+        return cls._make(*args, **kwargs)
+
+
+def _logic_line(args, compute, first=None):
+    lines = [a for a in args if _lineish(a)]
+    if not lines:
+        raise TypeError("a line function needs at least one line argument")
+    lead = first if first is not None else lines[0]
+    clock = _clock_of(lead)
+    mp = max(_mp(a) for a in args)
+    vals = [_arr(a, clock) for a in args]
+    n = clock.buflen()
+    out = np.full(n, NAN)
+    for i in range(mp - 1, n):
+        out[i] = compute([v[i] for v in vals])
+    res = LineBuffer(clock, out, mp)
+    _register(res)
+    return res
+
+
+class If(_Logic):
+    """``a`` where ``cond`` is true, else ``b``."""
+
+    @staticmethod
+    def _make(cond, a, b):
+        return _logic_line([cond, a, b], lambda v: v[1] if v[0] else v[2], first=cond
+                           if _lineish(cond) else None)
+
+
+class And(_Logic):
+    @staticmethod
+    def _make(*args):
+        def f(v):
+            acc = v[0]
+            for x in v[1:]:
+                acc = bool(acc and x)
+            return acc
+        return _logic_line(list(args), f)
+
+
+class Or(_Logic):
+    @staticmethod
+    def _make(*args):
+        def f(v):
+            acc = v[0]
+            for x in v[1:]:
+                acc = bool(acc or x)
+            return acc
+        return _logic_line(list(args), f)
+
+
+class Max(_Logic):
+    @staticmethod
+    def _make(*args):
+        return _logic_line(list(args), max)
+
+
+class Min(_Logic):
+    @staticmethod
+    def _make(*args):
+        return _logic_line(list(args), min)
+
+
+class Sum(_Logic):
+    @staticmethod
+    def _make(*args):
+        return _logic_line(list(args), math.fsum)
+
+
+class Any(_Logic):
+    @staticmethod
+    def _make(*args):
+        return _logic_line(list(args), any)
+
+
+class All(_Logic):
+    @staticmethod
+    def _make(*args):
+        return _logic_line(list(args), all)
+
+
+class Cmp(_Logic):
+    @staticmethod
+    def _make(a, b):
+        return _logic_line([a, b], lambda v: (v[0] > v[1]) - (v[0] < v[1]))
+
+
+class CmpEx(_Logic):
+    @staticmethod
+    def _make(a, b, r1, r2, r3):
+        return _logic_line([a, b, r1, r2, r3],
+                           lambda v: v[2] if v[0] < v[1] else (v[4] if v[0] > v[1] else v[3]))
+
+
+class DivByZero(_Logic):
+    @staticmethod
+    def _make(a, b, zero=0.0):
+        return _logic_line([a, b], lambda v: v[0] / v[1] if v[1] else zero)
+
+
+class DivZeroByZero(_Logic):
+    @staticmethod
+    def _make(a, b, single=float("inf"), dual=0.0):
+        def f(v):
+            if v[1] == 0.0:
+                return dual if v[0] == 0.0 else single
+            return v[0] / v[1]
+        return _logic_line([a, b], f)
+
+
+class Reduce(_Logic):
+    @staticmethod
+    def _make(flogic, *args, **kwargs):
+        import functools
+        if "initializer" in kwargs:
+            return _logic_line(list(args), lambda v: functools.reduce(
+                flogic, v, kwargs["initializer"]))
+        return _logic_line(list(args), lambda v: functools.reduce(flogic, v))
+
+
+# ==================================================================== moving averages
+class MovingAverage:
+    """Namespace of moving averages: ``MovAv.Simple``, ``MovAv.SMA``, ``MovAv.EMA``..."""
+
+    _movavs = []
+
+    @classmethod
+    def register(cls, regcls):
+        cls._movavs.append(regcls)
+        name = regcls.__name__
+        setattr(cls, name, regcls)
+        short = ""
+        if name.endswith("MovingAverage"):
+            short = name.split("MovingAverage")[0]
+        elif name.startswith("MovingAverage"):
+            short = name.split("MovingAverage")[1]
+        if short:
+            setattr(cls, short, regcls)
+        for a in regcls.__dict__.get("alias", ()):
+            setattr(cls, a, regcls)
+
+
+MovAv = MovingAverage
+
+
+class MovingAverageBase(Indicator):
+    params = (("period", 30),)
+    plotinfo = dict(subplot=False)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            MovingAverage.register(cls)
+
+
+class MovingAverageSimple(MovingAverageBase):
+    alias = ("SMA", "SimpleMovingAverage")
+    lines = ("sma",)
+
+    def __init__(self):
+        self.lines[0] = Average(self.data, period=self.p.period)
+
+
+class ExponentialMovingAverage(MovingAverageBase):
+    alias = ("EMA", "MovingAverageExponential")
+    lines = ("ema",)
+
+    def __init__(self):
+        es = ExponentialSmoothing(self.data, period=self.p.period,
+                                  alpha=2.0 / (1.0 + self.p.period))
+        self.lines[0] = es
+        self.alpha, self.alpha1 = es.alpha, es.alpha1
+
+
+class WeightedMovingAverage(MovingAverageBase):
+    alias = ("WMA", "MovingAverageWeighted")
+    lines = ("wma",)
+
+    def __init__(self):
+        p = self.p.period
+        self.lines[0] = WeightedAverage(self.data, period=p, coef=2.0 / (p * (p + 1.0)),
+                                        weights=tuple(float(x) for x in range(1, p + 1)))
+
+
+class SmoothedMovingAverage(MovingAverageBase):
+    alias = ("SMMA", "WilderMA", "MovingAverageSmoothed", "MovingAverageWilder",
+             "ModifiedMovingAverage")
+    lines = ("smma",)
+
+    def __init__(self):
+        self.lines[0] = ExponentialSmoothing(self.data, period=self.p.period,
+                                             alpha=1.0 / self.p.period)
+
+
+class DoubleExponentialMovingAverage(MovingAverageBase):
+    alias = ("DEMA", "MovingAverageDoubleExponential")
+    lines = ("dema",)
+    params = (("_movav", ExponentialMovingAverage),)
+
+    def __init__(self):
+        ema = self.p._movav(self.data, period=self.p.period)
+        ema2 = self.p._movav(ema, period=self.p.period)
+        self.lines.dema = 2.0 * ema - ema2
+
+
+class TripleExponentialMovingAverage(MovingAverageBase):
+    alias = ("TEMA", "MovingAverageTripleExponential")
+    lines = ("tema",)
+    params = (("_movav", ExponentialMovingAverage),)
+
+    def __init__(self):
+        ema1 = self.p._movav(self.data, period=self.p.period)
+        ema2 = self.p._movav(ema1, period=self.p.period)
+        ema3 = self.p._movav(ema2, period=self.p.period)
+        self.lines.tema = 3.0 * ema1 - 3.0 * ema2 + ema3
+
+
+# =========================================================================== oscillators
+class UpDay(Indicator):
+    lines = ("upday",)
+    params = (("period", 1),)
+
+    def __init__(self):
+        self.lines.upday = Max(self.data - self.data(-self.p.period), 0.0)
+
+
+class DownDay(Indicator):
+    lines = ("downday",)
+    params = (("period", 1),)
+
+    def __init__(self):
+        self.lines.downday = Max(self.data(-self.p.period) - self.data, 0.0)
+
+
+class UpDayBool(Indicator):
+    lines = ("upday",)
+    params = (("period", 1),)
+
+    def __init__(self):
+        self.lines.upday = self.data > self.data(-self.p.period)
+
+
+class DownDayBool(Indicator):
+    lines = ("downday",)
+    params = (("period", 1),)
+
+    def __init__(self):
+        self.lines.downday = self.data(-self.p.period) > self.data
+
+
+class RelativeStrengthIndex(Indicator):
+    """RSI with Wilder's smoothing by default (``movav``), ``100 - 100 / (1 + rs)``."""
+
+    alias = ("RSI", "RSI_SMMA", "RSI_Wilder")
+    lines = ("rsi",)
+    params = (("period", 14), ("movav", SmoothedMovingAverage), ("upperband", 70.0),
+              ("lowerband", 30.0), ("safediv", False), ("safehigh", 100.0),
+              ("safelow", 50.0), ("lookback", 1))
+
+    def __init__(self):
+        up = UpDay(self.data, period=self.p.lookback)
+        down = DownDay(self.data, period=self.p.lookback)
+        maup = self.p.movav(up, period=self.p.period)
+        madown = self.p.movav(down, period=self.p.period)
+        if not self.p.safediv:
+            rs = maup / madown
+        else:
+            rs = DivZeroByZero(maup, madown, self._rscalc(self.p.safehigh),
+                               self._rscalc(self.p.safelow))
+        self.lines.rsi = 100.0 - 100.0 / (1.0 + rs)
+
+    @staticmethod
+    def _rscalc(rsi):
+        try:
+            return -100.0 / (rsi - 100.0) - 1.0
+        except ZeroDivisionError:
+            return float("inf")
+
+
+class RSI_Safe(RelativeStrengthIndex):
+    params = (("safediv", True),)
+
+
+class RSI_SMA(RelativeStrengthIndex):
+    alias = ("RSI_Cutler",)
+    params = (("movav", MovingAverageSimple),)
+
+
+class RSI_EMA(RelativeStrengthIndex):
+    params = (("movav", ExponentialMovingAverage),)
+
+
+class MACD(Indicator):
+    """``macd = ema(fast) - ema(slow)``, ``signal = ema(macd, period_signal)``."""
+
+    lines = ("macd", "signal")
+    params = (("period_me1", 12), ("period_me2", 26), ("period_signal", 9),
+              ("movav", ExponentialMovingAverage))
+    plotinfo = dict(plothlines=[0.0])
+
+    def __init__(self):
+        me1 = self.p.movav(self.data, period=self.p.period_me1)
+        me2 = self.p.movav(self.data, period=self.p.period_me2)
+        self.lines.macd = me1 - me2
+        self.lines.signal = self.p.movav(self.lines.macd, period=self.p.period_signal)
+
+
+class MACDHisto(MACD):
+    alias = ("MACDHistogram",)
+    lines = ("histo",)
+
+    def __init__(self):
+        super().__init__()
+        self.lines.histo = self.lines.macd - self.lines.signal
+
+
+class StandardDeviation(Indicator):
+    """Population standard deviation: ``sqrt(|mean(x^2) - mean(x)^2|)``."""
+
+    alias = ("StdDev",)
+    lines = ("stddev",)
+    params = (("period", 20), ("movav", MovingAverageSimple), ("safepow", True))
+
+    def __init__(self):
+        mean = self.data1 if len(self.datas) > 1 else self.p.movav(self.data,
+                                                                    period=self.p.period)
+        meansq = self.p.movav(pow(self.data, 2), period=self.p.period)
+        sqmean = pow(mean, 2)
+        if self.p.safepow:
+            self.lines.stddev = pow(abs(meansq - sqmean), 0.5)
+        else:
+            self.lines.stddev = pow(meansq - sqmean, 0.5)
+
+
+class MeanDeviation(Indicator):
+    alias = ("MeanDev",)
+    lines = ("meandev",)
+    params = (("period", 20), ("movav", MovingAverageSimple))
+
+    def __init__(self):
+        mean = self.data1 if len(self.datas) > 1 else self.p.movav(self.data,
+                                                                    period=self.p.period)
+        self.lines.meandev = self.p.movav(abs(self.data - mean), period=self.p.period)
+
+
+class BollingerBands(Indicator):
+    """``mid = sma``, ``top/bot = mid +/- devfactor * stddev``."""
+
+    alias = ("BBands",)
+    lines = ("mid", "top", "bot")
+    params = (("period", 20), ("devfactor", 2.0), ("movav", MovingAverageSimple))
+    plotinfo = dict(subplot=False)
+
+    def __init__(self):
+        self.lines.mid = ma = self.p.movav(self.data, period=self.p.period)
+        stddev = self.p.devfactor * StandardDeviation(self.data, ma, period=self.p.period,
+                                                      movav=self.p.movav)
+        self.lines.top = ma + stddev
+        self.lines.bot = ma - stddev
+
+
+class BollingerBandsPct(BollingerBands):
+    lines = ("pctb",)
+
+    def __init__(self):
+        super().__init__()
+        self.l.pctb = (self.data - self.l.bot) / (self.l.top - self.l.bot)
+
+
+class TrueHigh(Indicator):
+    lines = ("truehigh",)
+
+    def __init__(self):
+        self.lines.truehigh = Max(self.data.high, self.data.close(-1))
+
+
+class TrueLow(Indicator):
+    lines = ("truelow",)
+
+    def __init__(self):
+        self.lines.truelow = Min(self.data.low, self.data.close(-1))
+
+
+class TrueRange(Indicator):
+    alias = ("TR",)
+    lines = ("tr",)
+
+    def __init__(self):
+        self.lines.tr = TrueHigh(self.data) - TrueLow(self.data)
+
+
+class AverageTrueRange(Indicator):
+    alias = ("ATR",)
+    lines = ("atr",)
+    params = (("period", 14), ("movav", SmoothedMovingAverage))
+
+    def __init__(self):
+        self.lines.atr = self.p.movav(TrueRange(self.data), period=self.p.period)
+
+
+class _StochasticBase(Indicator):
+    lines = ("percK", "percD")
+    params = (("period", 14), ("period_dfast", 3), ("movav", MovingAverageSimple),
+              ("upperband", 80.0), ("lowerband", 20.0), ("safediv", False),
+              ("safezero", 0.0))
+
+    def __init__(self):
+        hh = Highest(self.data.high, period=self.p.period)
+        ll = Lowest(self.data.low, period=self.p.period)
+        knum = self.data.close - ll
+        kden = hh - ll
+        if self.p.safediv:
+            self.k = 100.0 * DivByZero(knum, kden, zero=self.p.safezero)
+        else:
+            self.k = 100.0 * (knum / kden)
+        self.d = self.p.movav(self.k, period=self.p.period_dfast)
+
+
+class StochasticFast(_StochasticBase):
+    def __init__(self):
+        super().__init__()
+        self.lines.percK = self.k
+        self.lines.percD = self.d
+
+
+class Stochastic(_StochasticBase):
+    """Slow stochastic: ``%K`` = the fast ``%D``, ``%D`` = its moving average."""
+
+    alias = ("StochasticSlow",)
+    params = (("period_dslow", 3),)
+
+    def __init__(self):
+        super().__init__()
+        self.lines.percK = self.d
+        self.l.percD = self.p.movav(self.l.percK, period=self.p.period_dslow)
+
+
+class StochasticFull(_StochasticBase):
+    lines = ("percDSlow",)
+    params = (("period_dslow", 3),)
+
+    def __init__(self):
+        super().__init__()
+        self.lines.percK = self.k
+        self.lines.percD = self.d
+        self.l.percDSlow = self.p.movav(self.l.percD, period=self.p.period_dslow)
+
+
+class NonZeroDifference(Indicator):
+    """``data0 - data1``, carrying the last non-zero difference forward."""
+
+    _mindatas = 2
+    alias = ("NZD",)
+    lines = ("nzd",)
+
+    def _bt_compute(self):
+        clock = _clock_of(self)
+        a = _arr(self.data0, clock)
+        b = _arr(self.data1, clock)
+        start = self._minperiod - 1
+        out = self.lines[0].array
+        n = clock.buflen()
+        if start < 0 or start >= n:
+            return
+        prev = a[start] - b[start]
+        out[start] = prev
+        for i in range(start + 1, n):
+            d = a[i] - b[i]
+            prev = d if d else prev
+            out[i] = prev
+
+
+class _CrossBase(Indicator):
+    _mindatas = 2
+    lines = ("cross",)
+    _crossup = True
+
+    def __init__(self):
+        nzd = NonZeroDifference(self.data0, self.data1)
+        if self._crossup:
+            before = nzd(-1) < 0.0
+            after = self.data0 > self.data1
+        else:
+            before = nzd(-1) > 0.0
+            after = self.data0 < self.data1
+        self.lines.cross = And(before, after)
+
+
+class CrossUp(_CrossBase):
+    _crossup = True
+
+
+class CrossDown(_CrossBase):
+    _crossup = False
+
+
+class CrossOver(Indicator):
+    """+1 on the bar ``data0`` crosses above ``data1``, -1 when it crosses below."""
+
+    _mindatas = 2
+    lines = ("crossover",)
+
+    def __init__(self):
+        up = CrossUp(self.data, self.data1)
+        down = CrossDown(self.data, self.data1)
+        self.lines.crossover = up - down
+
+
+class Momentum(Indicator):
+    lines = ("momentum",)
+    params = (("period", 12),)
+
+    def __init__(self):
+        self.l.momentum = self.data - self.data(-self.p.period)
+
+
+class MomentumOscillator(Indicator):
+    alias = ("MomentumOsc",)
+    lines = ("momosc",)
+    params = (("period", 12), ("band", 100.0))
+
+    def __init__(self):
+        self.l.momosc = 100.0 * (self.data / self.data(-self.p.period))
+
+
+class RateOfChange(Indicator):
+    alias = ("ROC",)
+    lines = ("roc",)
+    params = (("period", 12),)
+
+    def __init__(self):
+        before = self.data(-self.p.period)
+        self.l.roc = (self.data - before) / before
+
+
+class RateOfChange100(Indicator):
+    alias = ("ROC100",)
+    lines = ("roc100",)
+    params = (("period", 12),)
+
+    def __init__(self):
+        self.l.roc100 = 100.0 * RateOfChange(self.data, period=self.p.period)
+
+
+class PercentChange(Indicator):
+    alias = ("PctChange",)
+    lines = ("pctchange",)
+    params = (("period", 30),)
+
+    def __init__(self):
+        self.lines.pctchange = self.data / self.data(-self.p.period) - 1.0
+
+
+class WilliamsR(Indicator):
+    lines = ("percR",)
+    params = (("period", 14), ("upperband", -20.0), ("lowerband", -80.0))
+
+    def __init__(self):
+        h = Highest(self.data.high, period=self.p.period)
+        lo = Lowest(self.data.low, period=self.p.period)
+        self.lines.percR = -100.0 * (h - self.data.close) / (h - lo)
+
+
+class CommodityChannelIndex(Indicator):
+    alias = ("CCI",)
+    lines = ("cci",)
+    params = (("period", 20), ("factor", 0.015), ("movav", MovingAverageSimple),
+              ("upperband", 100.0), ("lowerband", -100.0))
+
+    def __init__(self):
+        tp = (self.data.high + self.data.low + self.data.close) / 3.0
+        tpmean = self.p.movav(tp, period=self.p.period)
+        dev = tp - tpmean
+        meandev = MeanDeviation(tp, tpmean, period=self.p.period, movav=self.p.movav)
+        self.lines.cci = dev / (self.p.factor * meandev)
+
+
+# every indicator class and alias by name (for ``bt.indicators.<Name>``)
+def _collect():
+    out = {}
+    for name, obj in list(globals().items()):
+        if isinstance(obj, type) and issubclass(obj, Indicator) and not name.startswith("_"):
+            out[name] = obj
+            for a in obj.__dict__.get("alias", ()):
+                out[a] = obj
+    return out
+
+
+_ALL = _collect()
+globals().update(_ALL)
+MaxN, MinN = Highest, Lowest
+ArithmeticMean = Mean = Average
+ExpSmoothing = ExponentialSmoothing
+AverageWeighted = WeightedAverage
+CumSum = CumulativeSum = Accum
+__all__ = sorted(set(__all__) | set(_ALL) | {
+    "If", "And", "Or", "Max", "Min", "Sum", "Any", "All", "Cmp", "CmpEx", "DivByZero",
+    "DivZeroByZero", "Reduce", "MovAv", "MovingAverage", "MaxN", "MinN", "ArithmeticMean",
+    "Mean", "ExpSmoothing", "AverageWeighted", "CumSum", "CumulativeSum"})

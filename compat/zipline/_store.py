@@ -1,0 +1,266 @@
+"""Bundle data as Zipline stores it, read straight from a csvdir folder (no ingest step).
+
+Zipline's csvdir ingest keeps daily prices as ``uint32`` thousandths and volumes as
+``uint32`` shares; every price an algorithm sees or trades at is therefore rounded to
+3 decimals. ``BundleData`` reproduces that storage in memory:
+
+* prices: ``round(x * 1000)`` as ``uint32``, read back as ``n * 0.001`` (0 reads NaN);
+* volumes: truncated to ``uint32``;
+* splits: the ``split`` column, kept as Zipline's history ratio ``1 / split``;
+* dividends: the ``dividend`` column with Zipline's history ratio
+  ``1 - amount / previous stored close``. csvdir files carry no pay date, so Zipline
+  never pays these dividends; they only adjust history windows. The shim therefore
+  hands the native engine no dividend column (see the migration guide).
+
+Validation goes through the native loader (``ml4t.data.load_bars``), so bad rows raise
+``ml4t.errors.DataError`` naming file, row and rule, and split-adjusted input is refused
+by ``ml4t.corporate.check_price_adjustment`` with its ``split_adjusted_input`` message
+unless the bundle declares ``price_adjustment``.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ml4t.compat.zipline.assets import Equity
+
+__all__ = ["BundleData", "stored_prices"]
+
+DAY_NS = 86_400 * 1_000_000_000
+
+
+def stored_prices(values: np.ndarray) -> np.ndarray:
+    """Prices as a Zipline daily bundle stores and reads them (3 decimals, 0 -> NaN)."""
+    with np.errstate(invalid="ignore"):
+        scaled = np.round(np.asarray(values, dtype=np.float64) * 1000.0)
+    scaled[~np.isfinite(scaled) | (scaled < 0) | (scaled > np.iinfo(np.uint32).max)] = 0
+    ints = scaled.astype(np.uint32)
+    out = ints.astype(np.float64) * 0.001
+    out[ints == 0] = np.nan
+    return out
+
+
+def _stored_volumes(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64).copy()
+    v[~np.isfinite(v) | (v < 0) | (v > np.iinfo(np.uint32).max)] = 0
+    return v.astype(np.uint32).astype(np.float64)
+
+
+_CALENDARS: dict = {}
+
+
+def get_exchange_calendar(name: str, first: pd.Timestamp, last: pd.Timestamp):
+    """An ``exchange_calendars`` calendar covering ``first - 40d .. last + 40d`` (cached)."""
+    import exchange_calendars as xcals
+
+    key = (name, first, last)
+    cal = _CALENDARS.get(key)
+    if cal is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cal = xcals.get_calendar(name, start=first - pd.Timedelta(days=40),
+                                     end=last + pd.Timedelta(days=40))
+        _CALENDARS[key] = cal
+    return cal
+
+
+class BundleData:
+    """Every bar of a csvdir bundle, in Zipline's stored form, as numpy arrays.
+
+    Parameters
+    ----------
+    csvdir : str
+        A csvdir root holding ``daily/<SYMBOL>.csv`` (or the ``daily`` folder itself).
+    calendar : str, default "XNYS"
+        ``exchange_calendars`` name.
+    price_adjustment : {"detect", "raw", "split_adjusted"}
+        As ``ml4t.Engine``: refuse split-adjusted prices (default), trust the prices
+        as traded, or rebuild traded prices by undoing the splits.
+    start_session, end_session : timestamp-like, optional
+        Keep only these sessions (as Zipline's ``register(start_session=...)``).
+
+    Attributes
+    ----------
+    symbols : list of str
+        Sorted; an asset's ``sid`` is its position.
+    assets : list of Equity
+    sessions : pandas.DatetimeIndex
+        Calendar sessions (tz-naive) from the first to the last date with data.
+    open, high, low, close, volume : numpy.ndarray
+        ``(len(sessions), len(symbols))`` stored values (NaN / 0 where no bar).
+    splits, dividends : dict
+        Per sid: list of ``(session index, value, history ratio)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such folder, or no ``*.csv`` in it.
+    ml4t.errors.DataError
+        Bad rows, dates that are not sessions, or split-adjusted prices not declared.
+    """
+
+    def __init__(self, csvdir, *, calendar: str = "XNYS", price_adjustment: str = "detect",
+                 start_session=None, end_session=None):
+        from ml4t.corporate import check_price_adjustment
+        from ml4t.data import load_bars
+
+        root = os.fspath(csvdir)
+        daily = os.path.join(root, "daily")
+        folder = daily if os.path.isdir(daily) else root
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"csvdir bundle: no such folder {root!r}")
+        if not any(".csv" in n for n in os.listdir(folder)):
+            raise FileNotFoundError(f"csvdir bundle: no <symbol>.csv files in {folder!r}")
+        self.source = folder
+        self.calendar_name = calendar
+        lo = None if start_session is None else pd.Timestamp(start_session).tz_localize(None)
+        hi = None if end_session is None else pd.Timestamp(end_session).tz_localize(None)
+        # validation and split-adjusted detection by the native loader (dates stay dates:
+        # the shim stamps sessions itself, from one calendar)
+        bars = load_bars(folder, calendar=None,
+                         start=None if lo is None else lo.tz_localize("UTC"),
+                         end=None if hi is None else hi.tz_localize("UTC"))
+        bars = check_price_adjustment(bars, price_adjustment)
+        self.symbols = list(bars.assets)
+        batch = next(iter(bars.batches()))
+        days = np.asarray(batch.ts, dtype=np.int64) // DAY_NS
+        first = pd.Timestamp(int(days.min()) * DAY_NS)
+        last = pd.Timestamp(int(days.max()) * DAY_NS)
+        cal = get_exchange_calendar(calendar, first, last)
+        self.exchange_calendar = cal
+        all_sessions = pd.DatetimeIndex(cal.sessions)
+        if all_sessions.tz is not None:
+            all_sessions = all_sessions.tz_localize(None)
+        self.sessions = all_sessions[(all_sessions >= first) & (all_sessions <= last)]
+        session_days = (self.sessions.as_unit("ns").asi8 // DAY_NS)
+        row = np.searchsorted(session_days, days)
+        bad = np.flatnonzero((row >= len(session_days))
+                             | (session_days[np.minimum(row, len(session_days) - 1)] != days))
+        if len(bad):
+            from ml4t.errors import DataError
+            i = int(bad[0])
+            raise DataError(f"{pd.Timestamp(int(days[i]) * DAY_NS):%Y-%m-%d} is not a "
+                            f"{calendar} session (asset {self.symbols[int(batch.asset[i])]!r})",
+                            path=folder, column="date", rule="not_a_session")
+        col = np.asarray(batch.asset, dtype=np.int64)
+        shape = (len(self.sessions), len(self.symbols))
+        self.open = np.full(shape, np.nan)
+        self.high = np.full(shape, np.nan)
+        self.low = np.full(shape, np.nan)
+        self.close = np.full(shape, np.nan)
+        self.volume = np.zeros(shape)
+        self.open[row, col] = stored_prices(batch.open)
+        self.high[row, col] = stored_prices(batch.high)
+        self.low[row, col] = stored_prices(batch.low)
+        self.close[row, col] = stored_prices(batch.close)
+        self.volume[row, col] = _stored_volumes(batch.volume)
+        self.has_bar = np.zeros(shape, dtype=bool)
+        self.has_bar[row, col] = True
+        # corporate actions, with Zipline's history ratios
+        self.splits = {a: [] for a in range(len(self.symbols))}
+        self.dividends = {a: [] for a in range(len(self.symbols))}
+        split = np.asarray(bars.extra.get("split", np.ones(len(row))), dtype=np.float64)
+        for i in np.flatnonzero(split != 1.0):
+            self.splits[int(col[i])].append((int(row[i]), float(split[i]), 1.0 / float(split[i])))
+        div = np.asarray(bars.extra.get("dividend", np.zeros(len(row))), dtype=np.float64)
+        for i in np.flatnonzero(div != 0.0):
+            r, a, amount = int(row[i]), int(col[i]), float(div[i])
+            ratio = np.nan
+            if r > 0:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ratio = 1.0 - amount / self.close[r - 1, a]
+            self.dividends[a].append((r, amount, float(ratio)))
+        # per asset, in application order: (session index, price factor, volume factor);
+        # on one date Zipline applies dividends before splits
+        self.adjustments = {}
+        for a in range(len(self.symbols)):
+            adj = [(r, 0, ratio, 1.0) for r, _, ratio in self.dividends[a]
+                   if np.isfinite(ratio) and ratio > 0]
+            adj += [(r, 1, ratio, 1.0 / ratio) for r, _, ratio in self.splits[a]]
+            adj.sort(key=lambda x: (x[0], x[1]))
+            self.adjustments[a] = [(r, pf, vf) for r, _, pf, vf in adj]
+        self.assets = []
+        for a, name in enumerate(self.symbols):
+            rows = np.flatnonzero(self.has_bar[:, a])
+            start = self.sessions[rows[0]]
+            end = self.sessions[rows[-1]]
+            self.assets.append(Equity(a, name, "", start, end, None, end + pd.Timedelta(days=1),
+                                      "CSVDIR", "CSVDIR", "??", 0.01, 1.0))
+        self.first_trading_day = self.sessions[int(np.flatnonzero(self.has_bar.any(axis=1))[0])]
+        self._ffill_close = None
+        closes = pd.DatetimeIndex(cal.closes.loc[self.sessions])
+        self.session_closes = closes.tz_localize("UTC") if closes.tz is None \
+            else closes.tz_convert("UTC")
+        opens = pd.DatetimeIndex(cal.first_minutes.loc[self.sessions])
+        self.session_first_minutes = opens.tz_localize("UTC") if opens.tz is None \
+            else opens.tz_convert("UTC")
+
+    # -------------------------------------------------------------------------------- lookup
+    def session_index(self, session) -> int:
+        """Index of a session label (tz-naive midnight) in ``sessions``."""
+        return int(self.sessions.get_loc(pd.Timestamp(session)))
+
+    @property
+    def ffill_close(self) -> np.ndarray:
+        """Closes forward-filled down each column (Zipline's ``price`` field, unadjusted)."""
+        if self._ffill_close is None:
+            self._ffill_close = pd.DataFrame(self.close).ffill().to_numpy()
+        return self._ffill_close
+
+    def field_array(self, field: str) -> np.ndarray:
+        if field == "price":
+            return self.close
+        return getattr(self, field)
+
+    def window(self, sid: int, field: str, end: int, bar_count: int) -> np.ndarray:
+        """``bar_count`` values of ``field`` ending at session ``end``, adjusted as of
+        ``end`` and rounded to 3 decimals, as ``data.history`` returns them.
+
+        The caller has checked that the window starts inside the data.
+        """
+        start = end - bar_count + 1
+        base = self.volume if field == "volume" else self.close if field == "price" \
+            else getattr(self, field)
+        vals = base[start:end + 1, sid].astype(np.float64, copy=True)
+        if field == "price":
+            vals = pd.Series(vals).ffill().to_numpy()
+            if np.isnan(vals[0]) and start > 0:
+                prev = self.ffill_close[start - 1, sid]
+                lead = np.isnan(vals)
+                vals[lead & np.cumprod(lead).astype(bool)] = prev
+        volume = field == "volume"
+        for r, pf, vf in self.adjustments[sid]:
+            if start < r <= end:
+                if volume:
+                    if vf != 1.0:
+                        vals[: r - start] *= vf
+                else:
+                    vals[: r - start] *= pf
+        return np.round(vals, 3)
+
+    def engine_frame(self, first: int, last: int) -> pd.DataFrame:
+        """Long frame of sessions ``first..last`` for the native engine.
+
+        Each bar is stamped at its session close in UTC (so the engine needs no
+        calendar of its own); stored (3-decimal) prices, truncated volumes and the
+        ``split`` column; no
+        ``dividend`` column (Zipline never pays csvdir dividends).
+        """
+        rows, cols = np.nonzero(self.has_bar[first:last + 1])
+        rows = rows + first
+        split = np.ones(len(rows))
+        lookup = {(r, a): ratio for a, lst in self.splits.items() for r, ratio, _ in lst}
+        for k, (r, a) in enumerate(zip(rows.tolist(), cols.tolist())):
+            ratio = lookup.get((r, a))
+            if ratio is not None:
+                split[k] = ratio
+        return pd.DataFrame({
+            "ts": self.session_closes[rows],
+            "asset": np.asarray(self.symbols, dtype=object)[cols],
+            "open": self.open[rows, cols], "high": self.high[rows, cols],
+            "low": self.low[rows, cols], "close": self.close[rows, cols],
+            "volume": self.volume[rows, cols], "split": split,
+        })
