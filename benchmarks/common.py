@@ -95,7 +95,7 @@ def summarize(runs: list[dict], keys: tuple[str, ...]) -> dict:
         out["wall_min"] = min(walls)
         out["wall_max"] = max(walls)
     # counts and values must be identical across runs (determinism)
-    for k in ("fills", "final_value", "rejected", "orders"):
+    for k in ("fills", "final_value", "rejected", "orders", "reject_reasons", "commission"):
         vals = {json.dumps(r.get(k)) for r in runs}
         if k in runs[0]:
             out[k] = runs[0][k]

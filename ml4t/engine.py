@@ -62,6 +62,9 @@ class _Run:
         mm = c["maintenance_margin"]
         per_asset = mm if isinstance(mm, dict) else {}
         default = mm if not isinstance(mm, dict) else (0.25, 0.30)
+        self._known("maintenance_margin", per_asset)
+        self._known("borrow_rate", c["borrow_rate"] if isinstance(c["borrow_rate"], dict) else {})
+        self._known("hard_to_borrow", c["hard_to_borrow"] or ())
         for a, name in enumerate(self.assets.names):
             lo, sh = per_asset.get(name, default)
             led.set_margin(a, lo, sh)
@@ -98,7 +101,42 @@ class _Run:
             sim.margin_hook = desk.on_margin_call
         if c["funding"] is not None:
             sim.set_funding(*_funding_arrays(c["funding"], self.assets))
+        # a rate series must cover the first session it is needed: check before the run
+        for sched in list(borrow_sched.values()) + [x for x in (desk.credit, desk.debit)
+                                                    if x is not None]:
+            sched.at(self.first_session_close())
+        sim.next_session_fn = self.next_session
         self.desk = desk
+
+    def _known(self, option, names):
+        from ml4t.errors import suggest
+        for name in names:
+            if name not in self.assets.ids:
+                hint = suggest(str(name), self.assets.names)
+                raise ConfigError(option, name, "an asset in the data" + (
+                    "" if hint else f" ({', '.join(self.assets.names[:10])})"), hint=hint)
+
+    def first_session_close(self) -> int:
+        """ts (ns) by which a rate series must have started: the first bar."""
+        return int(self.start_ts)
+
+    def next_session(self, session: int) -> int:
+        """The session after ``session`` (days since epoch), from the calendar when known."""
+        cal = self.bar_data.calendar
+        day = np.datetime64(int(session), "D")
+        if cal is not None:
+            try:
+                import warnings
+
+                import exchange_calendars as xc
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    c = xc.get_calendar(cal)
+                nxt = c.date_to_session(pd.Timestamp(day) + pd.Timedelta(days=1), direction="next")
+                return int(np.datetime64(nxt.date(), "D").astype(np.int64))
+            except Exception:  # outside the calendar's range: fall back to business days
+                pass
+        return int(np.busday_offset(day, 1, roll="forward").astype(np.int64))
 
 
 def _funding_arrays(table, assets: _Assets):

@@ -180,13 +180,17 @@ class MarginDesk:
         if self.notify is not None:
             self.notify(MarginCallEvent(pd.Timestamp(ts, unit="ns", tz="UTC"), equity, req))
         last_close = sim.last_close_np
-        for _ in range(10 * max(1, led.n_held) + 10):
+        custom_rounds = 10_000 if self.policy is not None else 0
+        for rounds in range(custom_rounds + 10 * max(1, led.n_held) + 10):
             equity, req = led.equity, led.maint_req
             if equity >= req - 1e-9 or led.n_held == 0:
                 break
             positions = self._positions()
-            plan = self.policy.plan(positions, equity, req) if self.policy is not None else []
+            # the user's policy plans first; if it runs dry (or stalls), the default finishes
+            plan = (self.policy.plan(positions, equity, req)
+                    if self.policy is not None and rounds < custom_rounds else [])
             if not plan:
+                custom_rounds = min(custom_rounds, rounds)
                 plan = self.default.plan(positions, equity, req)
             if not plan:
                 break

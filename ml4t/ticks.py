@@ -72,15 +72,38 @@ def _read(data, what: str) -> tuple[pd.DataFrame, str, str]:
                     f"{type(data).__name__}")
 
 
-def _columns(df: pd.DataFrame, src: str, wanted: dict, default_asset: str) -> pd.DataFrame:
+def _error(message: str, src: str, row: int, column: str, rule: str) -> DataError:
+    """A DataError for input row ``row`` (0-based, input order); CSV files get a line too."""
+    csv = src != "<DataFrame>" and pathlib.Path(src).suffix not in (".parquet", ".pq")
+    return DataError(message, path=src, row=row, column=column, rule=rule,
+                     line=row + 2 if csv else None)
+
+
+def _check_time_order(df: pd.DataFrame, src: str, ts_name: str) -> None:
+    """Each asset's timestamps must not go backwards in input order (equal is fine)."""
+    ts = df["ts"]
+    before = ts.groupby(df["asset"], sort=False).cummax().groupby(df["asset"],
+                                                                    sort=False).shift()
+    bad = (ts < before).to_numpy()
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise _error(f"asset {df['asset'].iloc[r]!r}: {ts.iloc[r]} is before {before.iloc[r]}, "
+                     "an earlier row's time", src, r, ts_name, "time_not_increasing")
+
+
+def _columns(df: pd.DataFrame, src: str, wanted: dict,
+             default_asset: str) -> tuple[pd.DataFrame, dict]:
+    """The wanted columns under their canonical names, and each one's name in the input."""
     lower = {str(c).lower(): c for c in df.columns}
     out = {}
+    names = {}
     ts_col = next((lower[c] for c in _TS if c in lower), None)
     if ts_col is None:
         raise DataError(f"no time column (one of {', '.join(_TS)}); found "
                         f"{', '.join(map(str, df.columns))}", path=src, column="ts",
                         rule="missing_column")
     out["ts"] = df[ts_col]
+    names["ts"] = str(ts_col)
     asset_col = next((lower[c] for c in _ASSET if c in lower), None)
     out["asset"] = df[asset_col].astype(str) if asset_col is not None else default_asset
     for name, aliases in wanted.items():
@@ -93,7 +116,8 @@ def _columns(df: pd.DataFrame, src: str, wanted: dict, default_asset: str) -> pd
                             f"{', '.join(map(str, df.columns))}", path=src, column=name,
                             rule="missing_column")
         out[name] = pd.to_numeric(df[col], errors="coerce")
-    return pd.DataFrame(out)
+        names[name] = str(col)
+    return pd.DataFrame(out).reset_index(drop=True), names
 
 
 def _stamp(ts: pd.Series, src: str) -> pd.Series:
@@ -118,26 +142,46 @@ def load_ticks(data, *, calendar: str | None = None, start=None, end=None) -> Ba
     calendar : str, optional
         Exchange calendar for sessions (default none: sessions are UTC dates).
 
+    Without a size column the bars have no volume (volume caps then allow no fill).
+
     Raises
     ------
     ml4t.errors.DataError
-        Missing columns, unreadable times, NaN or negative prices or sizes.
+        Missing columns, unreadable times, an asset's time going backwards
+        (``time_not_increasing``), NaN or negative prices or sizes; the error names
+        the input row and column.
     """
     df, src, default = _read(data, "tick")
-    df = _columns(df, src, {"price": ("price", "last", "close"),
-                            "size": ("size", "qty", "volume")}, default)
+    df, names = _columns(df, src, {"price": ("price", "last", "close"),
+                                   "size": ("size", "qty", "volume")}, default)
     df["ts"] = _stamp(df["ts"], src)
-    bad = df["price"].isna() | ~np.isfinite(df["price"].to_numpy(dtype=float))
+    price = df["price"].to_numpy(dtype=float)
+    bad = ~np.isfinite(price)
     if bad.any():
-        r = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"price is NaN or not a number ({df['price'].iloc[r]!r})", path=src,
-                        row=r, column="price", rule="nan_price")
+        r = int(np.flatnonzero(bad)[0])
+        raise _error(f"price is NaN or not a number ({df['price'].iloc[r]!r})", src, r,
+                     names["price"], "nan_price")
+    if (price < 0).any():
+        r = int(np.flatnonzero(price < 0)[0])
+        raise _error(f"price {price[r]} < 0", src, r, names["price"], "negative_price")
+    has_size = "size" in names
+    if has_size:
+        size = df["size"].to_numpy(dtype=float)
+        if (~np.isfinite(size)).any():
+            r = int(np.flatnonzero(~np.isfinite(size))[0])
+            raise _error(f"size is {size[r]}", src, r, names["size"], "bad_volume")
+        if (size < 0).any():
+            r = int(np.flatnonzero(size < 0)[0])
+            raise _error(f"size {size[r]} < 0", src, r, names["size"], "negative_volume")
+    _check_time_order(df, src, names["ts"])
     df["order"] = np.arange(len(df))
     g = df.sort_values(["ts", "asset", "order"], kind="stable").groupby(
         ["ts", "asset"], sort=True)
-    bars = pd.DataFrame({"open": g["price"].first(), "high": g["price"].max(),
-                         "low": g["price"].min(), "close": g["price"].last(),
-                         "volume": g["size"].sum(min_count=1)}).reset_index()
+    cols = {"open": g["price"].first(), "high": g["price"].max(),
+            "low": g["price"].min(), "close": g["price"].last()}
+    if has_size:
+        cols["volume"] = g["size"].sum()
+    bars = pd.DataFrame(cols).reset_index()
     out = load_bars(bars, calendar=calendar, start=start, end=end)
     out.source = src
     return out
@@ -150,31 +194,32 @@ def load_quotes(data, *, calendar: str | None = None, start=None, end=None) -> Q
     ------
     ml4t.errors.DataError
         Missing columns, NaN or non-positive prices, a crossed quote
-        (bid > ask, rule ``crossed_quote``), negative sizes.
+        (bid > ask, rule ``crossed_quote``), negative sizes, an asset's time going
+        backwards (``time_not_increasing``); the error names the input row and column.
     """
     df, src, default = _read(data, "quote")
-    df = _columns(df, src, {"bid": ("bid",), "ask": ("ask", "offer"),
-                            "bid_size": ("bid_size", "bidsize", "bid_qty"),
-                            "ask_size": ("ask_size", "asksize", "ask_qty")}, default)
+    df, names = _columns(df, src, {"bid": ("bid",), "ask": ("ask", "offer"),
+                                   "bid_size": ("bid_size", "bidsize", "bid_qty"),
+                                   "ask_size": ("ask_size", "asksize", "ask_qty")}, default)
     df["ts"] = _stamp(df["ts"], src)
     for col in ("bid", "ask"):
         v = df[col].to_numpy(dtype=float)
         bad = ~np.isfinite(v) | (v <= 0)
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{col} must be a finite price > 0, was {v[r]!r}", path=src, row=r,
-                            column=col, rule="nan_price")
+            raise _error(f"{col} must be a finite price > 0, was {v[r]!r}", src, r, names[col],
+                         "nan_price")
     crossed = df["bid"].to_numpy() > df["ask"].to_numpy()
     if crossed.any():
         r = int(np.flatnonzero(crossed)[0])
-        raise DataError(f"crossed quote: bid {df['bid'].iloc[r]} > ask {df['ask'].iloc[r]}",
-                        path=src, row=r, column="bid", rule="crossed_quote")
+        raise _error(f"crossed quote: bid {df['bid'].iloc[r]} > ask {df['ask'].iloc[r]}",
+                     src, r, names["bid"], "crossed_quote")
     for col in ("bid_size", "ask_size"):
         v = df[col].to_numpy(dtype=float)
         if (v < 0).any():
             r = int(np.flatnonzero(v < 0)[0])
-            raise DataError(f"{col} is negative ({v[r]})", path=src, row=r, column=col,
-                            rule="negative_volume")
+            raise _error(f"{col} is negative ({v[r]})", src, r, names[col], "negative_volume")
+    _check_time_order(df, src, names["ts"])
     df["order"] = np.arange(len(df))
     df = df.sort_values(["ts", "asset", "order"], kind="stable")
     df = df.drop_duplicates(["ts", "asset"], keep="last")

@@ -93,6 +93,41 @@ class TestLoadTicks:
             load_ticks(df)
         assert (e.value.rule, e.value.row) == ("nan_price", 1)
 
+    def test_bad_rows_are_named_by_input_row_and_column(self, tmp_path):
+        # row 3 of the file (line 5) has a negative price; the error names the file, that
+        # row and the file's own column name, not a row of the aggregated bars
+        f = tmp_path / "t.csv"
+        f.write_text("ts,last,qty\n2024-01-02 15:00:00,10,1\n2024-01-02 15:00:01,10,1\n"
+                     "2024-01-02 15:00:01,10.1,1\n2024-01-02 15:00:02,-10,1\n")
+        with pytest.raises(DataError) as e:
+            load_ticks(f)
+        assert (e.value.path, e.value.row, e.value.line, e.value.column, e.value.rule) == (
+            str(f), 3, 5, "last", "negative_price")
+        f.write_text("ts,last,qty\n2024-01-02 15:00:00,10,1\n2024-01-02 15:00:01,10,-2\n")
+        with pytest.raises(DataError) as e:
+            load_ticks(f)
+        assert (e.value.row, e.value.column, e.value.rule) == (1, "qty", "negative_volume")
+
+    def test_time_going_backwards_is_refused_not_sorted(self):
+        t = secs(3)
+        df = pd.DataFrame({"ts": [t[0], t[2], t[1]], "price": [10.0, 10.2, 10.1],
+                           "size": [1, 1, 1]})
+        with pytest.raises(DataError) as e:
+            load_ticks(df)
+        assert (e.value.row, e.value.rule) == (2, "time_not_increasing")
+        with pytest.raises(DataError) as e:
+            load_quotes(quotes([(9.9, 10.1, 1, 1), (9.8, 10.0, 1, 1)]).iloc[[1, 0]])
+        assert (e.value.row, e.value.rule) == (1, "time_not_increasing")
+
+    def test_ticks_without_sizes_load_without_volume(self):
+        df = pd.DataFrame({"ts": secs(3), "price": [10.0, 10.2, 10.1]})
+        b = batch(load_ticks(df))
+        assert b.close.tolist() == [10.0, 10.2, 10.1]
+        assert np.isnan(b.volume).all()
+        # without a cap the market order fills at the next tick: 10.2
+        r = run({0: [(5, {})]}, load_ticks(df))
+        assert r.fills["price"].tolist() == [10.2]
+
     def test_sample_ticks_file_loads(self):
         raw = pd.read_csv(DATA / "ticksample.csv")
         data = load_ticks(DATA / "ticksample.csv")

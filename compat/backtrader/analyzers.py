@@ -563,7 +563,8 @@ class AnnualReturn(Analyzer):
 
 
 class Transactions(Analyzer):
-    """Executions per bar: ``{datetime: [[size, price, sid, symbol, value], ...]}``."""
+    """Executions per bar, netted per data: ``{datetime: [[size, price, sid, symbol,
+    value], ...]}``."""
 
     params = (("headers", False), ("_pfheaders", ("date", "amount", "price", "sid", "symbol",
                                                   "value")))
@@ -571,41 +572,46 @@ class Transactions(Analyzer):
     def start(self):
         if self.p.headers:
             self.rets[self.p._pfheaders[0]] = [list(self.p._pfheaders[1:])]
-        self._idnames = list(enumerate(self.strategy.getdatanames()))
         self._positions = {}
+        self._idnames = list(enumerate(self.strategy.getdatanames()))
 
     def notify_order(self, order):
-        if not order.executed.size:
+        from .order import Order, Position
+        if order.status not in (Order.Partial, Order.Completed):
             return
+        pos = self._positions.setdefault(order.data._name, Position())
         for bit in order.executed.iterpending():
-            if bit is None:
-                break
-            pos = self._positions.setdefault(order.data._name, [])
-            pos.append((bit.size, bit.price))
+            pos.update(bit.size, bit.price)
 
     def next(self):
         entries = []
         for i, name in self._idnames:
-            for size, price in self._positions.pop(name, []):
-                entries.append([size, price, i, name, -size * price])
+            pos = self._positions.get(name)
+            if pos is not None and pos.size:
+                entries.append([pos.size, pos.price, i, name, -pos.size * pos.price])
         if entries:
             self.rets[self.strategy.datetime.datetime()] = entries
+        self._positions.clear()
 
 
 class PositionsValue(Analyzer):
+    """Value of each data's position (and cash) at every bar."""
+
     params = (("headers", False), ("cash", False))
 
     def start(self):
         if self.p.headers:
             headers = [d._name or "Data%d" % i for i, d in enumerate(self.datas)]
-            headers += ["cash"] * self.p.cash
-            self.rets["Datetime"] = headers
+            self.rets["Datetime"] = headers + ["cash"] * self.p.cash
+        self._usedate = min(d._timeframe for d in self.datas) >= TimeFrame.Days
 
     def next(self):
         pvals = [self.strategy.broker.get_value([d]) for d in self.datas]
         if self.p.cash:
             pvals.append(self.strategy.broker.get_cash())
-        self.rets[self.strategy.datetime.datetime()] = pvals
+        key = (self.strategy.datetime.date() if self._usedate
+               else self.strategy.datetime.datetime())
+        self.rets[key] = pvals
 
 
 def _unsupported(name):

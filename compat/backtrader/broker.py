@@ -580,6 +580,7 @@ class BackBroker(ParamsHolder):
                     work.append((o.ref, seq, o, snap, None))
             seq += 1
         work.sort(key=lambda w: (w[0], w[1]))
+        filled = False
         for ref, _, o, snap, fill in work:
             if snap is None:                      # Backtrader's expiry
                 if not self._in_pending(o):
@@ -591,6 +592,7 @@ class BackBroker(ParamsHolder):
                 self._bracketize(o, cancel=True)
             elif fill is not None:
                 self._execute(o, fill)
+                filled = True
             elif snap.status == "rejected":
                 self._native_done.add(snap.id)
                 if not o.alive():
@@ -610,8 +612,10 @@ class BackBroker(ParamsHolder):
                 self._notify(o, self._phase_c)
                 self._ococheck(o)
                 self._bracketize(o, cancel=True)
-        self._refresh_trails()
-        self._check_positions()
+        if self._trail:
+            self._refresh_trails()
+        if filled:
+            self._check_positions()
         run.phase = self._phase_a
 
     def _check_positions(self):
@@ -640,6 +644,8 @@ class BackBroker(ParamsHolder):
         data = order.data
         comminfo = self.getcommissioninfo(data)
         size = fill.qty
+        if isinstance(order.size, int) and float(size).is_integer():
+            size = int(size)                       # Backtrader keeps integer sizes
         price = fill.price
         comm = fill.commission
         pos = self.positions[data]

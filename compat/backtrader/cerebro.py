@@ -48,13 +48,7 @@ class _Run:
     def __init__(self, cerebro, datas):
         self.cerebro = cerebro
         self.datas = datas
-        dts = [d._clock._dtnums for d in datas]
-        master = np.unique(np.concatenate(dts)) if dts else np.zeros(0)
-        self.master = Clock(master)
-        self.master_ns = nums_to_datetime64(master).astype("M8[ns]").astype(np.int64)
-        # for each feed: the master tick of each of its bars
-        self.ticks = [np.searchsorted(master, d._clock._dtnums) for d in datas]
-        self.nticks = len(master)
+        self._build_clock(datas)
         self.native = None
         self.phase = None
         self.strats = []
@@ -65,6 +59,43 @@ class _Run:
         self.asset_of = {}
         self.events = []
         self.k = -1
+
+    def _build_clock(self, datas):
+        """Backtrader's master clock: the union of the feeds' bar times; a resampled feed
+        next to plain ones delivers each bar on the first tick of the following period
+        (its last bar on one extra tick after the data ends)."""
+        plain = [d for d in datas if d._deliver is None]
+        if plain:
+            base = np.unique(np.concatenate([d._clock._dtnums for d in plain]))
+        else:
+            base = np.unique(np.concatenate([d._clock._dtnums for d in datas]))
+        ticks = []
+        extra = False
+        for d in datas:
+            if d._deliver is None or not plain:
+                t = np.searchsorted(base, d._clock._dtnums)
+            else:
+                t = np.searchsorted(base, d._deliver, side="left")
+                extra = extra or bool((t >= len(base)).any())
+                t = np.minimum(t, len(base))
+            ticks.append(t)
+        ntick = len(base) + (1 if extra else 0)
+        base_ns = nums_to_datetime64(base).astype("M8[ns]").astype(np.int64)
+        if extra:
+            base_ns = np.append(base_ns, base_ns[-1] + 1000 if len(base_ns) else 0)
+        # what the strategy's datetime shows at each tick: the latest feed datetime
+        shown = np.full(ntick, -np.inf)
+        for d, t in zip(datas, ticks):
+            cur = np.full(ntick, -np.inf)
+            cur[t] = d._clock._dtnums
+            shown = np.maximum(shown, np.maximum.accumulate(cur))
+        self.master = Clock(shown)
+        self.master_ns = base_ns
+        self.ticks = ticks
+        self.nticks = ntick
+
+    def native_ts(self, i):
+        return self.master_ns[self.ticks[i]]
 
     # --------------------------------------------------------------- helpers
     def next_trade_ref(self):
@@ -441,7 +472,8 @@ class Cerebro(ParamsHolder):
             run._analyzers[id(strat)] = list(strat.analyzers)
             sizer, sa, skw = self.sizers.get(idx, default_sizer)
             strat.setsizer(FixedSize() if sizer is None else sizer(*sa, **skw))
-        frames = {d._bt_asset: data_frame_for_engine(d) for d in self.datas}
+        frames = {d._bt_asset: data_frame_for_engine(d, run.native_ts(i))
+                  for i, d in enumerate(self.datas)}
         bars = load_bars(frames, calendar=None)
         engine = Engine(**self._engine_config())
         driver = _driver_class()(run)

@@ -112,9 +112,11 @@ class DataBase(LineSeries):
         if len(over):
             keep[over[0]:] = False
         cols = {k: np.asarray(v, dtype=np.float64)[keep] for k, v in cols.items()}
+        self._deliver = None
         if self._resample is not None:
             from .resample import resample_columns
             cols = resample_columns(cols, self, **self._resample)
+            self._deliver = cols.pop("_deliver")
         n = len(cols["datetime"])
         for name in self._line_names:
             if name not in cols:
@@ -172,9 +174,13 @@ class DataBase(LineSeries):
         raise NotImplementedError("data filters are not supported by the ml4t shim")
 
     def clone(self, **kwargs):
+        """A second feed over the same bars (Backtrader's clones have no name)."""
         params = dict(self.p._getkwargs())
         params.update(kwargs)
-        return type(self)(**params)
+        params.setdefault("name", "")
+        d = type(self)(**params)
+        d._name = params["name"]
+        return d
 
     def copyas(self, _dataname, **kwargs):
         d = self.clone(**kwargs)
@@ -410,12 +416,12 @@ class DataClone(DataBase):
     """A copy of another feed's bars (``data.clone()`` for a second clock)."""
 
 
-def data_frame_for_engine(data: DataBase) -> pd.DataFrame:
-    """The bars of a preloaded feed as the native engine's long-format columns."""
-    from .utils import nums_to_datetime64
+def data_frame_for_engine(data: DataBase, ts_ns) -> pd.DataFrame:
+    """The bars of a preloaded feed as the native engine's columns (``ts_ns``: the native
+    timestamp of each bar, i.e. when the shim's master clock delivers it)."""
     L = data.lines
     return pd.DataFrame({
-        "ts": nums_to_datetime64(L.datetime.array),
+        "ts": np.asarray(ts_ns, dtype=np.int64).astype("M8[ns]"),
         "open": L.open.array, "high": L.high.array, "low": L.low.array,
         "close": L.close.array,
     })

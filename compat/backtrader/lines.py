@@ -93,7 +93,9 @@ def _binary(a, b, op, reverse=False):
         mp = la._minperiod
     npop = _NP_OPS.get(op)
     with np.errstate(all="ignore"):
-        if npop is not None:
+        if op is operator.pow:
+            out = _py_pow(B, A) if reverse else _py_pow(A, B)
+        elif npop is not None:
             out = npop(B, A) if reverse else npop(A, B)
         else:
             f = np.frompyfunc(lambda x, y: op(y, x) if reverse else op(x, y), 2, 1)
@@ -105,6 +107,21 @@ def _binary(a, b, op, reverse=False):
     res = LineBuffer(clock, out, mp)
     _register(res)
     return res
+
+
+def _py_pow(x, y):
+    """Element-wise ``x ** y`` with Python's float power (numpy's can differ in the last
+    bit); a complex result is NaN."""
+    xs = np.broadcast_to(np.asarray(x, dtype=np.float64), np.shape(x) or np.shape(y))
+    ys = np.broadcast_to(np.asarray(y, dtype=np.float64), xs.shape)
+    out = []
+    for a, b in zip(xs.tolist(), ys.tolist()):
+        try:
+            r = a ** b
+        except (OverflowError, ZeroDivisionError):
+            r = NAN
+        out.append(r if isinstance(r, float) else NAN)
+    return np.asarray(out, dtype=np.float64)
 
 
 def _unary(a, op):

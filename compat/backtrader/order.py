@@ -207,13 +207,6 @@ class Order(ParamsHolder):
         except (KeyError, AttributeError):
             raise AttributeError(f"'Order' object has no attribute {name!r}") from None
 
-    def __setattr__(self, name, value):
-        p = self.__dict__.get("p")
-        if p is not None and name in type(p)._defaults:
-            setattr(p, name, value)
-        else:
-            object.__setattr__(self, name, value)
-
     def __eq__(self, other):
         return other is not None and isinstance(other, Order) and self.ref == other.ref
 

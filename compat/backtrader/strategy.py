@@ -83,6 +83,7 @@ class Strategy(LineSeries):
         d["stats"] = d["observers"] = ItemCollection()
         d["writers"] = []
         d["_tradehistoryon"] = False
+        d["_bt_fills"] = []
         d["_minperstatus"] = 1 << 30
         from .sizers import FixedSize
         d["_sizer"] = FixedSize()
@@ -368,6 +369,7 @@ class Strategy(LineSeries):
             trade = trades[-1]
         comminfo = order.comminfo
         for bit in order.executed.iterpending():
+            self._bt_fills.append((data, bit.dt, bit.size, bit.price))
             if bit.closed:
                 trade.update(bit.closed, bit.price, bit.closedcomm, comminfo)
                 if trade.isclosed:

@@ -13,8 +13,6 @@ are zeros and alpha/beta are None, as in Zipline.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -45,7 +43,7 @@ def end_session(algo, i: int) -> None:
                               else pos.last_sale_price})
     row = {
         "period_open": store.session_first_minutes[i] + pd.Timedelta(minutes=1),
-        "period_close": store.session_closes[i],
+        "period_close": algo._closes[i],
         "starting_exposure": prev["exposure"],
         "long_exposure": long_v,
         "ending_exposure": value,
@@ -116,39 +114,70 @@ def _benchmark_returns(algo) -> np.ndarray:
     return s.reindex(sessions).to_numpy(dtype=np.float64)
 
 
-def _risk_rows(algo) -> list[dict]:
-    import empyrical as ep
+def _prefix_metrics(r: np.ndarray, b: np.ndarray) -> dict:
+    """Empyrical's statistics of every prefix ``r[:k+1]`` at once (cumulative sums).
 
+    Same definitions as ``empyrical`` (sample std with ddof=1, 252 periods a year,
+    drawdowns anchored at 100, zero-dispersion std = 0, beta NaN when the benchmark's
+    variance is below 1e-30); agrees with calling it on each prefix to ~1e-12.
+    """
+    n = len(r)
+    k = np.arange(1, n + 1, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        s1 = np.cumsum(r)
+        mean = s1 / k
+        var = (np.cumsum(r * r) - s1 * mean) / (k - 1)
+        std = np.sqrt(np.maximum(var, 0.0))
+        constant = np.maximum.accumulate(r) == np.minimum.accumulate(r)
+        std = np.where(constant, 0.0, std)
+        std[0] = np.nan
+        vol = std * 252 ** (1.0 / 2.0)
+        sharpe = mean / std * np.sqrt(252)
+        down = np.sqrt(np.cumsum(np.minimum(r, 0.0) ** 2) / k) * np.sqrt(252)
+        sortino = mean * 252 / down
+        sortino[0] = np.nan
+        level = 100.0 * np.cumprod(1.0 + r)
+        peak = np.fmax.accumulate(np.concatenate(([100.0], level)))[1:]
+        max_dd = np.minimum.accumulate((level - peak) / peak)
+        bmean = np.cumsum(b) / k
+        bvar = np.cumsum(b * b) / k - bmean * bmean
+        cov = np.cumsum(b * r) / k - bmean * mean
+        bvar = np.where(bvar < 1.0e-30, np.nan, bvar)
+        beta = cov / bvar
+        beta[0] = np.nan
+        alpha = (mean - beta * bmean + 1.0) ** 252 - 1.0
+        alpha[0] = np.nan
+    return {"vol": vol, "sharpe": sharpe, "sortino": sortino, "max_dd": max_dd,
+            "alpha": alpha, "beta": beta}
+
+
+def _risk_rows(algo) -> list[dict]:
     n = len(algo._rows)
     r = np.asarray(algo._daily_returns, dtype=np.float64)
     b = _benchmark_returns(algo)[:n]
+    m = _prefix_metrics(r, b)
     bench_cum = np.cumprod(1.0 + b) - 1.0
     bench_vol = (pd.Series(b).expanding(2).std(ddof=1) * np.sqrt(252)).to_numpy()
-    max_lev = 0.0
+    max_lev = np.maximum.accumulate(np.maximum(np.asarray(algo._leverages, dtype=float), 0.0))
     out = []
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        for k in range(n):
-            rk = r[:k + 1]
-            alpha, beta = ep.alpha_beta_aligned(rk, b[:k + 1])
-            max_lev = max(max_lev, algo._leverages[k])
-            session = algo.sim_sessions[k]
-            out.append({
-                "alpha": alpha if np.isfinite(alpha) else None,
-                "beta": None if np.isnan(beta) else beta,
-                "sharpe": _finite_or_none(ep.sharpe_ratio(rk)),
-                "max_drawdown": _finite_or_none(ep.max_drawdown(rk)),
-                "max_leverage": max_lev,
-                "benchmark_period_return": _finite_or_none(bench_cum[k]),
-                "benchmark_volatility": _finite_or_none(bench_vol[k]),
-                "algo_volatility": _finite_or_none(ep.annual_volatility(rk)),
-                "sortino": _finite_or_none(ep.sortino_ratio(rk)),
-                "treasury_period_return": 0.0,
-                "excess_return": 0.0,
-                "period_label": session.strftime("%Y-%m"),
-                "algorithm_period_return": algo._rows[k][2],
-                "trading_days": k + 1,
-            })
+    for k in range(n):
+        alpha, beta = m["alpha"][k], m["beta"][k]
+        out.append({
+            "alpha": float(alpha) if np.isfinite(alpha) else None,
+            "beta": None if np.isnan(beta) else float(beta),
+            "sharpe": _finite_or_none(m["sharpe"][k]),
+            "max_drawdown": _finite_or_none(m["max_dd"][k]),
+            "max_leverage": float(max_lev[k]),
+            "benchmark_period_return": _finite_or_none(bench_cum[k]),
+            "benchmark_volatility": _finite_or_none(bench_vol[k]),
+            "algo_volatility": _finite_or_none(m["vol"][k]),
+            "sortino": _finite_or_none(m["sortino"][k]),
+            "treasury_period_return": 0.0,
+            "excess_return": 0.0,
+            "period_label": algo._session_labels[k],
+            "algorithm_period_return": algo._rows[k][2],
+            "trading_days": k + 1,
+        })
     return out
 
 

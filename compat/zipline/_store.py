@@ -207,7 +207,7 @@ class BundleData:
     def ffill_close(self) -> np.ndarray:
         """Closes forward-filled down each column (Zipline's ``price`` field, unadjusted)."""
         if self._ffill_close is None:
-            self._ffill_close = pd.DataFrame(self.close).ffill().to_numpy()
+            self._ffill_close = pd.DataFrame(self.close).ffill().to_numpy(copy=True)
         return self._ffill_close
 
     def field_array(self, field: str) -> np.ndarray:
@@ -225,12 +225,12 @@ class BundleData:
         base = self.volume if field == "volume" else self.close if field == "price" \
             else getattr(self, field)
         vals = base[start:end + 1, sid].astype(np.float64, copy=True)
-        if field == "price":
-            vals = pd.Series(vals).ffill().to_numpy()
+        if field == "price" and np.isnan(vals).any():
+            # forward-fill, starting from the last close before the window
+            vals = self.ffill_close[start:end + 1, sid].copy()
             if np.isnan(vals[0]) and start > 0:
-                prev = self.ffill_close[start - 1, sid]
-                lead = np.isnan(vals)
-                vals[lead & np.cumprod(lead).astype(bool)] = prev
+                lead = np.isnan(vals) & (np.cumsum(~np.isnan(vals)) == 0)
+                vals[lead] = self.ffill_close[start - 1, sid]
         volume = field == "volume"
         for r, pf, vf in self.adjustments[sid]:
             if start < r <= end:

@@ -7,8 +7,8 @@ algorithm in a native ``Strategy`` (``_Host``):
   at T+1's close (before T+1's ``handle_data``), orders of one asset in placement order;
 * the slippage and commission models of ``set_slippage``/``set_commission`` mapped onto
   native models (default: 5 bps with a 10% volume cap, $0.001 per share);
-* ``account="margin"`` with no leverage cap and a negligible initial margin, because
-  Zipline checks no buying power at all;
+* ``account="margin"`` with no leverage cap, a negligible initial margin and no
+  maintenance margin, because Zipline checks no buying power at all;
 * bars stamped at each session close, prices stored to 3 decimals, no csvdir dividends
   paid (see ``_store``).
 
@@ -250,6 +250,11 @@ class TradingAlgorithm:
         self.context = _Context(self)
         self._data = BarData(self)
         self._bts_times = None
+        self._closes = list(store.session_closes)
+        self._session_list = list(sessions)
+        self._session_labels = [d.strftime("%Y-%m") for d in self.sim_sessions]
+        self._pf_cache = None
+        self._version = 0
         self.perf = None
 
     # ==================================================================== running
@@ -294,7 +299,8 @@ class TradingAlgorithm:
         self._cap = float(getattr(slip, "volume_limit", float("nan")))
         return Engine(cash=self.capital_base, fill="next_close", commission=comm, slippage=slip,
                       account="margin", initial_margin=1e-12, max_leverage=None,
-                      allow_short=True, fill_order="submission", fractional=False,
+                      maintenance_margin=(0.0, 0.0), allow_short=True,
+                      fill_order="submission", fractional=False,
                       calendar=None, price_adjustment="raw", record="slice",
                       record_positions=False)
 
@@ -303,7 +309,7 @@ class TradingAlgorithm:
         if self._bts_times is None:
             tz = self._store.exchange_calendar.tz
             local = pd.DatetimeIndex(self._store.sessions) + pd.Timedelta(hours=8, minutes=45)
-            self._bts_times = local.tz_localize(tz).tz_convert("UTC")
+            self._bts_times = list(local.tz_localize(tz).tz_convert("UTC"))
         return self._bts_times[i]
 
     # -------------------------------------------------------------- engine callbacks
@@ -315,12 +321,12 @@ class TradingAlgorithm:
     def _on_bar(self, bars):
         i = self._i0 + int(self._host.broker._sim.slice_no)
         self._data_idx = i
-        self.datetime = self._store.session_closes[i]
+        self.datetime = self._closes[i]
         self._book_fills(i)
         self._phase = "handle_data"
         if self._handle_data is not None:
             self._handle_data(self.context, self._data)
-        session = self._store.sessions[i]
+        session = self._session_list[i]
         for rule_days, func in self._schedules:
             if session in rule_days:
                 func(self.context, self._data)
@@ -350,6 +356,7 @@ class TradingAlgorithm:
         self._phase = "between"
 
     def _apply_splits(self, i: int) -> None:
+        self._version += 1
         store = self._store
         care = set(self._zpos) | set(self._open)
         for asset in sorted(care, key=lambda a: a.sid):
@@ -392,6 +399,7 @@ class TradingAlgorithm:
 
     def _book_fills(self, i: int) -> None:
         """Turn the engine's fills of session ``i`` into Zipline transactions."""
+        self._version += 1
         store = self._store
         dt = self.datetime
         close = store.close[i]
@@ -424,7 +432,12 @@ class TradingAlgorithm:
         ranked.sort(key=lambda x: x[0])   # stable: engine (placement) order within an asset
         closed = []
         for _, f in ranked:
-            order = self._by_engine[f.order_id]
+            order = self._by_engine.get(f.order_id)
+            if order is None:
+                raise RuntimeError(
+                    f"ml4t.compat.zipline: the engine traded {f.qty:g} {f.asset} on its own "
+                    f"(order {f.order_id}, at {self.datetime}), e.g. a margin call after the "
+                    "account value went negative; Zipline never does (see the migration guide)")
             amount = int(round(f.qty))
             self._day_txns.append({"amount": amount, "dt": dt, "price": float(f.price),
                                    "order_id": order.id, "sid": order.asset,
@@ -521,6 +534,14 @@ class TradingAlgorithm:
     @property
     def portfolio(self) -> Portfolio:
         """The portfolio valued at the current session's close (Zipline's view)."""
+        key = (self._version, self._data_idx, self.datetime)
+        if self._pf_cache is not None and self._pf_cache[0] == key:
+            return self._pf_cache[1]
+        pf = self._make_portfolio()
+        self._pf_cache = (key, pf)
+        return pf
+
+    def _make_portfolio(self) -> Portfolio:
         cash = self._cash()
         positions = Positions()
         dt = self.datetime
@@ -632,13 +653,13 @@ class TradingAlgorithm:
                 msg="order functions take an Asset (from symbol() or sid()), got "
                     f"{type(asset).__name__} {asset!r}")
         if asset.auto_close_date is not None:
-            day = self._store.sessions[self._data_idx]
+            day = self._session_list[self._data_idx]
             if day > min(asset.end_date, asset.auto_close_date):
                 return False
         return True
 
     def _value_to_amount(self, asset, value: float) -> float:
-        day = self._store.sessions[self._data_idx]
+        day = self._session_list[self._data_idx]
         if day < asset.start_date:
             raise zerr.CannotOrderDelistedAsset(
                 asset=asset.symbol, why=f"it starts trading on {asset.start_date.date()}")

@@ -53,6 +53,7 @@ cdef class Simulator:
     cdef public bint accruals              # accrue borrow fees / interest at session ends
     cdef public object session_hook        # Python callable(session, ts) before accruals (rate schedules)
     cdef public object margin_hook         # Python callable(k, ts) when equity < maintenance
+    cdef public object next_session_fn     # Python callable(session) -> the session after it
 
     cdef object _driver
     cdef public Py_ssize_t events_seen     # order events already handed to the strategy

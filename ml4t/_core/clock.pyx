@@ -15,8 +15,9 @@ in this order, nothing at time t sees data after t --
 4. positions are marked to market at the last close;
 5. the strategy is called once (notifications first, then the bar);
 6. with ``fill="same_close"``, orders are matched now at this bar's close;
-7. the portfolio row is recorded; when the next slice starts a new session
-   (or the data ends) DAY orders of the ending session expire.
+7. when the next slice starts a new session (or the data ends), DAY orders
+   of the ending session expire and accruals are booked; then the slice's
+   portfolio row is recorded.
 
 Batches come from ``ml4t.data.BarData.batches()``: sorted by (ts, asset), no
 timestamp split across two batches, so a Parquet file can stream through.
@@ -104,6 +105,7 @@ cdef class Simulator:
         self.accruals = False
         self.session_hook = None
         self.margin_hook = None
+        self.next_session_fn = None
         self.set_funding(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0))
         self._pending_pay = []
         self._next_pay_ts = NO_TS
@@ -345,6 +347,9 @@ cdef class Simulator:
                     k += 1
                     if have_prev and s != prev_session:
                         self._session_end(prev_session, prev_ts, s)
+                    if have_prev and self.record_each_slice:
+                        # the previous slice's row, after its session's expiries and accruals
+                        ledger.record(prev_ts, self.record_positions)
                     if self.ca_pos < self.ca_n and self.ca_ts[self.ca_pos] <= t:
                         self._apply_actions(t, k)
                     if self._next_pay_ts <= t:
@@ -407,14 +412,17 @@ cdef class Simulator:
                                    self.last_bid, self.last_ask, self.last_bid_size,
                                    self.last_ask_size)
                         ledger.mark_to_market(self.last_close)
-                    if self.record_each_slice:
-                        ledger.record(t, self.record_positions)
                     prev_session = s
                     prev_ts = t
                     have_prev = True
                     i = j
             if have_prev:
-                self._session_end(prev_session, prev_ts, prev_session + 1)
+                nxt = prev_session + 1
+                if self.next_session_fn is not None:
+                    nxt = self.next_session_fn(prev_session)
+                self._session_end(prev_session, prev_ts, nxt)
+                if self.record_each_slice:
+                    ledger.record(prev_ts, self.record_positions)
         finally:
             self.running = False
             self.finished = True

@@ -533,6 +533,9 @@ cdef class OrderBook:
             else:
                 self._event(ts, c, OrderStatus.CANCELED, Reason.PARENT_CANCELED, -1)
         # one cancels other: an order that ended without filling takes its group with it
+        # (bracket exits canceled with their parent are each canceled by the parent)
+        if self.o_reason.data[idx] == Reason.PARENT_CANCELED:
+            return 0
         if self.o_status.data[idx] != OrderStatus.FILLED or not self.o_oco_reduce.data[idx]:
             j = self.o_oco_next.data[idx]
             while j != idx:
@@ -551,10 +554,13 @@ cdef class OrderBook:
             nxt = self.o_oco_next.data[j]
             if _is_live(self.o_status.data[j]):
                 if self.o_oco_reduce.data[idx]:
-                    self.o_qty.data[j] -= q
-                    rem = self.o_qty.data[j] - self.o_filled.data[j]
+                    # the sibling exit shares the position: shrink it, or cancel it when
+                    # nothing is left (keeping its quantity on record)
+                    rem = self.o_qty.data[j] - q - self.o_filled.data[j]
                     if fabs(rem) <= QTY_EPS or (rem > 0) != (self.o_qty.data[j] > 0):
                         self._event(ts, j, OrderStatus.CANCELED, Reason.OCO_CANCELED, -1)
+                    else:
+                        self.o_qty.data[j] -= q
                 else:
                     self._event(ts, j, OrderStatus.CANCELED, Reason.OCO_CANCELED, -1)
             j = nxt
@@ -587,7 +593,7 @@ cdef class OrderBook:
         cdef double p
         for i in range(self.open_idx.n):
             idx = self.open_idx.data[i]
-            if self.o_type.data[idx] != OrderType.TRAILING_STOP:
+            if self.o_type.data[idx] != OrderType.TRAILING_STOP or not _is_open(self.o_status.data[idx]):
                 continue
             a = <int> self.o_asset.data[idx]
             if bar_slice[a] != k or self.o_slice_created.data[idx] >= k:
@@ -698,6 +704,8 @@ cdef class OrderBook:
         self._cand_ref.n = 0
         for i in range(n):
             idx = self.open_idx.data[i]
+            if not _is_open(self.o_status.data[idx]):
+                continue                                   # ended earlier in this pass (OCO)
             sc = self.o_slice_created.data[idx]
             if sc > k or (sc == k and not include_current):
                 continue
