@@ -960,8 +960,10 @@ def test_quirk_notifications_a_bar_late_and_submitted_cancel_ignored():
     that is only Submitted does nothing; orders placed on the last bar are never heard of."""
     ref, got = assert_parity(cancels)
     first = [e for e in got["log"] if e[0] == "order"][:3]
-    assert [e[4] for e in first] == ["Submitted", "Accepted", "Completed"]
-    assert len({e[1] for e in first}) == 1         # all delivered on the same bar
+    # bar 1: buy + cancel (ignored, still Submitted); both statuses arrive on bar 2;
+    # the cancel made on bar 3 is heard on bar 4
+    assert [e[4] for e in first] == ["Submitted", "Accepted", "Canceled"]
+    assert first[0][1] == first[1][1] < first[2][1]
 
     def last_bar(bt):
         class LastBar(logged(bt)):
@@ -980,12 +982,41 @@ def test_quirk_notifications_a_bar_late_and_submitted_cancel_ignored():
 
 def test_quirk_stoptrail_notifications_share_created():
     """Notes 6: StopTrail starts at the creation close x (1 - pct), ratchets on closes, and
-    notifications share the live ``created`` (they show the current trail)."""
+    notifications share the live ``created``: the Submitted notification (delivered a bar
+    later) already shows the trail moved by that bar's close."""
     ref, got = assert_parity(trailing_stops)
-    trail = [e for e in got["log"] if e[0] == "order" and e[5] < 0 and e[4] == "Submitted"]
-    done = {e[3]: e for e in got["log"] if e[0] == "order" and e[4] == "Completed"}
-    moved = [e for e in trail if e[3] in done and e[10] != done[e[3]][10]]
-    assert not moved        # the Submitted snapshot shows the final trail, like Backtrader
+
+    def snapshots(bt):
+        class Seen(bt.Strategy):
+            def __init__(self):
+                self.seen = []
+                self.o = None
+
+            def notify_order(self, o):
+                if o.exectype == bt.Order.StopTrail:
+                    self.seen.append((o.getstatusname(), o.created.pclose, o.created.price,
+                                      o.executed.price))
+                if not o.alive():
+                    self.o = None
+
+            def next(self):
+                if self.o:
+                    return
+                self.o = (self.buy(size=10) if not self.position else
+                          self.sell(size=10, exectype=bt.Order.StopTrail, trailpercent=0.04))
+
+        c = bt.Cerebro()
+        c.adddata(yahoo(bt, start=dt.datetime(2003, 1, 1), end=dt.datetime(2007, 12, 31)))
+        c.addstrategy(Seen)
+        return c.run()[0].seen
+
+    import backtrader as bbt
+    import ml4t.compat.backtrader as mbt
+    a, b = snapshots(bbt), snapshots(mbt)
+    assert same(a, b)
+    submitted = [x for x in b if x[0] == "Submitted"]
+    assert all(price >= pclose * 0.96 - 1e-9 for _, pclose, price, _ in submitted)
+    assert any(price > pclose * 0.96 + 1e-9 for _, pclose, price, _ in submitted)
 
 
 def test_quirk_valid_semantics():
@@ -1091,9 +1122,14 @@ def test_quirk_short_proceeds_are_cash():
 def test_quirk_analyzer_defaults_and_labels():
     """Notes 12: SharpeRatio defaults to yearly, 1% risk free, no annualisation; TimeReturn
     labels each year by Dec 31 even when the last bar is earlier."""
-    ref, got = assert_parity(analyzers)
-    years = list(got["analysis"]["timereturn"])
-    assert years[-1] == dt.date(2014, 12, 31)
+    def yearly(bt):
+        c = _cross_cerebro(bt)              # data ends on 2009-12-30 (todate at midnight)
+        c.addanalyzer(bt.analyzers.TimeReturn, _name="yearly", timeframe=bt.TimeFrame.Years)
+        c.addanalyzer(bt.analyzers.SharpeRatio, _name="sharpe")
+        return c
+
+    ref, got = assert_parity(yearly)
+    assert list(got["analysis"]["yearly"])[-1] == dt.date(2009, 12, 31)
     assert got["analysis"]["sharpe"]["sharperatio"] == pytest.approx(
         ref["analysis"]["sharpe"]["sharperatio"], rel=1e-9)
 
