@@ -10,6 +10,7 @@ already-loaded ``BarData``) cold and warm; Backtrader side by side on the same P
     python -m benchmarks.run_all                       # ~10 minutes on 2 cores
     python -m benchmarks.run_all --runs 3 --bt-runs 1 --bt-w3-500
     python -m benchmarks.run_all --only W4 --runs 3
+    python -m benchmarks.run_all --only W1a,W1b --merge    # re-run two, keep the rest
 """
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def main(argv: list[str]) -> list[dict]:
     p.add_argument("--bt-w3-500", action="store_true", help="also run Backtrader on W3 500 (once)")
     p.add_argument("--bt-w1c", action="store_true", help="also run Backtrader on W1 1000 (once)")
     p.add_argument("--only", default=",".join(WORKLOADS))
+    p.add_argument("--merge", action="store_true",
+                   help="replace only these workloads in an existing results/all.json")
     a = p.parse_args(argv)
 
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -64,6 +67,14 @@ def main(argv: list[str]) -> list[dict]:
             e["bar_events_per_s_cold"] = r["rows"] / e["engine_run_cold_s"]
         results.append(r)
 
+    if a.merge and (common.RESULTS / "all.json").exists():
+        import json
+
+        old = json.loads((common.RESULTS / "all.json").read_text())
+        new = {r["key"]: r for r in results}
+        kept = {r["key"]: r for r in old.get("results", []) if r["key"] not in new}
+        results = [({**kept, **new})[k] for k in WORKLOADS if k in kept or k in new]
+        started = f"{old.get('started')} (merged: {','.join(new)} re-run {started})"
     table = common.report(results)
     lines = [f"started {started}; `python -c 'import numpy, pandas'` floor {floor:.3f} s; "
              f"load average at the end {os.getloadavg()[0]:.2f}", "", table, ""]

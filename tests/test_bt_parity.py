@@ -253,6 +253,41 @@ def bracket_refused(bt):
     return c
 
 
+def bracket_shapes(bt):
+    """Brackets the native broker has no single call for (one leg, a stop-limit leg):
+    the shim holds the legs and activates them when the entry fills."""
+    class Shapes(logged(bt)):
+        def __init__(self):
+            self.sma = bt.ind.SMA(period=20)
+            self.live = []
+
+        def notify_order(self, o):
+            super().notify_order(o)
+            if not o.alive() and o.ref in self.live:
+                self.live.remove(o.ref)
+
+        def next(self):
+            if self.live or self.position:
+                return
+            p = self.data.close[0]
+            if p > self.sma[0]:
+                orders = self.buy_bracket(price=p * 0.99, stopprice=p * 0.95, limitexec=None,
+                                          size=20)
+            elif len(self) % 3 == 0:
+                orders = self.buy_bracket(exectype=bt.Order.Market, stopprice=p * 0.9,
+                                          limitprice=p * 1.03, stopexec=bt.Order.StopLimit,
+                                          stopargs=dict(plimit=p * 0.88), size=20)
+            else:
+                return
+            self.live = [o.ref for o in orders if o is not None]
+
+    c = bt.Cerebro()
+    c.adddata(yahoo(bt, start=dt.datetime(2003, 1, 1), end=dt.datetime(2007, 12, 31)))
+    c.addstrategy(Shapes)
+    c.broker.setcash(10000)
+    return c
+
+
 def trailing_stops(bt):
     class Trail(logged(bt)):
         def __init__(self):
@@ -923,7 +958,7 @@ def broker_instance(bt):
 
 SCENARIOS = [
     sma_cross_sizer, target_percent, limit_entries_valid, buy_brackets, sell_brackets,
-    bracket_refused, trailing_stops, trailing_amount, rotation, shorts, analyzers, gap_margin,
+    bracket_refused, bracket_shapes, trailing_stops, trailing_amount, rotation, shorts, analyzers, gap_margin,
     cumulative_check, cancels, valid_kinds, stop_orders, oco_groups, cheat_on_close,
     target_size_value, sizers, pandas_feed, pandas_feed_column, generic_csv,
     backtrader_csv_daily, backtrader_csv_intraday, feeds_with_gaps, two_strategies,
@@ -1196,3 +1231,35 @@ def test_optstrategy_runs_each_combination():
                          for r in out]
     assert len(results["backtrader"]) == 6
     assert same(results["backtrader"], results["ml4t.compat.backtrader"])
+
+
+def test_example_runs_the_same_on_both():
+    """examples/bt_sma_crossover.py with its import line switched to real Backtrader."""
+    import sys
+    import types
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "bt_sma_crossover.py"
+    source = path.read_text()
+    assert "import ml4t.compat.backtrader as bt\n" in source
+    outcome = []
+    for line in ("import backtrader as bt\n", "import ml4t.compat.backtrader as bt\n"):
+        module = types.ModuleType("bt_sma_crossover_example")
+        module.__file__ = str(path)
+        sys.modules[module.__name__] = module        # Backtrader's metaclasses look it up
+        try:
+            exec(compile(source.replace("import ml4t.compat.backtrader as bt\n", line),
+                         str(path), "exec"), module.__dict__)
+            cerebro = module.make_cerebro()
+            strat = cerebro.run()[0]
+        finally:
+            del sys.modules[module.__name__]
+        refs = {}
+        orders = [(refs.setdefault(o.ref, len(refs)), o.getstatusname(), o.data._name,
+                   o.executed.size, o.executed.price, o.executed.comm) for o in strat._orders]
+        analysis = {n: plain(a.get_analysis())
+                    for n, a in zip(strat.analyzers.getnames(), strat.analyzers)}
+        outcome.append((orders, analysis, cerebro.broker.getvalue()))
+    (orders_a, an_a, value_a), (orders_b, an_b, value_b) = outcome
+    assert len(orders_a) > 100
+    assert same(orders_a, orders_b)
+    assert same(an_a, an_b)
+    assert abs(value_a - value_b) <= REL * value_a

@@ -21,7 +21,7 @@ def test_readme_opens_with_the_two_commands():
     assert len(blocks) >= 2
     run_cmd, test_cmd = blocks[0].strip(), blocks[1].strip()
     assert "pip install ." in run_cmd and "ml4t run examples/sma_crossover.py" in run_cmd
-    assert 'pip install ".[test]"' in test_cmd and "pytest" in test_cmd
+    assert 'pip install -e ".[test]"' in test_cmd and "pytest" in test_cmd
     # both commands come before any other section of the README
     assert README.index(run_cmd) < README.index("## ")
 

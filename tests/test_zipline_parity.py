@@ -152,7 +152,7 @@ def assert_parity(z: pd.DataFrame, s: pd.DataFrame) -> None:
                 "period_close", "treasury_period_return", "excess_return"):
         assert list(z[col]) == list(s[col]), col
     for col in ("sharpe", "sortino", "algo_volatility", "max_drawdown",
-                "benchmark_period_return", "benchmark_volatility"):
+                "benchmark_period_return", "benchmark_volatility", "alpha", "beta"):
         for day, a, b in zip(z.index, z[col], s[col]):
             assert _close(a, b, rel=1e-8, abs_tol=1e-12), f"{col} on {day.date()}: {a} {b}"
 
@@ -207,12 +207,13 @@ def handle_data(context, data):
 '''
 
 MONTHLY_REBALANCE = '''
-from zipline.api import (order_target_percent, symbols, record, schedule_function, date_rules,
-                         time_rules, get_open_orders)
+from zipline.api import (order_target_percent, symbols, symbol, record, schedule_function,
+                         date_rules, time_rules, get_open_orders, set_benchmark)
 
 def initialize(context):
     context.assets = symbols("AAPL", "MSFT", "KO", "IBM")
     context.flip = 0
+    set_benchmark(symbol("MSFT"))
     schedule_function(rebalance, date_rules.month_start(days_offset=1), time_rules.market_open())
     schedule_function(report, date_rules.week_end())
 
@@ -423,4 +424,71 @@ def handle_data(context, data):
                                        "slippage does not re-check the limit)")
 def test_known_gap_limit_fill_above_limit(bundles):
     z, s = run_both(LIMIT_WITHIN_SLIPPAGE, "2014-05-30", "2014-06-20")
+    assert_parity(z, s)
+
+
+STICKY_STOP = '''
+from zipline.api import order, symbol
+
+def initialize(context):
+    context.day = 0
+
+def handle_data(context, data):
+    context.day += 1
+    if context.day == 1:
+        # KO closes 41.07 on 2014-06-10 (stop reached; the 10% volume cap fills part) and
+        # 40.86 the next day: Zipline keeps filling the triggered stop, the engine re-checks
+        order(symbol("KO"), 5_000_000, stop_price=41.0)
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="needs sticky stop/limit triggers in the native engine "
+                                       "(Zipline: once reached, an order stays triggered)")
+def test_known_gap_sticky_trigger_after_partial_fill(bundles):
+    z, s = run_both(STICKY_STOP, "2014-06-02", "2014-06-20", capital=1e9)
+    assert_parity(z, s)
+
+
+VOLUME_SHARE_LIMIT = '''
+from zipline.api import order, symbol, set_slippage
+from zipline.finance import slippage
+
+def initialize(context):
+    context.day = 0
+    set_slippage(slippage.VolumeShareSlippage())
+
+def handle_data(context, data):
+    context.day += 1
+    if context.day == 1:
+        # close == limit on 2014-06-13: the impacted price is above the limit, so Zipline
+        # does not fill; the engine fills at the limit
+        order(symbol("KO"), 200, limit_price=40.37)
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="needs a native way for a slippage model to decline a "
+                                       "fill whose impacted price is worse than the limit")
+def test_known_gap_volume_share_declines_fills_beyond_limit(bundles):
+    z, s = run_both(VOLUME_SHARE_LIMIT, "2014-05-30", "2014-06-20")
+    assert_parity(z, s)
+
+
+NEGATIVE_EQUITY = '''
+from zipline.api import order, symbol
+
+def initialize(context):
+    context.day = 0
+
+def handle_data(context, data):
+    context.day += 1
+    if context.day == 1:
+        order(symbol("AAPL"), 100_000)    # 650x the capital: Zipline checks nothing
+'''
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeError,
+                   reason="needs an 'unchecked' native account: the engine's margin desk "
+                          "liquidates once the account value turns negative")
+def test_known_gap_account_value_below_zero(bundles):
+    z, s = run_both(NEGATIVE_EQUITY, "2014-06-04", "2014-06-11")
     assert_parity(z, s)

@@ -24,7 +24,6 @@ from .utils import TimeFrame, date2num, num2date, num2dt, num2time, time2num
 ind = indicators
 obs = observers
 comminfo = CommInfoBase
-commissions = None
 MAXINT = 2 ** 63 - 1
 __version__ = "1.9.78.123-ml4t"
 

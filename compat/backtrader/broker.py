@@ -281,10 +281,12 @@ class BackBroker(ParamsHolder):
         pc = self._pchildren.setdefault(pref, collections.deque())
         pc.append(order)
         if order.transmit:
-            last = order
-            for o in list(pc):
-                last = self._transmit(o, check)
-            return last
+            group = list(pc)
+            for o in group:
+                self._transmit(o, check)
+            if not (check and self.p.checksubmit):
+                self._send(group)               # accepted at once: the group goes together
+            return group[-1]
         return order
 
     def _take_children(self, order):
@@ -303,7 +305,6 @@ class BackBroker(ParamsHolder):
             self._notify(order, self._phase_a)
         else:
             self._accept(order, self._phase_a)
-            self._send([order])
         return order
 
     # ----------------------------------------------------------- cancellation
@@ -566,6 +567,8 @@ class BackBroker(ParamsHolder):
         self._expiring = []
         seq = 1
         for snap, fill in events:
+            if snap is None:
+                continue
             o = self._by_native.get(snap.id)
             if o is None:
                 continue

@@ -21,7 +21,6 @@ import itertools
 from collections import OrderedDict
 
 import numpy as np
-import pandas as pd
 
 from ._params import ParamsHolder
 from .broker import BackBroker
@@ -386,6 +385,9 @@ class Cerebro(ParamsHolder):
         if self.p.cheat_on_open:
             raise NotImplementedError("cheat_on_open needs a native fill-at-this-open mode "
                                       "(next_open hook before matching); not available yet")
+        if not self.strats:
+            from .strategy import Strategy
+            self.addstrategy(Strategy)
         for d in self.datas:
             d._bt_preload()
         self._names()
@@ -415,18 +417,16 @@ class Cerebro(ParamsHolder):
             d._bt_asset = name
 
     def _engine_config(self):
-        from ml4t.models import NoCommission
         broker = self._broker
-        schemes = {k: v for k, v in broker.comminfo.items()}
-        default = schemes.pop(None)
-        for name, scheme in schemes.items():
-            if any(d._name == name for d in self.datas) and scheme is not default:
-                if (type(scheme) is not type(default)
-                        or scheme.p._getitems() != default.p._getitems()):
-                    raise NotImplementedError(
-                        "per-data commission schemes need a native per-asset commission "
-                        f"model; {name!r} differs from the default scheme")
-        commission = default._native_model() if default is not None else NoCommission()
+        schemes = [broker.getcommissioninfo(d) for d in self.datas]
+        first = schemes[0]
+        for d, scheme in zip(self.datas, schemes):
+            if scheme is not first and (type(scheme) is not type(first)
+                                        or scheme.p._getitems() != first.p._getitems()):
+                raise NotImplementedError(
+                    "different commission schemes per data need a native per-asset "
+                    f"commission model; {d._name!r} differs from {self.datas[0]._name!r}")
+        commission = first._native_model()
         return dict(
             cash=float(broker.startingcash),
             fill="same_close" if broker.p.coc else "next_open",

@@ -24,7 +24,6 @@ import os
 import numpy as np
 import pandas as pd
 
-from ._params import ParamsHolder
 from .lines import Clock, LineSeries
 from .utils import TIME_MAX, TimeFrame, date2num, datetime64_to_nums
 
@@ -256,31 +255,42 @@ class GenericCSVData(CSVDataBase):
             return _dt.datetime(1970, 1, 1) + _dt.timedelta(seconds=ts)
         return fmt(text)
 
-    def _parse(self, tokens):
+    def _bt_read(self) -> dict:
         p = self.p
-        text = tokens[p.datetime]
-        if isinstance(p.dtformat, str) and p.time is not None and p.time >= 0:
-            dt = _dt.datetime.strptime(text + "T" + tokens[p.time], p.dtformat + "T" + p.tmformat)
+        rows = self._lines_of_file()
+        n = len(rows)
+        if n == 0:
+            return {k: np.zeros(0) for k in self._line_names}
+        if isinstance(p.dtformat, str):
+            text = [r[p.datetime] for r in rows]
+            fmt = p.dtformat
+            if p.time is not None and p.time >= 0:
+                text = [t + "T" + r[p.time] for t, r in zip(text, rows)]
+                fmt = fmt + "T" + p.tmformat
+            stamps = pd.to_datetime(pd.Series(text), format=fmt).values.astype("M8[us]")
         else:
-            dt = self._convert_dt(text)
-        num = date2num(dt)
+            stamps = np.array([self._convert_dt(r[p.datetime]) for r in rows],
+                              dtype="M8[us]")
+        nums = datetime64_to_nums(stamps)
         if p.timeframe >= TimeFrame.Days:
-            eos = date2num(_dt.datetime.combine(dt.date(), p.sessionend))
-            if eos > num:
-                num = eos
-        row = {"datetime": num}
+            end = p.sessionend
+            eos = (stamps.astype("M8[D]").astype("M8[us]")
+                   + np.timedelta64(((end.hour * 60 + end.minute) * 60 + end.second)
+                                    * 1_000_000 + end.microsecond, "us"))
+            eos_nums = datetime64_to_nums(eos)
+            nums = np.where(eos_nums > nums, eos_nums, nums)
+        out = {"datetime": nums}
+        null = str(p.nullvalue)
         for name in self._line_names:
             if name == "datetime":
                 continue
             col = getattr(p, name, None)
             if col is None or col < 0:
-                val = p.nullvalue
+                out[name] = np.full(n, float(p.nullvalue))
             else:
-                val = tokens[col]
-                if val == "":
-                    val = p.nullvalue
-            row[name] = float(val)
-        return row
+                out[name] = np.array([r[col] if r[col] != "" else null for r in rows],
+                                     dtype=np.float64)
+        return out
 
 
 GenericCSV = GenericCSVData
@@ -293,40 +303,46 @@ class YahooFinanceCSVData(CSVDataBase):
     params = (("reverse", False), ("adjclose", True), ("adjvolume", True), ("round", True),
               ("decimals", 2), ("roundvolume", False), ("swapcloses", False))
 
-    def _lines_of_file(self):
-        rows = super()._lines_of_file()
+    def _bt_read(self) -> dict:
+        rows = self._lines_of_file()
         if self.p.reverse:
             rows.reverse()
-        return rows
-
-    def _parse(self, tokens):
-        if any(t == "null" for t in tokens[1:]):
-            return None
+        rows = [r for r in rows if not any(t == "null" for t in r[1:])]
         p = self.p
-        text = tokens[0]
-        day = _dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
-        o, h, lo, c = (float(tokens[i]) for i in (1, 2, 3, 4))
-        adj = float(tokens[5])
-        try:
-            v = float(tokens[6])
-        except (ValueError, IndexError):
-            v = 0.0
+        n = len(rows)
+        if n == 0:
+            return {k: np.zeros(0) for k in _STD_LINES + ("adjclose",)}
+        days = np.array([r[0][0:10] for r in rows], dtype="M8[D]")
+        o, h, lo, c, adj = (np.array([r[i] for r in rows], dtype=np.float64)
+                            for i in (1, 2, 3, 4, 5))
+        vol = np.array([_volume(r) for r in rows], dtype=np.float64)
         if p.swapcloses:
             c, adj = adj, c
         factor = c / adj
         if p.adjclose:
-            o /= factor
-            h /= factor
-            lo /= factor
+            o = o / factor
+            h = h / factor
+            lo = lo / factor
             c = adj
             if p.adjvolume:
-                v *= factor
+                vol = vol * factor
         if p.round:
-            o, h, lo, c = (round(x, p.decimals) for x in (o, h, lo, c))
-        v = round(v, p.roundvolume)
-        return {"datetime": date2num(_dt.datetime.combine(day, p.sessionend)), "open": o,
-                "high": h, "low": lo, "close": c, "volume": v, "openinterest": 0.0,
-                "adjclose": adj}
+            d = p.decimals
+            o, h, lo, c = (np.array([round(x, d) for x in a.tolist()]) for a in (o, h, lo, c))
+        vol = np.array([round(x, p.roundvolume) for x in vol.tolist()], dtype=np.float64)
+        end = p.sessionend
+        stamps = (days.astype("M8[us]")
+                  + np.timedelta64(((end.hour * 60 + end.minute) * 60 + end.second)
+                                   * 1_000_000 + end.microsecond, "us"))
+        return {"datetime": datetime64_to_nums(stamps), "open": o, "high": h, "low": lo,
+                "close": c, "volume": vol, "openinterest": np.zeros(n), "adjclose": adj}
+
+
+def _volume(tokens):
+    try:
+        return float(tokens[6])
+    except (ValueError, IndexError):
+        return 0.0
 
 
 YahooFinanceCSV = YahooFinanceCSVData
@@ -336,18 +352,20 @@ YahooLegacyCSV = YahooFinanceCSVData
 class BacktraderCSVData(CSVDataBase):
     """Backtrader's own test format: ``Date[,Time],Open,High,Low,Close,Volume,OpenInterest``."""
 
-    def _parse(self, tokens):
-        it = iter(tokens)
-        text = next(it)
-        day = _dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
-        if len(tokens) == 8:
-            t = next(it)
-            tm = _dt.time(int(t[0:2]), int(t[3:5]), int(t[6:8]))
-        else:
-            tm = self.p.sessionend
-        return {"datetime": date2num(_dt.datetime.combine(day, tm)), "open": float(next(it)),
-                "high": float(next(it)), "low": float(next(it)), "close": float(next(it)),
-                "volume": float(next(it)), "openinterest": float(next(it))}
+    def _bt_read(self) -> dict:
+        rows = self._lines_of_file()
+        n = len(rows)
+        if n == 0:
+            return {k: np.zeros(0) for k in _STD_LINES}
+        end = self.p.sessionend
+        eos = ((end.hour * 60 + end.minute) * 60 + end.second) * 1_000_000 + end.microsecond
+        days = np.array([r[0][0:10] for r in rows], dtype="M8[D]").astype("M8[us]")
+        tod = np.array([((int(r[1][0:2]) * 60 + int(r[1][3:5])) * 60 + int(r[1][6:8]))
+                        * 1_000_000 if len(r) == 8 else eos for r in rows], dtype=np.int64)
+        cols = [np.array([r[-6 + j] for r in rows], dtype=np.float64) for j in range(6)]
+        return {"datetime": datetime64_to_nums(days + tod.astype("m8[us]")),
+                "open": cols[0], "high": cols[1], "low": cols[2], "close": cols[3],
+                "volume": cols[4], "openinterest": cols[5]}
 
 
 BacktraderCSV = BacktraderCSVData
@@ -430,6 +448,3 @@ def data_frame_for_engine(data: DataBase, ts_ns) -> pd.DataFrame:
 # ``bt.feeds.<Name>`` namespace helpers
 Data = DataBase
 __all__ += ["DataClone", "Data", "YahooLegacyCSV"]
-
-# ParamsHolder is imported for subclasses defined elsewhere
-_ = ParamsHolder

@@ -342,21 +342,63 @@ class _Logic:
         return cls._make(*args, **kwargs)
 
 
-def _logic_line(args, compute, first=None):
+def _logic_line(args, compute, first=None, vectorised=None):
+    """A line computed element-wise from ``args`` (lines or numbers) from the longest
+    warm-up on. ``vectorised(arrays)`` is a numpy equivalent of ``compute`` (same
+    results, Python's comparison semantics with NaN included)."""
     lines = [a for a in args if _lineish(a)]
     if not lines:
         raise TypeError("a line function needs at least one line argument")
     lead = first if first is not None else lines[0]
     clock = _clock_of(lead)
     mp = max(_mp(a) for a in args)
-    vals = [_arr(a, clock) for a in args]
     n = clock.buflen()
     out = np.full(n, NAN)
-    for i in range(mp - 1, n):
-        out[i] = compute([v[i] for v in vals])
+    if vectorised is not None:
+        arrays = [aligned(as_line(a), clock) if _lineish(a) else np.full(n, float(a))
+                  for a in args]
+        out[mp - 1:] = vectorised([x[mp - 1:] for x in arrays])
+    else:
+        vals = [_arr(a, clock) for a in args]
+        for i in range(mp - 1, n):
+            out[i] = compute([v[i] for v in vals])
     res = LineBuffer(clock, out, mp)
     _register(res)
     return res
+
+
+def _truth(x):
+    return x != 0.0                        # NaN is true, as bool(float("nan"))
+
+
+def _v_max(arrays):
+    out = arrays[0].copy()
+    for x in arrays[1:]:
+        m = x > out                        # Python's max keeps the first unless larger
+        out[m] = x[m]
+    return out
+
+
+def _v_min(arrays):
+    out = arrays[0].copy()
+    for x in arrays[1:]:
+        m = x < out
+        out[m] = x[m]
+    return out
+
+
+def _v_and(arrays):
+    out = _truth(arrays[0])
+    for x in arrays[1:]:
+        out = out & _truth(x)
+    return out.astype(np.float64)
+
+
+def _v_or(arrays):
+    out = _truth(arrays[0])
+    for x in arrays[1:]:
+        out = out | _truth(x)
+    return out.astype(np.float64)
 
 
 class If(_Logic):
@@ -364,8 +406,9 @@ class If(_Logic):
 
     @staticmethod
     def _make(cond, a, b):
-        return _logic_line([cond, a, b], lambda v: v[1] if v[0] else v[2], first=cond
-                           if _lineish(cond) else None)
+        return _logic_line([cond, a, b], lambda v: v[1] if v[0] else v[2],
+                           first=cond if _lineish(cond) else None,
+                           vectorised=lambda x: np.where(_truth(x[0]), x[1], x[2]))
 
 
 class And(_Logic):
@@ -376,7 +419,7 @@ class And(_Logic):
             for x in v[1:]:
                 acc = bool(acc and x)
             return acc
-        return _logic_line(list(args), f)
+        return _logic_line(list(args), f, vectorised=_v_and)
 
 
 class Or(_Logic):
@@ -387,19 +430,19 @@ class Or(_Logic):
             for x in v[1:]:
                 acc = bool(acc or x)
             return acc
-        return _logic_line(list(args), f)
+        return _logic_line(list(args), f, vectorised=_v_or)
 
 
 class Max(_Logic):
     @staticmethod
     def _make(*args):
-        return _logic_line(list(args), max)
+        return _logic_line(list(args), max, vectorised=_v_max)
 
 
 class Min(_Logic):
     @staticmethod
     def _make(*args):
-        return _logic_line(list(args), min)
+        return _logic_line(list(args), min, vectorised=_v_min)
 
 
 class Sum(_Logic):

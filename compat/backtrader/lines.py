@@ -298,16 +298,27 @@ class LineBuffer(LineRoot):
 class DateTimeLine(LineBuffer):
     """The ``datetime`` line: float day numbers with ``date()``/``datetime()``/``time()``."""
 
-    __slots__ = ()
+    __slots__ = ("_last",)
+
+    def _dt(self, ago, tz, naive):
+        i = self._clock._idx + ago
+        if tz is None:
+            last = getattr(self, "_last", None)
+            if last is not None and last[0] == i:
+                return last[1]
+            value = num2date(self.array.item(i))
+            self._last = (i, value)
+            return value
+        return num2date(self.array.item(i), tz, naive)
 
     def datetime(self, ago: int = 0, tz=None, naive: bool = True):
-        return num2date(self.array.item(self._clock._idx + ago), tz, naive)
+        return self._dt(ago, tz, naive)
 
     def date(self, ago: int = 0, tz=None, naive: bool = True):
-        return num2date(self.array.item(self._clock._idx + ago), tz, naive).date()
+        return self._dt(ago, tz, naive).date()
 
     def time(self, ago: int = 0, tz=None, naive: bool = True):
-        return num2date(self.array.item(self._clock._idx + ago), tz, naive).time()
+        return self._dt(ago, tz, naive).time()
 
     def dt(self, ago: int = 0):
         return self.datetime(ago)

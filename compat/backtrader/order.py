@@ -9,9 +9,7 @@ with Backtrader's average-cost conventions, so the numbers read the same.
 """
 from __future__ import annotations
 
-import copy as _copy
 import datetime as _dt
-import itertools
 
 from ._params import ParamsHolder
 from .utils import AutoOrderedDict, date2num, num2date
@@ -99,7 +97,8 @@ class OrderData:
 
     def clone(self):
         self.markpending()
-        obj = _copy.copy(self)
+        obj = object.__new__(OrderData)
+        obj.__dict__.update(self.__dict__)
         obj.exbits = list(self.exbits)
         return obj
 
@@ -139,14 +138,14 @@ class Order(ParamsHolder):
 
     ordtype = None
 
-    def __new__(cls, *args, **kwargs):
-        self = object.__new__(cls)
-        rest = self._bt_make_params(kwargs)
-        self._bt_pending = (args, rest)
-        return self
-
-    def __init__(self, ref=None, **info):
-        p = self.p
+    def __init__(self, ref=None, **kwargs):
+        defaults = type(self).params._defaults
+        values, info = {}, {}
+        for k, v in kwargs.items():
+            (values if k in defaults else info)[k] = v
+        p = type(self).params(**values)
+        d = self.__dict__
+        d["p"] = d["params"] = p
         self.ref = ref
         self.broker = None
         self.info = AutoOrderedDict()
@@ -190,15 +189,21 @@ class Order(ParamsHolder):
                                                         _dt.time(23, 59, 59, 9999)))
             else:
                 p.valid = date2num(data.datetime.datetime(0) + v)
-        now = data.datetime.datetime(0)
-        end = data.p.sessionend
+        # parameters read as attributes, as in Backtrader (copied for speed; the shim does
+        # not change them afterwards)
+        d.update(p._getkwargs())
+
+    @property
+    def dteos(self):
+        """End of the creation bar's session (a day number)."""
+        now = num2date(self.created.dt)
+        end = self.data.p.sessionend
         eos = now.replace(hour=end.hour, minute=end.minute, second=end.second,
                           microsecond=end.microsecond)
         if eos < now:
             eos += _dt.timedelta(days=1)
-        self.dteos = date2num(eos)
+        return date2num(eos)
 
-    # parameters read as attributes, as in Backtrader
     def __getattr__(self, name):
         if name in ("params", "p") or name.startswith("__"):
             raise AttributeError(name)
@@ -464,6 +469,11 @@ class Trade:
     def __bool__(self):
         return self.size != 0
 
+    def __copy__(self):
+        obj = object.__new__(Trade)
+        obj.__dict__.update(self.__dict__)
+        return obj
+
     def getdataname(self):
         return self.data._name
 
@@ -660,5 +670,3 @@ def _python_commission_class():
 def _PythonCommission(scheme):
     return _python_commission_class()(scheme)
 
-
-_ref_counter = itertools.count(1)

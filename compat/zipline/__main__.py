@@ -120,8 +120,8 @@ def main(argv=None) -> int:
             raise SystemExit(f"invalid define {assign!r}: use name=value")
         namespace[name] = eval(value, namespace)  # noqa: S307 - the user's own expression
     sys.path.insert(0, os.path.dirname(os.path.abspath(args.algofile)))
-    namespace = runpy.run_path(args.algofile, init_globals=namespace, run_name="__main__"
-                               if False else "__zipline_algorithm__")
+    namespace = runpy.run_path(args.algofile, init_globals=namespace,
+                               run_name="__zipline_algorithm__")
     if "initialize" not in namespace:
         raise SystemExit(f"{args.algofile} defines no initialize(context)")
     benchmark = None
@@ -145,5 +145,15 @@ def main(argv=None) -> int:
     return 0
 
 
+def _entry(argv=None) -> int:
+    from ml4t.compat.zipline.errors import ZiplineError
+    from ml4t.errors import Ml4tError
+    try:
+        return main(argv)
+    except (Ml4tError, ZiplineError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_entry())

@@ -85,16 +85,17 @@ class FillProbe:
 
     @staticmethod
     def _triggers(book, oid, info, close) -> bool:
+        from ml4t.orders import ORDER_TYPES
         buy = info["qty"] > 0
         lim, stp = info["limit_price"], info["stop_price"]
-        kind = info["type"]                       # 0 market, 1 limit, 2 stop, 3 stop-limit
-        if kind in (2, 3):
-            armed = kind == 3 and book.o_triggered.get(oid - 1) == 1
+        kind = ORDER_TYPES[info["type"]]
+        if kind in ("stop", "stop_limit"):
+            armed = kind == "stop_limit" and book.o_triggered.get(oid - 1) == 1
             if not armed and not ((buy and close >= stp) or (not buy and close <= stp)):
                 return False
-        if kind in (1, 3):
+        if kind in ("limit", "stop_limit"):
             return (buy and close <= lim) or (not buy and close >= lim)
-        return True
+        return kind == "market" or kind == "stop"
 
 
 class CumulativeVolumeShare(SlippageModel):

@@ -191,10 +191,12 @@ class BundleData:
                                       "CSVDIR", "CSVDIR", "??", 0.01, 1.0))
         self.first_trading_day = self.sessions[int(np.flatnonzero(self.has_bar.any(axis=1))[0])]
         self._ffill_close = None
-        closes = pd.DatetimeIndex(cal.closes.loc[self.sessions])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # exchange_calendars vs pandas 3.1 deprecations
+            closes = pd.DatetimeIndex(cal.closes.loc[self.sessions])
+            opens = pd.DatetimeIndex(cal.first_minutes.loc[self.sessions])
         self.session_closes = closes.tz_localize("UTC") if closes.tz is None \
             else closes.tz_convert("UTC")
-        opens = pd.DatetimeIndex(cal.first_minutes.loc[self.sessions])
         self.session_first_minutes = opens.tz_localize("UTC") if opens.tz is None \
             else opens.tz_convert("UTC")
 

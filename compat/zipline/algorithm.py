@@ -245,7 +245,6 @@ class TradingAlgorithm:
         self._daily_returns = []
         self._leverages = []
         self._prev = None
-        self._cash_in_lieu = 0.0
         self._order_counts = {}
         self.context = _Context(self)
         self._data = BarData(self)
@@ -315,7 +314,7 @@ class TradingAlgorithm:
     # -------------------------------------------------------------- engine callbacks
     def _on_start(self, host):
         self._host = host
-        self._names = {a.symbol: a for a in self._store.assets}
+        self._engine_names = set(host.data.assets)
         self._begin_session(self._i0)
 
     def _on_bar(self, bars):
@@ -371,7 +370,9 @@ class TradingAlgorithm:
                         del self._open[asset]
                 pos = self._zpos.get(asset)
                 if pos is not None:
-                    self._cash_in_lieu += pos.split(zl_ratio)
+                    # the engine books the split itself (cash in lieu of a fraction at the
+                    # pre-split close); Zipline's amount rule gives the same whole shares
+                    pos.split(zl_ratio)
                     if pos.amount == 0:
                         del self._zpos[asset]
 
@@ -386,13 +387,13 @@ class TradingAlgorithm:
             return
         # the engine divides the order's prices by the ratio at the split; give it prices
         # that land exactly on Zipline's cent-rounded ones
-        info = self._host.broker._book.order(order.engine_id)
-        if info["status"] not in (2, 3):
+        native = self._host.broker.get_order(order.engine_id)
+        if not native.is_open:
             return
         kw = {}
-        if new_limit is not None and not math.isnan(info["limit_price"]):
+        if new_limit is not None and native.limit_price is not None:
             kw["limit_price"] = _prescaled(new_limit, ratio)
-        if new_stop is not None and not math.isnan(info["stop_price"]):
+        if new_stop is not None and native.stop_price is not None:
             kw["stop_price"] = _prescaled(new_stop, ratio)
         if kw:
             self._host.broker.replace(order.engine_id, **kw)
@@ -419,9 +420,9 @@ class TradingAlgorithm:
             for order in orders:
                 if order.open_amount == 0:
                     continue
-                if cap is not None and order.triggered and used >= cap:
-                    break
                 order.check_triggers(float(close[asset.sid]), dt)
+                if cap is not None and order.triggered and used >= cap:
+                    break                         # Zipline's LiquidityExceeded
                 for f in by_order.get(order.engine_id, ()):
                     used += abs(int(round(f.qty)))
                     ranked.append((rank, f))
@@ -499,6 +500,8 @@ class TradingAlgorithm:
     def _check_positions(self) -> None:
         broker = self._host.broker
         for asset in self._store.assets:
+            if asset.symbol not in self._engine_names:
+                continue
             engine_qty = broker.position(asset.symbol).qty
             pos = self._zpos.get(asset)
             mine = 0 if pos is None else pos.amount
@@ -528,8 +531,7 @@ class TradingAlgorithm:
         return long_v, short_v, longs, shorts
 
     def _cash(self) -> float:
-        return float(self._host.broker.cash) + self._cash_in_lieu if self._host else \
-            self.capital_base
+        return float(self._host.broker.cash) if self._host else self.capital_base
 
     @property
     def portfolio(self) -> Portfolio:
@@ -705,6 +707,10 @@ class TradingAlgorithm:
             return None
         if amount > MAX_SHARES:
             raise OverflowError(f"cannot order more than {MAX_SHARES} shares")
+        if asset.symbol not in self._engine_names:
+            raise zerr.CannotOrderDelistedAsset(
+                asset=asset.symbol, why=f"it has no bars between {self.sim_sessions[0].date()} "
+                                        f"and {self.sim_sessions[-1].date()}")
         buy = amount > 0
         stop = style.get_stop_price(buy)
         limit = style.get_limit_price(buy)

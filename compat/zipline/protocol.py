@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ml4t.compat.zipline._bardata import BarData  # noqa: F401  (zipline.protocol.BarData)
 from ml4t.compat.zipline.assets import Asset
 
-__all__ = ["Portfolio", "Account", "Position", "Positions"]
+__all__ = ["Portfolio", "Account", "Position", "Positions", "BarData"]
 
 
 class _Frozen:
@@ -98,3 +99,4 @@ class Account(_Frozen):
 
     def __repr__(self):
         return "Account(%r)" % {k: getattr(self, k) for k in self.__slots__}
+

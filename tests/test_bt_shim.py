@@ -1,0 +1,189 @@
+"""The Backtrader shim on its own (no Backtrader needed): hand-computed runs on tiny data,
+the parameter machinery, date numbers, and the errors for what is not supported."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+import ml4t.compat.backtrader as bt
+
+
+def bars(rows, start="2024-01-02"):
+    """A PandasData frame from (open, high, low, close) rows on business days."""
+    idx = pd.bdate_range(start, periods=len(rows))
+    return pd.DataFrame(rows, index=idx, columns=["open", "high", "low", "close"])
+
+
+class Recorder(bt.Strategy):
+    params = (("script", {}),)
+
+    def __init__(self):
+        self.events = []
+
+    def notify_order(self, order):
+        self.events.append((len(self), order.ref, order.getstatusname(), order.executed.size,
+                            order.executed.price, order.executed.comm))
+
+    def notify_trade(self, trade):
+        if trade.isclosed:
+            self.events.append((len(self), "trade", trade.pnl, trade.pnlcomm, trade.barlen))
+
+    def next(self):
+        action = self.p.script.get(len(self))
+        if action is not None:
+            action(self)
+
+
+def run(rows, script, cash=1000.0, commission=0.0, **broker):
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(rows)), name="X")
+    cerebro.addstrategy(Recorder, script=script)
+    cerebro.broker.setcash(cash)
+    if commission:
+        cerebro.broker.setcommission(commission=commission)
+    for k, v in broker.items():
+        getattr(cerebro.broker, k)(v)
+    strat = cerebro.run()[0]
+    return strat, cerebro
+
+
+ROWS = [(10, 11, 9, 10), (11, 12, 10, 11), (12, 13, 11, 12), (13, 14, 12, 13),
+        (12, 13, 11, 12), (11, 12, 10, 11)]
+
+
+def test_market_order_fills_next_open_and_is_heard_a_bar_late():
+    strat, cerebro = run(ROWS, {1: lambda s: s.buy(size=10), 3: lambda s: s.close()},
+                         commission=0.001)
+    # bought 10 at bar 2's open (11), sold at bar 4's open (13); commission 0.1%
+    assert strat.events == [
+        (2, 1, "Submitted", 0, 0.0, 0.0),
+        (2, 1, "Accepted", 0, 0.0, 0.0),
+        (2, 1, "Completed", 10, 11.0, pytest.approx(0.11)),
+        (4, 2, "Submitted", 0, 0.0, 0.0),
+        (4, 2, "Accepted", 0, 0.0, 0.0),
+        (4, 2, "Completed", -10, 13.0, pytest.approx(0.13)),
+        (4, "trade", 20.0, pytest.approx(20.0 - 0.24), 2),
+    ]
+    assert cerebro.broker.getvalue() == pytest.approx(1000 + 20 - 0.24)
+
+
+def test_submission_check_refuses_at_creation_close():
+    # 100 x close 10 = 1000 plus commission does not fit 1000 of cash: Margin at once
+    strat, cerebro = run(ROWS, {1: lambda s: s.buy(size=100)}, commission=0.001)
+    assert [e[2] for e in strat.events] == ["Submitted", "Margin"]
+    assert cerebro.broker.getvalue() == 1000.0
+
+
+def test_cheat_on_close_fills_at_the_order_bar_close():
+    strat, _ = run(ROWS, {2: lambda s: s.buy(size=10)}, set_coc=True)
+    done = [e for e in strat.events if e[2] == "Completed"]
+    assert done == [(3, 1, "Completed", 10, 11.0, 0.0)]     # bar 2's close, heard on bar 3
+
+
+def test_limit_fills_at_limit_or_better_and_valid_expires():
+    script = {1: lambda s: s.buy(exectype=bt.Order.Limit, price=10.5, size=1),
+              2: lambda s: s.buy(exectype=bt.Order.Limit, price=5, size=1,
+                                 valid=dt.timedelta(days=1))}
+    strat, _ = run(ROWS, script)
+    by_ref = {}
+    for e in strat.events:
+        by_ref.setdefault(e[1], []).append(e[2:5])
+    assert by_ref[1][-1] == ("Completed", 1, 10.5)     # bar 2: low 10 <= 10.5 < open 11
+    assert by_ref[2][-1] == ("Expired", 0, 0.0)
+
+
+def test_params_tuple_dict_and_inheritance():
+    class Base(bt.Strategy):
+        params = (("a", 1), ("b", 2))
+
+    class Child(Base):
+        params = dict(b=3, c=4)
+
+    assert Child.params._getkeys() == ["a", "b", "c"]
+    assert Child.params._defaults == {"a": 1, "b": 3, "c": 4}
+
+    class Ind(bt.Indicator):
+        lines = ("x",)
+        params = (("period", 5),)
+
+        def __init__(self):
+            self.lines.x = self.data * self.p.period
+
+    class Uses(bt.Strategy):
+        def __init__(self):
+            self.ind = Ind(period=2)
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+    cerebro.addstrategy(Uses)
+    strat = cerebro.run()[0]
+    assert strat.ind.p.period == 2
+    assert list(strat.ind.lines.x.array) == [20.0, 22.0, 24.0, 26.0, 24.0, 22.0]
+
+
+def test_date_numbers_round_trip_like_backtrader():
+    eos = dt.datetime(2012, 12, 28, 23, 59, 59, 999990)
+    assert bt.num2date(bt.date2num(eos)) == dt.datetime(2012, 12, 28, 23, 59, 59, 999989)
+    assert bt.num2date(bt.date2num(dt.datetime(2020, 2, 3))) == dt.datetime(2020, 2, 3)
+
+
+def test_lines_compare_values_while_running():
+    class Check(bt.Strategy):
+        def __init__(self):
+            self.sma = bt.ind.SMA(period=2)
+            self.above = self.data.close > self.sma
+            self.seen = []
+
+        def next(self):
+            self.seen.append((bool(self.data.close > self.sma), self.above[0],
+                              list(self.data.close.get(size=2))))
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+    cerebro.addstrategy(Check)
+    seen = cerebro.run()[0].seen
+    assert seen[0] == (True, 1.0, [10.0, 11.0])       # first next on bar 2 (SMA(2))
+    assert len(seen) == 5
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda c: c.broker.setcommission(margin=2000, mult=10), "margin"),
+    (lambda c: setattr(c.p, "cheat_on_open", True), "cheat_on_open"),
+])
+def test_unsupported_configuration_says_so(setup, message):
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+    cerebro.addstrategy(bt.Strategy)
+    setup(cerebro)
+    with pytest.raises(NotImplementedError, match=message):
+        cerebro.run()
+
+
+def test_close_orders_are_refused_with_a_reason():
+    with pytest.raises(NotImplementedError, match="market-on-close"):
+        run(ROWS, {1: lambda s: s.buy(exectype=bt.Order.Close, size=1)})
+
+
+def test_plot_draws_value_prices_and_indicators(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+
+    class Plotted(bt.Strategy):
+        def __init__(self):
+            bt.ind.SMA(period=2)
+            bt.ind.RSI(period=2)
+
+        def next(self):
+            if len(self) == 3:
+                self.buy(size=1)
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+    cerebro.addstrategy(Plotted)
+    cerebro.run()
+    out = tmp_path / "plot.png"
+    figs = cerebro.plot(savefig=str(out))
+    assert out.stat().st_size > 0
+    assert len(figs[0][0].axes) == 3            # value, prices + SMA, RSI
