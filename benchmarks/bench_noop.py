@@ -89,16 +89,17 @@ def main(argv: list[str]) -> list[dict]:
     common.save("noop", {"machine": common.machine(), "results": results})
     print(common.report(results))
     print()
-    print("| workload | engine.run cold | engine.run warm | bar-events/s (warm) | compiled loop "
+    print("| workload | engine.run cold | engine.run warm | bar-events/s (warm) | loop (core + on_bar) "
           "| bar-events/s (loop) | setup | result | run_backtest warm | load_bars |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in results:
         e = r["ml4t_engine"]
-        print(f"| {r['workload']} | {e['engine_run_cold_s']:.3f} s | "
-              f"{e['engine_run_warm_median_s']:.3f} s | {e['bar_events_per_s_warm'] / 1e6:.2f} M | "
-              f"{e['loop_median_s']:.3f} s | {e.get('bar_events_per_s_loop', 0) / 1e6:.2f} M | "
-              f"{e['setup_median_s']:.3f} s | {e['result_median_s']:.3f} s | "
-              f"{e['run_backtest_warm_median_s']:.3f} s | {e['load_bars_s']:.3f} s |")
+        f = common.fmt_s
+        print(f"| {r['workload']} | {f(e['engine_run_cold_s'])} | {f(e['engine_run_warm_median_s'])} | "
+              f"{e['bar_events_per_s_warm'] / 1e6:.2f} M | {f(e.get('loop_median_s'))} | "
+              f"{e.get('bar_events_per_s_loop', 0) / 1e6:.2f} M | {f(e.get('setup_median_s'))} | "
+              f"{f(e.get('result_median_s'))} | {f(e['run_backtest_warm_median_s'])} | "
+              f"{f(e['load_bars_s'])} |")
     return results
 
 

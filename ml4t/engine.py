@@ -24,7 +24,8 @@ ON_INSUFFICIENT = ("reject", "partial")
 FILL_ORDERS = ("exit_first", "submission")
 RECORD = ("slice", "session")
 INTRABAR = {"stop_first": IntrabarPolicy.STOP_FIRST, "limit_first": IntrabarPolicy.LIMIT_FIRST,
-            "nearest_open": IntrabarPolicy.NEAREST_OPEN}
+            "nearest_open": IntrabarPolicy.NEAREST_OPEN, "submission": IntrabarPolicy.SUBMISSION}
+CASH_CHECKS = ("all", "opening")
 TRAIL_SOURCES = {"close": TrailSource.TRAIL_CLOSE, "high_low": TrailSource.TRAIL_HIGH_LOW}
 
 
@@ -40,6 +41,7 @@ class _Run:
         c = engine.config
         self.ledger = Ledger(n, c["cash"], c["account"] == "margin", c["allow_short"],
                              c["initial_margin"], c["max_leverage"])
+        self.ledger.check_opening_only = c["cash_check"] == "opening"
         self.book = OrderBook(self.ledger, c["commission"], c["slippage"],
                               c["fill_order"] == "exit_first",
                               c["on_insufficient"] == "partial", c["fractional"],
@@ -105,7 +107,8 @@ class _Run:
         for sched in list(borrow_sched.values()) + [x for x in (desk.credit, desk.debit)
                                                     if x is not None]:
             sched.at(self.first_session_close())
-        sim.next_session_fn = self.next_session
+        if sim.accruals:
+            sim.next_session_fn = self.next_session     # days the last balance accrues
         self.desk = desk
 
     def _known(self, option, names):
@@ -252,7 +255,7 @@ class _Driver:
         price = _at(led.f_price, i)
         ref = _at(led.f_ref, i)
         return Fill(order_id=int(_at(led.f_oid, i)), asset=self.names[int(_at(led.f_asset, i))],
-                    ts=_ts(_at(led.f_ts, i)), qty=qty, price=price, ref_price=ref,
+                    ts_ns=int(_at(led.f_ts, i)), qty=qty, price=price, ref_price=ref,
                     commission=_at(led.f_comm, i), slippage=(price - ref) * qty,
                     realized_pnl=_at(led.f_realized, i))
 
@@ -309,8 +312,12 @@ class Engine:
     volume_limit : float, optional
         Cap each asset's fills in one bar at this fraction of the bar's volume
         (e.g. 0.025); the rest carries over. Default: no cap.
-    intrabar_policy : {"stop_first", "limit_first", "nearest_open"}
+    intrabar_policy : {"stop_first", "limit_first", "nearest_open", "submission"}
         Which member of an OCO group or bracket fills when one bar touches both.
+    cash_check : {"all", "opening"}
+        Cash accounts: check every fill (default), or only the part of a fill that
+        opens or enlarges a position (covering a short may then take cash below
+        zero; a reversal that does not fit fills its closing leg only).
     trail_source : {"close", "high_low"}
         What trailing stops follow: each bar's close, or its high (sells) / low (buys).
     contracts : dict of str to ContractSpec, optional
@@ -350,7 +357,7 @@ class Engine:
                  trail_source: str = "close", contracts: dict | None = None,
                  maintenance_margin=(0.25, 0.30), liquidation_policy=None, borrow_rate=0.0,
                  hard_to_borrow=None, interest_rate=0.0, margin_rate=0.0, day_count: int = 360,
-                 funding=None):
+                 funding=None, cash_check: str = "all"):
         check_choice("fill", fill, FILL_MODES)
         check_choice("account", account, ACCOUNTS)
         check_choice("on_insufficient", on_insufficient, ON_INSUFFICIENT)
@@ -359,6 +366,7 @@ class Engine:
         from ml4t.corporate import PRICE_ADJUSTMENT
         check_choice("price_adjustment", price_adjustment, PRICE_ADJUSTMENT)
         check_choice("intrabar_policy", intrabar_policy, INTRABAR)
+        check_choice("cash_check", cash_check, CASH_CHECKS)
         check_choice("trail_source", trail_source, TRAIL_SOURCES)
         if volume_limit is not None and not (isinstance(volume_limit, (int, float))
                                              and 0 < volume_limit <= 1):
@@ -433,7 +441,7 @@ class Engine:
             maintenance_margin=maintenance_margin, liquidation_policy=liquidation_policy,
             borrow_rate=borrow_rate, hard_to_borrow=list(hard_to_borrow or []),
             interest_rate=interest_rate, margin_rate=margin_rate, day_count=day_count,
-            funding=funding)
+            funding=funding, cash_check=cash_check)
         self.rng = np.random.default_rng(int(seed))
 
     def run(self, strategy, data, *, params: dict | None = None, out=None):

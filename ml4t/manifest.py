@@ -61,14 +61,16 @@ def array_hash(bar_data) -> str:
 
 
 def versions() -> dict[str, str]:
+    """Installed versions of ml4t and the libraries a result depends on (no imports)."""
+    from importlib import metadata
+
     out = {"python": platform.python_version(), "platform": sys.platform}
-    for mod in ("ml4t", "numpy", "pandas", "pyarrow", "Cython", "exchange_calendars",
-                "empyrical", "matplotlib"):
+    for dist in ("ml4t", "numpy", "pandas", "pyarrow", "Cython", "exchange-calendars",
+                 "empyrical-reloaded", "matplotlib"):
         try:
-            m = __import__(mod)
-            out[mod] = getattr(m, "__version__", "unknown")
-        except Exception:  # a missing optional tool is recorded, not fatal
-            out[mod] = "not installed"
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
     return out
 
 

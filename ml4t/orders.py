@@ -30,7 +30,7 @@ def _opt(x: float):
     return None if x is None or math.isnan(x) else float(x)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Order:
     """Snapshot of an order at one moment (the time of the event that produced it).
 
@@ -55,9 +55,9 @@ class Order:
         Why the order was canceled, rejected or expired (``""`` otherwise).
     reason_text : str
         The reason as a sentence.
-    ts : pandas.Timestamp
-        Time of this snapshot's event.
-    created : pandas.Timestamp
+    ts, ts_ns : pandas.Timestamp, int
+        Time of this snapshot's event (``ts_ns``: ns since the epoch, UTC).
+    created, created_ns : pandas.Timestamp, int
         Submission time.
     avg_fill_price : float or None
     commission : float
@@ -75,10 +75,20 @@ class Order:
     stop_price: float | None
     reason: str
     reason_text: str
-    ts: pd.Timestamp
-    created: pd.Timestamp
+    ts_ns: int
+    created_ns: int
     avg_fill_price: float | None
     commission: float
+
+    @property
+    def ts(self) -> pd.Timestamp:
+        """Time of this snapshot's event (UTC)."""
+        return _ts(self.ts_ns)
+
+    @property
+    def created(self) -> pd.Timestamp:
+        """Submission time (UTC)."""
+        return _ts(self.created_ns)
 
     @property
     def remaining(self) -> float:
@@ -97,25 +107,27 @@ class Order:
     @classmethod
     def _from_book(cls, info: dict, asset_name: str, *, ts: int, status: int | None = None,
                    reason: int | None = None, filled: float | None = None) -> "Order":
-        st = info["status"] if status is None else status
-        rs = info["reason"] if reason is None else reason
-        return cls(
-            id=int(info["id"]),
-            asset=asset_name,
-            qty=float(info["qty"]),
-            filled=float(info["filled"] if filled is None else filled),
-            status=STATUSES[st],
-            type=ORDER_TYPES[info["type"]],
-            time_in_force=TIME_IN_FORCE[info["time_in_force"]],
-            limit_price=_opt(info["limit_price"]),
-            stop_price=_opt(info["stop_price"]),
-            reason=REASONS[rs] if rs else "",
-            reason_text=REASON_TEXT[rs],
-            ts=_ts(ts),
-            created=_ts(info["ts_created"]),
-            avg_fill_price=_opt(info["avg_fill_price"]),
-            commission=float(info["commission"]),
-        )
+        return cls._from_tuple(
+            (info["id"], info["asset"], info["qty"], info["filled"], info["type"],
+             info["time_in_force"], info["status"], info["reason"], info["limit_price"],
+             info["stop_price"], info["ts_created"], info["commission"],
+             info["avg_fill_price"]), asset_name, ts=ts, status=status, reason=reason,
+            filled=filled)
+
+    @classmethod
+    def _from_tuple(cls, t: tuple, asset_name: str, *, ts: int, status: int | None = None,
+                    reason: int | None = None, filled: float | None = None) -> "Order":
+        (oid, _asset, qty, filled_now, otype, tif, st, rs, limit, stop, created, comm,
+         avg) = t
+        if status is not None:
+            st = status
+        if reason is not None:
+            rs = reason
+        return cls(int(oid), asset_name, qty, filled_now if filled is None else filled,
+                   STATUSES[st], ORDER_TYPES[otype], TIME_IN_FORCE[tif],
+                   None if limit != limit else limit, None if stop != stop else stop,
+                   REASONS[rs] if rs else "", REASON_TEXT[rs], int(ts), int(created),
+                   None if avg != avg else avg, comm)
 
 
 @dataclass(frozen=True)
@@ -165,7 +177,8 @@ class Fill:
     ----------
     order_id : int
     asset : str
-    ts : pandas.Timestamp
+    ts, ts_ns : pandas.Timestamp, int
+        Time of the fill (``ts_ns``: ns since the epoch, UTC).
     qty : float
         Signed quantity (positive = bought).
     price : float
@@ -181,13 +194,18 @@ class Fill:
 
     order_id: int
     asset: str
-    ts: pd.Timestamp
+    ts_ns: int
     qty: float
     price: float
     ref_price: float
     commission: float
     slippage: float
     realized_pnl: float
+
+    @property
+    def ts(self) -> pd.Timestamp:
+        """Time of the fill (UTC)."""
+        return _ts(self.ts_ns)
 
 
 @dataclass(frozen=True)

@@ -443,9 +443,9 @@ class Broker:
 
     def get_order(self, order_id: int) -> Order:
         """Current snapshot of an order."""
-        info = self._book.order(int(order_id))
+        t = self._book.order_tuple(int(order_id))
         ts, _ = self._now()
-        return Order._from_book(info, self._assets.names[info["asset"]], ts=ts)
+        return Order._from_tuple(t, self._assets.names[t[1]], ts=ts)
 
     def get_open_orders(self, asset=None) -> list[Order]:
         """Open orders in submission order, optionally of one asset (bracket exits

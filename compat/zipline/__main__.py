@@ -19,7 +19,7 @@ import os
 import runpy
 import sys
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "cli", "build_parser", "write_perf"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,7 +145,8 @@ def main(argv=None) -> int:
     return 0
 
 
-def _entry(argv=None) -> int:
+def cli(argv=None) -> int:
+    """``main`` for command lines: known errors become one line on stderr and exit code 2."""
     from ml4t.compat.zipline.errors import ZiplineError
     from ml4t.errors import Ml4tError
     try:
@@ -156,4 +157,4 @@ def _entry(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_entry())
+    sys.exit(cli())

@@ -315,10 +315,18 @@ class TradingAlgorithm:
     def _on_start(self, host):
         self._host = host
         self._engine_names = set(host.data.assets)
+        self._close_index = {int(ts.value): i for i, ts in enumerate(self._closes)}
+        self._next_session = self._i0
         self._begin_session(self._i0)
 
     def _on_bar(self, bars):
-        i = self._i0 + int(self._host.broker._sim.slice_no)
+        i = self._close_index[bars.ts_ns]
+        if i != self._next_session:
+            missing = self._session_list[self._next_session]
+            raise zerr.UnsupportedFeature(
+                what=f"a session without any bar ({missing.date()})",
+                why="Zipline would still run that session; the engine has no slice for it")
+        self._next_session = i + 1
         self._data_idx = i
         self.datetime = self._closes[i]
         self._book_fills(i)

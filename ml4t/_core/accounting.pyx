@@ -69,6 +69,7 @@ cdef class Ledger:
         self.max_leverage = max_leverage
         self.starting_cash = cash
         self.cash = cash
+        self.check_opening_only = False
         self.qty_np = np.zeros(n_assets, dtype=np.float64)
         self.mark_np = np.full(n_assets, np.nan, dtype=np.float64)
         self.lot_value_np = np.zeros(n_assets, dtype=np.float64)
@@ -270,6 +271,9 @@ cdef class Ledger:
             return Reason.HARD_TO_BORROW
         if not self.margin:
             if cash_after < -CASH_EPS:
+                if (self.check_opening_only and pos != 0 and (pos > 0) != (q > 0)
+                        and fabs(q) <= fabs(pos) + QTY_EPS):
+                    return 0                      # closing or reducing only
                 return Reason.INSUFFICIENT_CASH
             return 0
         # margin account: pure reductions are always allowed

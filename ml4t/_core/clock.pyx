@@ -319,10 +319,6 @@ cdef class Simulator:
                     raise ValueError("batch columns have different lengths")
                 if n == 0:
                     continue
-                if asset_a.min() < 0 or asset_a.max() >= self.n_assets:
-                    raise ValueError(f"batch has asset ids outside [0, {self.n_assets})")
-                if n > 1 and (np.diff(ts_a) < 0).any():
-                    raise ValueError("batch timestamps decrease; rows must be sorted by (ts, asset)")
                 if have_prev and ts_a[0] <= prev_ts:
                     raise ValueError("a batch starts at or before the previous batch's last "
                                      "timestamp; batches must not split or reorder slices")
@@ -340,9 +336,13 @@ cdef class Simulator:
                 asset_v = asset_a
                 sess_v = sess_a
                 o_v = cols[0]; h_v = cols[1]; l_v = cols[2]; c_v = cols[3]; v_v = cols[4]
+                # rows are checked as they are read: asset ids in range, time not decreasing
                 i = 0
                 while i < n:
                     t = ts_v[i]
+                    if i > 0 and t < ts_v[i - 1]:
+                        raise ValueError(f"batch row {i}: timestamps decrease; rows must be "
+                                         "sorted by (ts, asset)")
                     s = sess_v[i]
                     k += 1
                     if have_prev and s != prev_session:
@@ -360,6 +360,9 @@ cdef class Simulator:
                     j = i
                     while j < n and ts_v[j] == t:
                         a = asset_v[j]
+                        if a < 0 or a >= self.n_assets:
+                            raise ValueError(f"batch row {j}: asset id {a} outside "
+                                             f"[0, {self.n_assets})")
                         self.last_open[a] = o_v[j]
                         self.last_high[a] = h_v[j]
                         self.last_low[a] = l_v[j]

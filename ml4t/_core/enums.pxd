@@ -64,6 +64,7 @@ cpdef enum IntrabarPolicy:
     STOP_FIRST = 0       # both legs touched: the stop fills (conservative)
     LIMIT_FIRST = 1      # both legs touched: the limit fills (optimistic)
     NEAREST_OPEN = 2     # the leg whose price is nearer the open fills
+    SUBMISSION = 3       # the earlier-submitted member fills
 
 cpdef enum TrailSource:
     TRAIL_CLOSE = 0      # the trail follows each bar's close

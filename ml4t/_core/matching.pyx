@@ -41,7 +41,8 @@ the position: a partial exit shrinks the other leg, a full exit cancels it.
 OCO groups: the first fill of one member cancels the others; canceling or
 expiring one cancels the others too. When one bar touches two members of a
 group on the same asset, ``intrabar_policy`` decides which fills: the stop
-(default, conservative), the limit, or the one whose price is nearer the open.
+(default, conservative), the limit, the one whose price is nearer the open, or
+the one submitted first.
 
 Liquidity: with ``volume_limit`` (or a slippage model that has one) the fills
 of one asset in one bar take at most that fraction of the bar's volume,
@@ -134,7 +135,7 @@ cdef class OrderBook:
             raise TypeError("ledger, commission_model and slippage_model are required")
         if volume_limit == volume_limit and not (volume_limit > 0 and volume_limit <= 1):
             raise ValueError(f"volume_limit must be in (0, 1] or NaN, was {volume_limit}")
-        if intrabar_policy < IntrabarPolicy.STOP_FIRST or intrabar_policy > IntrabarPolicy.NEAREST_OPEN:
+        if intrabar_policy < IntrabarPolicy.STOP_FIRST or intrabar_policy > IntrabarPolicy.SUBMISSION:
             raise ValueError(f"unknown intrabar policy {intrabar_policy}")
         if trail_source < TrailSource.TRAIL_CLOSE or trail_source > TrailSource.TRAIL_HIGH_LOW:
             raise ValueError(f"unknown trail source {trail_source}")
@@ -485,6 +486,21 @@ cdef class OrderBook:
             trail_percent=self.o_trail_percent.data[idx],
         )
 
+    def order_tuple(self, long long order_id):
+        """Current state of an order as a tuple (fast path of :meth:`order`):
+        ``(id, asset, qty, filled, type, tif, status, reason, limit, stop, ts_created,
+        commission, avg_fill_price)``."""
+        cdef long long idx = order_id - 1
+        if idx < 0 or idx >= self.o_asset.n:
+            from ml4t.errors import OrderError
+            raise OrderError(f"no order with id {order_id}")
+        cdef double filled = self.o_filled.data[idx]
+        return (order_id, self.o_asset.data[idx], self.o_qty.data[idx], filled,
+                self.o_type.data[idx], self.o_tif.data[idx], self.o_status.data[idx],
+                self.o_reason.data[idx], self.o_limit.data[idx], self.o_stop.data[idx],
+                self.o_ts_created.data[idx], self.o_comm.data[idx],
+                (self.o_fill_value.data[idx] / fabs(filled)) if filled != 0 else NAN)
+
     def event(self, Py_ssize_t i):
         """Event ``i`` of the log as ``(ts, order_id, status, reason, fill_index, filled)``."""
         if i < 0 or i >= self.ev_ts.n:
@@ -672,6 +688,8 @@ cdef class OrderBook:
         cdef bint a_stop = _stop_like(self.o_type.data[a_idx])
         cdef bint b_stop = _stop_like(self.o_type.data[b_idx])
         cdef double da, db
+        if self.intrabar_policy == IntrabarPolicy.SUBMISSION:
+            return a_idx < b_idx
         if self.intrabar_policy == IntrabarPolicy.NEAREST_OPEN:
             da = fabs(a_ref - o)
             db = fabs(b_ref - o)
@@ -818,7 +836,7 @@ cdef class OrderBook:
         cdef int tif = <int> self.o_tif.data[idx]
         cdef int t = <int> self.o_type.data[idx]
         cdef double rem = self.o_qty.data[idx] - self.o_filled.data[idx]
-        cdef double px, comm, q = rem, cap = INFINITY, avail, sigma = NAN, adv = NAN
+        cdef double px, comm, q = rem, cap = INFINITY, avail, sigma = NAN, adv = NAN, pos
         cdef double svl = self.slippage_model.volume_limit
         cdef int reason = 0
         cdef long long fi
@@ -861,6 +879,24 @@ cdef class OrderBook:
         comm = self.commission_model.commission(q, px, fabs(self.o_filled.data[idx]),
                                                 self.o_comm.data[idx])
         reason = self.ledger.check(a, q, px, comm)
+        if reason != 0 and self.ledger.check_opening_only:
+            # only the part that opens or enlarges a position needs buying power: fill the
+            # closing leg and refuse the rest
+            pos = self.ledger.qty[a]
+            if pos != 0 and (pos > 0) != (q > 0) and tif != TimeInForce.FOK:
+                q = -pos if fabs(q) > fabs(pos) else q
+                if fabs(q) < fabs(rem) - QTY_EPS:
+                    comm = self.commission_model.commission(
+                        q, px, fabs(self.o_filled.data[idx]), self.o_comm.data[idx])
+                    fi = self.ledger.apply_fill(ts, k, idx + 1, a, q, px, ref, comm)
+                    self.o_filled.data[idx] += q
+                    self.o_comm.data[idx] += comm
+                    self.o_fill_value.data[idx] += fabs(q) * px
+                    self._event(ts, idx, OrderStatus.PARTIALLY_FILLED, Reason.NONE, fi)
+                    self._on_fill_links(ts, idx, q)
+                    self._close_order(ts, idx, OrderStatus.CANCELED, reason)
+                    return 0
+                reason = 0
         if reason != 0:
             if not self.partial_on_insufficient or tif == TimeInForce.FOK:
                 self._close_order(ts, idx, OrderStatus.REJECTED, reason)
