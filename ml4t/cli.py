@@ -86,6 +86,11 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_zipline(args) -> int:
+    from ml4t.compat.zipline.__main__ import cli
+    return cli(list(args.args))
+
+
 def _literal(v: str):
     import ast
     try:
@@ -113,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output directory (default: results/<file stem>)")
     r.set_defaults(func=cmd_run)
     add_replay(sub)
+    z = sub.add_parser("zipline", help="run a Zipline algorithm file through the Zipline "
+                       "compatibility shim: ml4t zipline run -f algo.py --start ... --end ...",
+                       add_help=False)
+    z.add_argument("args", nargs=argparse.REMAINDER)
+    z.set_defaults(func=cmd_zipline)
     return p
 
 

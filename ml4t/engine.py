@@ -19,7 +19,7 @@ from ml4t.strategy import Bars, Broker, DataView, Strategy, _Assets, overridden
 
 FILL_MODES = {"next_open": FillMode.NEXT_OPEN, "next_close": FillMode.NEXT_CLOSE,
               "same_close": FillMode.SAME_CLOSE}
-ACCOUNTS = ("cash", "margin")
+ACCOUNTS = ("cash", "margin", "unchecked")
 ON_INSUFFICIENT = ("reject", "partial")
 FILL_ORDERS = ("exit_first", "submission")
 RECORD = ("slice", "session")
@@ -42,6 +42,7 @@ class _Run:
         self.ledger = Ledger(n, c["cash"], c["account"] == "margin", c["allow_short"],
                              c["initial_margin"], c["max_leverage"])
         self.ledger.check_opening_only = c["cash_check"] == "opening"
+        self.ledger.unchecked = c["account"] == "unchecked"
         self.book = OrderBook(self.ledger, c["commission"], c["slippage"],
                               c["fill_order"] == "exit_first",
                               c["on_insufficient"] == "partial", c["fractional"],
@@ -279,8 +280,10 @@ class Engine:
         Default: no commission.
     slippage : SlippageModel, optional
         Default: no slippage.
-    account : {"cash", "margin"}
-        Cash account (cash never below zero) or Reg-T margin account.
+    account : {"cash", "margin", "unchecked"}
+        Cash account (cash never below zero), Reg-T margin account, or an
+        account with no buying-power checks and no margin calls (what Zipline
+        does; cash may go negative without limit).
     allow_short : bool, optional
         Default False for a cash account, True for a margin account.
     initial_margin : float, default 0.5
@@ -420,7 +423,7 @@ class Engine:
             raise ConfigError("slippage", slippage, "a SlippageModel instance "
                               "(e.g. ml4t.models.FixedBpsSlippage(5))")
         if allow_short is None:
-            allow_short = account == "margin"
+            allow_short = account in ("margin", "unchecked")
         if not (isinstance(initial_margin, (int, float)) and 0 < initial_margin <= 1):
             raise ConfigError("initial_margin", initial_margin, "a fraction in (0, 1]")
         if max_leverage is None:

@@ -1,5 +1,6 @@
-"""Engine options added for the compatibility shims: intrabar_policy="submission" and
-cash_check="opening"."""
+"""Engine options added for the compatibility shims: intrabar_policy="submission",
+cash_check="opening", account="unchecked", slippage models that cross the limit or
+decline a bar."""
 import pytest
 
 from conftest import final, flat_bars, frame, run
@@ -63,3 +64,57 @@ def test_unknown_cash_check_is_a_config_error():
     from ml4t.errors import ConfigError
     with pytest.raises(ConfigError, match="cash_check"):
         run({}, frame({"X": flat_bars([10.0])}), cash_check="opennig")
+
+
+def test_unchecked_account_never_rejects_and_never_calls():
+    # cash 1000 buys 1000 shares at 10 (cost 10000): a cash account rejects it, an
+    # unchecked account fills it and cash goes to 1000 - 10000 = -9000; the price then
+    # falls to 2 (NAV 1000 - 8000 = -7000 < 0) and still no margin call liquidates
+    df = frame({"X": flat_bars([10.0, 10.0, 2.0, 2.0])})
+    plan = {0: [("X", 1_000, {})]}
+    cash = run(plan, df, cash=1_000)
+    free = run(plan, df, cash=1_000, account="unchecked")
+    assert final(cash, 1)["reason"] == "insufficient_cash"
+    assert final(free, 1)["status"] == "filled"
+    assert free.portfolio["cash"].iloc[-1] == pytest.approx(-9_000.0)
+    assert free.portfolio["nav"].iloc[-1] == pytest.approx(-7_000.0)
+    assert free.margin_calls.empty and len(free.fills) == 1
+
+
+def _slippage(respect_limit: bool, declines: int = 0):
+    from ml4t.models import SlippageModel
+
+    class Plus(SlippageModel):
+        def __init__(self):
+            self.respect_limit = respect_limit
+            self.left = declines
+
+        def fill_price(self, ref, qty, volume):
+            if self.left > 0:
+                self.left -= 1
+                return float("nan")
+            return ref + 1.0 if qty > 0 else ref - 1.0
+
+    return Plus()
+
+
+def test_respect_limit_false_lets_slippage_cross_the_limit():
+    # buy limit 10.0; bar 1 opens 10.0 (low 9.5 <= 10) -> ref = min(10.0, 10.0) = 10.0;
+    # slippage +1 -> 11.0: capped to the limit 10.0 by default, 11.0 when the model
+    # sets respect_limit = False
+    df = frame({"X": flat_bars([10.0, 10.0, 10.0])})
+    plan = {0: [("X", 10, {"limit_price": 10.0})]}
+    capped = run(plan, df, cash=1_000, slippage=_slippage(True))
+    crossed = run(plan, df, cash=1_000, slippage=_slippage(False))
+    assert capped.fills["price"].tolist() == [10.0]
+    assert crossed.fills["price"].tolist() == [11.0]
+
+
+def test_nan_from_a_slippage_model_declines_the_bar_and_keeps_the_order():
+    # the model declines the first two chances (bars 1 and 2); the market order then
+    # fills on bar 3 at its open 13 + 1 = 14
+    df = frame({"X": flat_bars([10.0, 11.0, 12.0, 13.0])})
+    r = run({0: [("X", 1, {})]}, df, cash=1_000, slippage=_slippage(True, declines=2))
+    assert r.fills["price"].tolist() == [14.0]
+    assert r.fills["ts"].iloc[0] == r.portfolio.index[3]
+    assert final(r, 1)["status"] == "filled"

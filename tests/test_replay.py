@@ -194,8 +194,8 @@ def test_run_manifest_records_config_seed_hashes_versions(two_runs):
     assert set(man["scenario"]["inputs_sha256"]) == {"data/IBM.csv", "data/MSFT.csv",
                                                      "scenario.toml", "strategy.py"}
     for pkg in ("ml4t", "python", "numpy", "pandas", "pyarrow", "Cython",
-                "exchange_calendars"):
-        assert man["versions"][pkg], pkg
+                "exchange-calendars"):
+        assert man["versions"][pkg] not in ("", "not installed"), pkg
     assert man["timing"]["started"] <= man["timing"]["finished"]
     assert man["scenario"]["float_format"] == "%.10g"
 

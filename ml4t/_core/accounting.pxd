@@ -11,6 +11,7 @@ cdef class Ledger:
     cdef readonly double max_leverage      # gross / NAV cap; inf = none
     cdef readonly double starting_cash
     cdef public bint check_opening_only   # buying power checks skip position-reducing fills
+    cdef public bint unchecked            # no buying power checks at all (parity with Zipline)
     cdef readonly object maint_long_np, maint_short_np, htb_np
     cdef double[::1] maint_long           # maintenance requirement of longs, per asset
     cdef double[::1] maint_short          # maintenance requirement of shorts, per asset

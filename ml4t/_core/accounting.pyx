@@ -70,6 +70,7 @@ cdef class Ledger:
         self.starting_cash = cash
         self.cash = cash
         self.check_opening_only = False
+        self.unchecked = False
         self.qty_np = np.zeros(n_assets, dtype=np.float64)
         self.mark_np = np.full(n_assets, np.nan, dtype=np.float64)
         self.lot_value_np = np.zeros(n_assets, dtype=np.float64)
@@ -265,6 +266,8 @@ cdef class Ledger:
         cdef double newpos = pos + q
         cdef double cash_after = self.cash - q * px - comm
         cdef double m, net_after, gross_after, nav_after
+        if self.unchecked:
+            return 0
         if q < 0 and newpos < -QTY_EPS and not self.allow_short:
             return Reason.SHORT_NOT_ALLOWED
         if q < 0 and newpos < -QTY_EPS and newpos < pos and self.htb[a]:

@@ -23,6 +23,7 @@ cdef class FixedCommission(CommissionModel):
 cdef class SlippageModel:
     cdef public double volume_limit       # cap on fill size as a fraction of bar volume; NaN = none
     cdef public int history_window        # bars of history the model needs (0 = none)
+    cdef public bint respect_limit        # True: a limit order never fills beyond its limit
     cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0
     cpdef double fill_price_ctx(self, double ref, double qty, double volume, double sigma,
                                 double adv) except? -1.0

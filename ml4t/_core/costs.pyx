@@ -179,6 +179,7 @@ cdef class SlippageModel:
             raise TypeError(f"{type(self).__name__} must override fill_price()")
         self.volume_limit = NAN
         self.history_window = 0
+        self.respect_limit = True
 
     cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0:
         """Price paid or received after slippage.
@@ -195,7 +196,14 @@ cdef class SlippageModel:
         Returns
         -------
         float
-            The fill price; must be finite and > 0.
+            The fill price (finite and > 0), or NaN to decline this bar: the order
+            stays open and is tried again at the next bar (IOC/FOK are canceled).
+            Anything else rejects the order with reason ``price_invalid``.
+
+        Notes
+        -----
+        A limit order never fills beyond its limit unless the model sets
+        ``self.respect_limit = False`` (Zipline's default slippage does that).
         """
         raise NotImplementedError
 

@@ -56,7 +56,9 @@ price than asked), quantities rounded toward zero to the lot, and an order
 below the minimum quantity rejected with reason ``BELOW_MIN_QTY``.
 
 Slippage moves the reference price against the trader; a limit order never
-fills worse than its limit. Commission is computed on the slipped price.
+fills worse than its limit (unless the model sets ``respect_limit = False``);
+a model may return NaN to decline a bar, leaving the order open. Commission is
+computed on the slipped price.
 
 Time in force: GTC rests until filled or canceled; DAY expires at the end of
 the first session in which its asset had a bar to match against; IOC and FOK
@@ -868,10 +870,16 @@ cdef class OrderBook:
         if self.slippage_model.history_window > 0:
             self._context(a, &sigma, &adv)
         px = self.slippage_model.fill_price_ctx(ref, q, volume, sigma, adv)
+        if px != px:                                   # the model declines this bar
+            if tif == TimeInForce.IOC:
+                self._close_order(ts, idx, OrderStatus.CANCELED, Reason.IOC_UNFILLED)
+            elif tif == TimeInForce.FOK:
+                self._close_order(ts, idx, OrderStatus.CANCELED, Reason.FOK_UNFILLED)
+            return 0
         if not isfinite(px) or px <= 0:
             self._close_order(ts, idx, OrderStatus.REJECTED, Reason.PRICE_INVALID)
             return 0
-        if t == OrderType.LIMIT or t == OrderType.STOP_LIMIT:
+        if (t == OrderType.LIMIT or t == OrderType.STOP_LIMIT) and self.slippage_model.respect_limit:
             if q > 0 and px > self.o_limit.data[idx]:
                 px = self.o_limit.data[idx]
             elif q < 0 and px < self.o_limit.data[idx]:
