@@ -48,10 +48,16 @@ def _session_start_ns(session_days: np.ndarray, calendar: str | None) -> np.ndar
 
 
 def _single_batch(bar_data):
+    """All rows of in-memory data as one batch (the ``extra`` columns align with it)."""
     batches = list(bar_data.batches()) if bar_data.extra else []
-    if len(batches) != 1:
+    if not batches:
         return None
-    return batches[0]
+    if len(batches) == 1:
+        return batches[0]
+    from ml4t.data import BarBatch
+    return BarBatch(**{f: np.concatenate([getattr(b, f) for b in batches])
+                       for f in ("ts", "asset", "open", "high", "low", "close", "volume",
+                                 "session")})
 
 
 def split_events(bar_data):

@@ -54,8 +54,11 @@ class _Run:
             self.book.set_contract(a, *spec.as_args())
         self.desk = None
         capacity = _history_capacity(bar_data)
+        in_memory = getattr(bar_data, "_stream", None) is None and \
+            getattr(bar_data, "_batch_rows", None) is None
         self.sim = Simulator(self.ledger, self.book, int(FILL_MODES[c["fill"]]), capacity,
-                             c["record"] == "slice", c["record_positions"], c["fractional"])
+                             c["record"] == "slice", c["record_positions"], c["fractional"],
+                             in_memory)
         self.start_ts = 0
 
     def setup_margin(self, on_event):

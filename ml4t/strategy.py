@@ -189,8 +189,8 @@ class DataView:
         hist = self._sim.history
         end = int(hist.count_np[a])
         start = end - len(vals)
-        closes = hist.close_np
-        price, volume = adjustment_factors(acts, start, end, lambda h: float(closes[h - 1, a]))
+        price, volume = adjustment_factors(acts, start, end,
+                                           lambda h: float(hist.value("close", h - 1, a)))
         return vals * (volume if field == "volume" else price)
 
     def history(self, assets, field: str = "close", bars: int = 1, adjusted: bool = True):

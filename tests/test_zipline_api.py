@@ -343,6 +343,9 @@ def test_zipline_model_defaults_and_native_mapping():
     assert (fb.basis_points, fb.volume_limit) == (5.0, 0.1)
     native = fb._native(None)
     assert isinstance(native, FixedBpsSlippage) and native.volume_limit == 0.1
+    assert native.respect_limit is False                # Zipline does not re-check limits
+    assert slippage.FixedSlippage(0.1)._native(None).respect_limit is False
+    assert slippage.NoSlippage()._native(None).respect_limit is False
     vs = slippage.VolumeShareSlippage()
     assert (vs.volume_limit, vs.price_impact) == (0.025, 0.1)
     ps = commission.PerShare()
@@ -386,6 +389,70 @@ def test_custom_slippage_subclass_changes_the_price(toy):
 
     perf = run(toy, initialize, handle_data, end="2020-01-06")
     assert perf.transactions.iloc[1][0]["price"] == pytest.approx(10.11)
+
+
+def test_custom_slippage_returning_none_skips_the_order_for_the_bar(toy):
+    class SkipFirst(slippage.SlippageModel):
+        def __init__(self):
+            super().__init__()
+            self.skipped = set()
+
+        def process_order(self, data, order):
+            if order.amount == 10 and order.id not in self.skipped:
+                self.skipped.add(order.id)
+                return None, None                   # Zipline: skip, the order stays open
+            return data.current(order.asset, "close"), order.open_amount
+
+    def initialize(context):
+        api.set_slippage(SkipFirst())
+        api.set_commission(commission.NoCommission())
+
+    def handle_data(context, data):
+        if api.get_datetime().date() == pd.Timestamp("2020-01-02").date():
+            api.order(api.symbol("AAA"), 10)
+            api.order(api.symbol("AAA"), 20)       # still fills in the bar the first skips
+
+    perf = run(toy, initialize, handle_data, end="2020-01-07")
+    txns = [[(t["amount"], t["price"]) for t in day] for day in perf.transactions]
+    assert txns[:3] == [[], [(20, pytest.approx(10.1))], [(10, pytest.approx(10.2))]]
+
+
+def test_limit_fill_may_cross_the_limit_with_default_slippage(toy):
+    def handle_data(context, data):
+        if api.get_datetime().date() == pd.Timestamp("2020-01-02").date():
+            api.order(api.symbol("AAA"), 100, limit_price=10.1)   # next close == limit
+
+    perf = run(toy, lambda c: None, handle_data, end="2020-01-06")
+    [txn] = perf.transactions.iloc[1]
+    assert txn["price"] == pytest.approx(10.1 * 1.0005, rel=1e-12)   # above the limit
+
+
+def test_volume_share_slippage_skips_a_fill_beyond_the_limit(toy):
+    def initialize(context):
+        api.set_slippage(slippage.VolumeShareSlippage())
+
+    def handle_data(context, data):
+        if api.get_datetime().date() == pd.Timestamp("2020-01-02").date():
+            api.order(api.symbol("AAA"), -10, limit_price=10.1)
+
+    perf = run(toy, initialize, handle_data, end="2020-01-07")
+    # 2020-01-03 closes at the limit 10.1: the impacted price is below it, no fill; the
+    # order stays open and fills at the next close 10.2
+    assert list(perf.transactions.iloc[1]) == []
+    [txn] = perf.transactions.iloc[2]
+    assert txn["amount"] == -10
+    assert txn["price"] == pytest.approx(10.2 * (1 - 0.1 * (10 / 1_000_000) ** 2), rel=1e-12)
+
+
+def test_no_buying_power_checks_and_no_margin_calls(toy):
+    def handle_data(context, data):
+        if api.get_datetime().date() == pd.Timestamp("2020-01-02").date():
+            api.order(api.symbol("AAA"), -10_000)    # 100x the capital, short
+
+    perf = run(toy, lambda c: None, handle_data, end="2020-01-10", capital=1_000.0)
+    assert sum(len(day) for day in perf.transactions) == 1   # no liquidation
+    assert perf.portfolio_value.iloc[-1] < 0                 # keeps running below zero
+    assert perf.positions.iloc[-1][0]["amount"] == -10_000
 
 
 # ------------------------------------------------------------------------- assets, views

@@ -403,7 +403,7 @@ def test_zipline_and_shim_raise_the_same_history_error(bundles):
                            capital_base=1e5, bundle=BUNDLE)
 
 
-# --------------------------------------------------------------------------- known gaps
+# ------------------------------------------------- limits, declined fills, no account checks
 LIMIT_WITHIN_SLIPPAGE = '''
 from zipline.api import order, symbol
 
@@ -414,19 +414,62 @@ def handle_data(context, data):
     context.day += 1
     if context.day == 1:
         # the close of 2014-06-13 (40.37) equals the limit: Zipline fills at the slipped
-        # close 40.39 (above the limit); the native engine never fills above a buy limit
+        # close 40.39 (above the limit); the shim's models set respect_limit = False
         order(symbol("KO"), 200, limit_price=40.37)
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="needs a native option to let the slipped price of a "
-                                       "limit order exceed its limit (Zipline's default "
-                                       "slippage does not re-check the limit)")
-def test_known_gap_limit_fill_above_limit(bundles):
+def test_slipped_limit_fill_may_cross_the_limit(bundles):
     z, s = run_both(LIMIT_WITHIN_SLIPPAGE, "2014-05-30", "2014-06-20")
     assert_parity(z, s)
+    prices = [t["price"] for day in s["transactions"] for t in day]
+    assert prices and all(p > 40.37 for p in prices)
 
 
+VOLUME_SHARE_LIMIT = '''
+from zipline.api import order, symbol, set_slippage
+from zipline.finance import slippage
+
+def initialize(context):
+    context.day = 0
+    set_slippage(slippage.VolumeShareSlippage())
+
+def handle_data(context, data):
+    context.day += 1
+    if context.day == 1:
+        # close == limit on 2014-06-13: the impacted price is above the limit, so Zipline
+        # does not fill; the shim's model declines the bar (NaN) and the order stays open
+        order(symbol("KO"), 200, limit_price=40.37)
+'''
+
+
+def test_volume_share_declines_fills_beyond_the_limit(bundles):
+    z, s = run_both(VOLUME_SHARE_LIMIT, "2014-05-30", "2014-06-20")
+    assert_parity(z, s)
+    assert not s.at[s.index[s.index.normalize() == pd.Timestamp("2014-06-13", tz="UTC")][0],
+                    "transactions"]
+
+
+NEGATIVE_EQUITY = '''
+from zipline.api import order, symbol
+
+def initialize(context):
+    context.day = 0
+
+def handle_data(context, data):
+    context.day += 1
+    if context.day == 1:
+        order(symbol("AAPL"), 100_000)    # 650x the capital: Zipline checks nothing
+'''
+
+
+def test_account_value_below_zero_keeps_running(bundles):
+    z, s = run_both(NEGATIVE_EQUITY, "2014-06-04", "2014-06-11")
+    assert_parity(z, s)
+    assert (s["portfolio_value"] < 0).any()
+
+
+# --------------------------------------------------------------------------- known gaps
 STICKY_STOP = '''
 from zipline.api import order, symbol
 
@@ -446,49 +489,4 @@ def handle_data(context, data):
                                        "(Zipline: once reached, an order stays triggered)")
 def test_known_gap_sticky_trigger_after_partial_fill(bundles):
     z, s = run_both(STICKY_STOP, "2014-06-02", "2014-06-20", capital=1e9)
-    assert_parity(z, s)
-
-
-VOLUME_SHARE_LIMIT = '''
-from zipline.api import order, symbol, set_slippage
-from zipline.finance import slippage
-
-def initialize(context):
-    context.day = 0
-    set_slippage(slippage.VolumeShareSlippage())
-
-def handle_data(context, data):
-    context.day += 1
-    if context.day == 1:
-        # close == limit on 2014-06-13: the impacted price is above the limit, so Zipline
-        # does not fill; the engine fills at the limit
-        order(symbol("KO"), 200, limit_price=40.37)
-'''
-
-
-@pytest.mark.xfail(strict=True, reason="needs a native way for a slippage model to decline a "
-                                       "fill whose impacted price is worse than the limit")
-def test_known_gap_volume_share_declines_fills_beyond_limit(bundles):
-    z, s = run_both(VOLUME_SHARE_LIMIT, "2014-05-30", "2014-06-20")
-    assert_parity(z, s)
-
-
-NEGATIVE_EQUITY = '''
-from zipline.api import order, symbol
-
-def initialize(context):
-    context.day = 0
-
-def handle_data(context, data):
-    context.day += 1
-    if context.day == 1:
-        order(symbol("AAPL"), 100_000)    # 650x the capital: Zipline checks nothing
-'''
-
-
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="needs an 'unchecked' native account: the engine's margin desk "
-                          "liquidates once the account value turns negative")
-def test_known_gap_account_value_below_zero(bundles):
-    z, s = run_both(NEGATIVE_EQUITY, "2014-06-04", "2014-06-11")
     assert_parity(z, s)

@@ -45,6 +45,12 @@ _UNSUPPORTED_EXEC = {
 }
 
 
+def _refused_for_cash(reason):
+    """True for the native reasons Backtrader reports as ``Margin``."""
+    return bool(reason) and (reason.startswith("insufficient")
+                             or reason in ("short_not_allowed", "max_leverage"))
+
+
 class BackBroker(ParamsHolder):
     """Backtrader's simulated broker, delegating matching and accounting to ml4t.
 
@@ -330,14 +336,16 @@ class BackBroker(ParamsHolder):
                 del self.pending[i]
                 return
 
-    def _ococheck(self, order):
+    def _ococheck(self, order, executing=False):
         leader = self._ocos.get(order.ref, order.ref)
         group = self._ocol.pop(self._ocos.get(leader, leader), None)
         if group:
             phase = self._current_phase()
             for i in range(len(self.pending) - 1, -1, -1):
                 o = self.pending[i]
-                if o.ref in group:
+                # Backtrader takes an order off its queue while executing it, so a
+                # partial fill does not cancel the order itself
+                if o.ref in group and not (executing and o is order):
                     del self.pending[i]
                     o.cancel()
                     self._notify(o, phase)
@@ -601,8 +609,7 @@ class BackBroker(ParamsHolder):
                 if not o.alive():
                     continue
                 self._remove_pending(o)
-                o.margin() if snap.reason.startswith("insufficient") or \
-                    snap.reason in ("short_not_allowed", "max_leverage") else o.reject()
+                o.margin() if _refused_for_cash(snap.reason) else o.reject()
                 self._notify(o, self._phase_c)
                 self._ococheck(o)
                 self._bracketize(o, cancel=True)
@@ -611,7 +618,9 @@ class BackBroker(ParamsHolder):
                 if not o.alive():
                     continue
                 self._remove_pending(o)
-                o.cancel()
+                # cash_check="opening": a reversal that does not fit fills its closing
+                # leg and the native broker cancels the rest for cash (Backtrader: Margin)
+                o.margin() if _refused_for_cash(snap.reason) else o.cancel()
                 self._notify(o, self._phase_c)
                 self._ococheck(o)
                 self._bracketize(o, cancel=True)
@@ -679,7 +688,7 @@ class BackBroker(ParamsHolder):
             self._remove_pending(order)
             self._native_done.add(self._native_id[order.ref])
         self._notify(order, self._phase_c)
-        self._ococheck(order)
+        self._ococheck(order, executing=True)
         if order.status == Order.Completed:
             self._bracketize(order)
 

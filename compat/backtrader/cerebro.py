@@ -433,6 +433,9 @@ class Cerebro(ParamsHolder):
             commission=commission,
             slippage=_slippage_model(broker.p),
             account="cash", allow_short=True, fill_order="submission", fractional=True,
+            # Backtrader: the earlier-submitted member of an OCO group / bracket fills
+            # when one bar touches both; only the opening part of a fill needs cash
+            intrabar_policy="submission", cash_check="opening",
             calendar=None, record="slice", record_positions=False,
         )
 

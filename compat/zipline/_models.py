@@ -10,7 +10,7 @@ loop. The native model interface passes ``(reference price, quantity, bar volume
 only, so ``FillProbe`` works out which asset and order the engine is filling from the
 engine's state at that moment (the asset whose bar has that close and volume; the
 earliest open order of it, in submission order, that the close triggers and that has
-not filled in this bar) and the host checks every such fill against the engine's fill
+neither filled nor been declined in this bar) and the host checks every such fill against the engine's fill
 log afterwards. See the migration guide: an engine hook passing the order id would
 make this unnecessary.
 """
@@ -32,6 +32,7 @@ class FillProbe:
         self.algo = algo
         self.last = None          # (slice, engine order id, asset sid) of the latest call
         self.guesses = []         # (slice, engine order id) to verify after the bar
+        self.declined = (-1, set())   # (slice, engine order ids a model declined in it)
 
     def _engine(self):
         host = self.algo._host
@@ -66,11 +67,13 @@ class FillProbe:
                     "native engine's model hook does not pass the asset (see the migration guide)")
         return int(here[0])
 
-    def order_of(self, sid: int, ref: float):
+    def order_of(self, sid: int, ref: float, record: bool = True):
         """Engine id of the order being filled: the earliest open order of ``sid`` that
-        this close triggers and that has not filled in this bar."""
+        this close triggers and that has neither filled nor been declined in this bar."""
         sim, book, _ = self._engine()
         _, done = self.filled_this_bar(sid)
+        if self.declined[0] == sim.slice_no:
+            done |= self.declined[1]
         for oid in book.live_ids():
             if oid in done:
                 continue
@@ -78,10 +81,29 @@ class FillProbe:
             if info["asset"] != sid or info["ts_created"] >= sim.ts:
                 continue
             if self._triggers(book, oid, info, ref):
-                self.last = (sim.slice_no, oid, sid)
-                self.guesses.append((sim.slice_no, oid))
+                if record:
+                    self.last = (sim.slice_no, oid, sid)
+                    self.guesses.append((sim.slice_no, oid))
                 return oid
         return None
+
+    def limit_of(self, oid: int) -> float:
+        """Limit price of engine order ``oid`` (NaN when it has none)."""
+        _, book, _ = self._engine()
+        lim = book.order(oid)["limit_price"]
+        return math.nan if lim is None else float(lim)
+
+    def decline(self, oid: int) -> float:
+        """Note that a model declined order ``oid`` in this bar; NaN (the native decline)."""
+        sim, _, _ = self._engine()
+        if self.declined[0] != sim.slice_no:
+            self.declined = (sim.slice_no, set())
+        self.declined[1].add(oid)
+        if self.guesses and self.guesses[-1] == (sim.slice_no, oid):
+            self.guesses.pop()
+        if self.last is not None and self.last[:2] == (sim.slice_no, oid):
+            self.last = None
+        return math.nan
 
     @staticmethod
     def _triggers(book, oid, info, close) -> bool:
@@ -101,7 +123,9 @@ class FillProbe:
 class CumulativeVolumeShare(SlippageModel):
     """Zipline's ``VolumeShareSlippage``: ``close * (1 +- impact * share**2)`` with
     ``share = min(shares filled in the bar so far incl. this fill / volume, limit)``;
-    fills are capped at ``volume_limit x volume`` per asset and bar (engine cap)."""
+    fills are capped at ``volume_limit x volume`` per asset and bar (engine cap). A fill
+    whose impacted price is worse than the order's limit is declined (NaN): the order
+    stays open, as Zipline skips it."""
 
     def __init__(self, probe: FillProbe, volume_limit: float, price_impact: float):
         self.probe = probe
@@ -114,7 +138,13 @@ class CumulativeVolumeShare(SlippageModel):
         sid = self.probe.asset_of(ref, volume)
         before, _ = self.probe.filled_this_bar(sid)
         share = min((before + abs(qty)) / volume, self.volume_limit)
-        return ref + share ** 2 * math.copysign(self.price_impact, qty) * ref
+        price = ref + share ** 2 * math.copysign(self.price_impact, qty) * ref
+        oid = self.probe.order_of(sid, ref, record=False)
+        if oid is not None:
+            limit = self.probe.limit_of(oid)
+            if limit == limit and ((qty > 0 and price > limit) or (qty < 0 and price < limit)):
+                return self.probe.decline(oid)
+        return price
 
 
 class _OrderView:
@@ -154,13 +184,15 @@ class UserSlippage(SlippageModel):
     """Runs a Zipline ``process_order`` override for the price of each fill.
 
     The engine proposes the fill size (the order's whole remaining quantity: no
-    volume cap); the model must return that size (or ``None`` to skip is not
-    supported) and may change the price.
+    volume cap); the model must return that size and may change the price (the limit
+    is not re-checked, as in Zipline), or return a ``None`` price to skip the order in
+    this bar (declined with NaN: the order stays open).
     """
 
     def __init__(self, probe: FillProbe, model):
         self.probe = probe
         self.model = model
+        self.respect_limit = False
 
     def fill_price(self, ref, qty, volume):
         from ml4t.compat.zipline.errors import UnsupportedFeature
@@ -172,7 +204,9 @@ class UserSlippage(SlippageModel):
         self.model._volume_for_bar = int(filled_before)
         view = _OrderView(zorder, zorder.filled, zorder.commission, int(qty))
         price, amount = self.model.process_order(algo._data, view)
-        if price is None or amount is None or int(amount) != int(qty):
+        if price is None:
+            return self.probe.decline(oid)
+        if amount is None or int(amount) != int(qty):
             raise UnsupportedFeature(
                 what=f"{type(self.model).__name__}.process_order returning {amount!r} shares "
                      f"for an open amount of {int(qty)}",

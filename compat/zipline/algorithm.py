@@ -7,8 +7,10 @@ algorithm in a native ``Strategy`` (``_Host``):
   at T+1's close (before T+1's ``handle_data``), orders of one asset in placement order;
 * the slippage and commission models of ``set_slippage``/``set_commission`` mapped onto
   native models (default: 5 bps with a 10% volume cap, $0.001 per share);
-* ``account="margin"`` with no leverage cap, a negligible initial margin and no
-  maintenance margin, because Zipline checks no buying power at all;
+* ``account="unchecked"`` (no buying-power checks, no margin calls, shorting allowed),
+  because Zipline checks no buying power at all;
+* slippage models with ``respect_limit = False`` (Zipline's models do not re-check a
+  limit; its ``VolumeShareSlippage`` declines such a fill by returning NaN);
 * bars stamped at each session close, prices stored to 3 decimals, no csvdir dividends
   paid (see ``_store``).
 
@@ -297,8 +299,7 @@ class TradingAlgorithm:
         self._python_models = isinstance(slip, UserSlippage)
         self._cap = float(getattr(slip, "volume_limit", float("nan")))
         return Engine(cash=self.capital_base, fill="next_close", commission=comm, slippage=slip,
-                      account="margin", initial_margin=1e-12, max_leverage=None,
-                      maintenance_margin=(0.0, 0.0), allow_short=True,
+                      account="unchecked", allow_short=True,
                       fill_order="submission", fractional=False,
                       calendar=None, price_adjustment="raw", record="slice",
                       record_positions=False)
@@ -445,8 +446,8 @@ class TradingAlgorithm:
             if order is None:
                 raise RuntimeError(
                     f"ml4t.compat.zipline: the engine traded {f.qty:g} {f.asset} on its own "
-                    f"(order {f.order_id}, at {self.datetime}), e.g. a margin call after the "
-                    "account value went negative; Zipline never does (see the migration guide)")
+                    f"(order {f.order_id}, at {self.datetime}); Zipline never does, and an "
+                    "unchecked account should not either: please report this")
             amount = int(round(f.qty))
             self._day_txns.append({"amount": amount, "dt": dt, "price": float(f.price),
                                    "order_id": order.id, "sid": order.asset,

@@ -51,11 +51,15 @@ cdef class Simulator:
         Record position snapshots with the portfolio rows.
     fractional : bool
         Whether quantities may be fractional (else splits pay cash in lieu).
+    indexed_history : bool
+        Keep history as positions into the (single, in-memory) batch instead of
+        copying values; falls back to copying if a second batch arrives.
     """
 
     def __init__(self, Ledger ledger, OrderBook book, int fill_mode=FillMode.NEXT_OPEN,
                  Py_ssize_t history_capacity=256, bint record_each_slice=True,
-                 bint record_positions=True, bint fractional=False):
+                 bint record_positions=True, bint fractional=False,
+                 bint indexed_history=False):
         if book.ledger is not ledger:
             raise ValueError("the order book must book its fills into this ledger")
         if fill_mode < FillMode.NEXT_OPEN or fill_mode > FillMode.SAME_CLOSE:
@@ -66,7 +70,7 @@ cdef class Simulator:
         self.fill_mode = fill_mode
         self.record_each_slice = record_each_slice
         self.record_positions = record_positions
-        self.history = History(self.n_assets, history_capacity)
+        self.history = History(self.n_assets, history_capacity, indexed_history)
         book.attach_history(self.history)
         n = self.n_assets
         self.last_open_np = np.full(n, np.nan)
@@ -298,6 +302,7 @@ cdef class Simulator:
         cdef int[::1] asset_v
         cdef const double[::1] o_v, h_v, l_v, c_v, v_v, b_v, a_v, bs_v, as_v
         cdef bint has_q = False
+        cdef bint indexed = False
         cdef Py_ssize_t i, j, n, cnt
         cdef long long t, s, k = -1, prev_session = 0, prev_ts = 0, last_batch_ts
         cdef int a
@@ -332,6 +337,8 @@ cdef class Simulator:
                     self.quotes = True
                     rules = BarRules.QUOTES
                 self.batch = batch
+                hist.bind_source(batch)
+                indexed = hist.indexed
                 ts_v = ts_a
                 asset_v = asset_a
                 sess_v = sess_a
@@ -378,12 +385,15 @@ cdef class Simulator:
                         cnt = hist.count[a]
                         if cnt == hist.cap:
                             hist._grow(cnt + 1)
-                        hist.ts[cnt, a] = t
-                        hist.open[cnt, a] = o_v[j]
-                        hist.high[cnt, a] = h_v[j]
-                        hist.low[cnt, a] = l_v[j]
-                        hist.close[cnt, a] = c_v[j]
-                        hist.volume[cnt, a] = v_v[j]
+                        if indexed:
+                            hist.rows[cnt, a] = j
+                        else:
+                            hist.ts[cnt, a] = t
+                            hist.open[cnt, a] = o_v[j]
+                            hist.high[cnt, a] = h_v[j]
+                            hist.low[cnt, a] = l_v[j]
+                            hist.close[cnt, a] = c_v[j]
+                            hist.volume[cnt, a] = v_v[j]
                         hist.count[a] = cnt + 1
                         j += 1
                     self.slice_no = k

@@ -820,10 +820,10 @@ cdef class OrderBook:
         if start < 1:
             start = 1
         for r in range(start, end):
-            x = hist.close[r, a] / hist.close[r - 1, a] - 1.0
+            x = hist.close_at(r, a) / hist.close_at(r - 1, a) - 1.0
             s += x
             s2 += x * x
-            vs += hist.volume[r, a]
+            vs += hist.volume_at(r, a)
             m += 1
         if m < 2:
             return 0

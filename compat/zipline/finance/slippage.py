@@ -12,6 +12,11 @@ Zipline                                     native ml4t
 ``NoSlippage()``                            ``NoSlippage()``, no volume cap
 ==========================================  ======================================================
 
+None of Zipline's models re-checks a limit price after slippage, so the native models
+set ``respect_limit = False`` (a slipped limit fill may cross the limit), except that
+``VolumeShareSlippage`` skips a fill whose impacted price is worse than the limit: its
+native model returns NaN, which declines the bar and keeps the order open.
+
 A subclass that overrides ``process_order(data, order)`` runs through a Python
 adapter; it may change the price but must fill the whole open amount it is given
 (the native engine decides fill sizes; see the migration guide).
@@ -81,7 +86,9 @@ class NoSlippage(SlippageModel):
         if type(self).process_order is not NoSlippage.process_order:
             return None
         from ml4t.models import NoSlippage as Native
-        return Native()
+        model = Native()
+        model.respect_limit = False       # Zipline fills at the close, no limit re-check
+        return model
 
     def __repr__(self):
         return "NoSlippage()"
@@ -102,7 +109,9 @@ class FixedSlippage(SlippageModel):
         if type(self).process_order is not FixedSlippage.process_order:
             return None
         from ml4t.models import FixedSpreadSlippage
-        return FixedSpreadSlippage(float(self.spread))
+        model = FixedSpreadSlippage(float(self.spread))
+        model.respect_limit = False       # Zipline does not re-check the limit
+        return model
 
     def __repr__(self):
         return f"FixedSlippage(spread={self.spread})"
@@ -176,6 +185,7 @@ class FixedBasisPointsSlippage(SlippageModel):
         from ml4t.models import FixedBpsSlippage
         model = FixedBpsSlippage(float(self.basis_points))
         model.volume_limit = float(self.volume_limit)
+        model.respect_limit = False       # Zipline's slipped price may cross the limit
         return model
 
     def __repr__(self):
