@@ -576,6 +576,92 @@ def oco_groups(bt):
     return c
 
 
+def oco_both_touched(bt):
+    """Sell limit and sell stop 1% either side of the close in one OCO group, placed
+    limit-first and stop-first in turn; NVDA's wide bars often touch both."""
+    class Band(logged(bt)):
+        def __init__(self):
+            self.live = []
+            self.n = 0
+
+        def notify_order(self, o):
+            super().notify_order(o)
+            if not o.alive():
+                self.live = [x for x in self.live if x.ref != o.ref]
+
+        def next(self):
+            if self.live:
+                return
+            px = self.data.close[0]
+            if not self.position:
+                self.live = [self.buy(size=100)]
+                return
+            self.n += 1
+            if self.n % 2:
+                a = self.sell(exectype=bt.Order.Limit, price=px * 1.01, size=100)
+                b = self.sell(exectype=bt.Order.Stop, price=px * 0.99, size=100, oco=a)
+            else:
+                a = self.sell(exectype=bt.Order.Stop, price=px * 0.99, size=100)
+                b = self.sell(exectype=bt.Order.Limit, price=px * 1.01, size=100, oco=a)
+            self.live = [a, b]
+
+    c = bt.Cerebro()
+    c.adddata(yahoo(bt, NVDA, start=dt.datetime(2000, 1, 1), end=dt.datetime(2003, 12, 31)))
+    c.addstrategy(Band)
+    c.broker.setcash(100000)
+    return c
+
+def bracket_both_touched(bt):
+    """Buy and sell brackets with legs 1.5% away: some bars touch both legs."""
+    class Tight(logged(bt)):
+        def __init__(self):
+            self.live = []
+
+        def notify_order(self, o):
+            super().notify_order(o)
+            if not o.alive():
+                self.live = [x for x in self.live if x.ref != o.ref]
+
+        def next(self):
+            if self.live or self.position:
+                return
+            px = self.data.close[0]
+            if len(self) % 2:
+                self.live = self.buy_bracket(size=100, exectype=bt.Order.Limit, price=px,
+                                             stopprice=px * 0.985, limitprice=px * 1.015)
+            else:
+                self.live = self.sell_bracket(size=100, exectype=bt.Order.Limit, price=px,
+                                              stopprice=px * 1.015, limitprice=px * 0.985)
+
+    c = bt.Cerebro()
+    c.adddata(yahoo(bt, NVDA, start=dt.datetime(2000, 1, 1), end=dt.datetime(2003, 12, 31)))
+    c.addstrategy(Tight)
+    c.broker.setcash(100000)
+    c.broker.setcommission(commission=0.001)
+    return c
+
+def cover_short_no_cash(bt):
+    """A 1000-share short on 2,000 cash covered (or reversed) after a 30% rise: the
+    cover costs more than the cash (no submission check, so the fill decides)."""
+    class Squeeze(logged(bt)):
+        def next(self):
+            if not self.position:
+                self.sell(size=1000)
+            elif self.data.close[0] > self.position.price * 1.3:
+                if len(self) % 2:
+                    self.close()                     # cover: 1000 shares
+                else:
+                    self.buy(size=3000)              # reversal: cover + 2000 long
+
+    c = bt.Cerebro()
+    c.adddata(yahoo(bt, NVDA, start=dt.datetime(2001, 1, 1), end=dt.datetime(2008, 12, 31)))
+    c.addstrategy(Squeeze)
+    c.broker.setcash(2000)
+    c.broker.set_checksubmit(False)
+    c.broker.setcommission(commission=0.001)
+    return c
+
+
 def cheat_on_close(bt):
     c = sma_cross_sizer(bt)
     c.broker.set_coc(True)
@@ -1152,6 +1238,24 @@ def test_quirk_sizing_truncation_and_target_zero():
 def test_quirk_short_proceeds_are_cash():
     """Notes 11: a short adds its proceeds to cash; value = cash + size x close."""
     assert_parity(shorts)
+
+
+def test_quirk_closing_part_never_checked_for_cash():
+    """Notes 18: covering a short is never refused for cash (cash goes below zero); a
+    reversal that does not fit fills its closing part (Partial) and then gets Margin."""
+    ref, got = assert_parity(cover_short_no_cash)
+    sequence = statuses(got)
+    assert any(sequence[i:i + 2] == ["Partial", "Margin"] for i in range(len(sequence) - 1))
+    covers = [e for e in got["log"] if e[0] == "order" and e[4] == "Completed" and e[5] > 0]
+    assert covers, "no short was covered outright"
+    # (in this run Backtrader's cash falls to about -28,849 after a cover)
+
+
+def test_quirk_oco_earlier_submitted_member_fills():
+    """Notes 19: when one bar touches two members of an OCO group or both legs of a
+    bracket, the earlier-submitted one fills (a bracket's stop, created before its limit)."""
+    assert_parity(oco_both_touched)
+    assert_parity(bracket_both_touched)
 
 
 def test_quirk_analyzer_defaults_and_labels():

@@ -1,8 +1,10 @@
 """``BackBroker``: Backtrader's broker interface on top of the native ml4t broker.
 
 Orders are matched, filled and booked by the native engine (``ml4t.Engine`` with
-``fill="next_open"``, or ``"same_close"`` under ``set_coc(True)``, and
-``fill_order="submission"``). This class keeps what Backtrader adds around the broker,
+``fill="next_open"``, or ``"same_close"`` under ``set_coc(True)``,
+``fill_order="submission"``, ``intrabar_policy="submission"`` -- the earlier-submitted
+member of an OCO group fills when one bar touches both -- and ``cash_check="opening"`` --
+only the opening part of a fill needs cash). This class keeps what Backtrader adds around the broker,
 so that a strategy sees the same statuses at the same bars:
 
 * **Submission check.** Backtrader accepts the orders of a bar only at the start of the
@@ -517,6 +519,12 @@ class BackBroker(ParamsHolder):
         if len(stop) != 1 or len(limit) != 1:
             return False
         stop, limit = stop[0], limit[0]
+        if stop.ref < limit.ref:
+            # the native bracket submits its take-profit first, so under
+            # intrabar_policy="submission" it would fill the limit when one bar touches
+            # both legs; Backtrader fills the earlier-submitted stop (buy_bracket creates
+            # it first). Send the legs as an OCO pair in Backtrader's order instead.
+            return False
         if abs(stop.size) != abs(parent.size) or abs(limit.size) != abs(parent.size):
             return False
         kw = self._native_prices(parent)
