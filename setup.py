@@ -2,6 +2,7 @@
 import glob
 import os
 
+import Cython
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
@@ -18,7 +19,8 @@ def core_extensions():
                 name,
                 [pyx],
                 include_dirs=[np.get_include()],
-                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                               ("ML4T_CYTHON_VERSION", f'"{Cython.__version__}"')],
                 extra_compile_args=["-O2"],
             )
         )

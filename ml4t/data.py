@@ -1117,7 +1117,10 @@ def _directory_parts(root: str) -> list[_Part]:
     return parts
 
 
-def _timestamp_ns(value: Any, param: str) -> int | None:
+def _timestamp_ns(value: Any, param: str, calendar: str | None = None) -> int | None:
+    """A ``start``/``end`` bound as ns UTC. A bare date (naive midnight) means that whole
+    day in the calendar's time zone: ``start`` its beginning, ``end`` its last instant,
+    so ``end="2014-06-30"`` keeps that day's bar."""
     if value is None:
         return None
     expected = "a timestamp (str, datetime or pandas.Timestamp) between 1677 and 2262"
@@ -1125,6 +1128,15 @@ def _timestamp_ns(value: Any, param: str) -> int | None:
         stamp = pd.Timestamp(value)
         if stamp is pd.NaT:
             raise ConfigError(param, value, expected)
+        if stamp.tz is None and stamp == stamp.normalize():
+            tz = "UTC"
+            if calendar is not None:
+                from ml4t.metrics import _calendar_tz
+                tz = _calendar_tz(calendar) or "UTC"
+            day = stamp.tz_localize(tz)
+            if param == "end":
+                day = (stamp + pd.Timedelta(days=1)).tz_localize(tz) - pd.Timedelta(1, "ns")
+            return int(day.tz_convert("UTC").as_unit("ns").value)
         stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
         return int(stamp.as_unit("ns").value)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -1167,8 +1179,9 @@ def load_bars(
         session close and to compute each row's session date.
     start, end : optional
         Keep only rows with ``start <= ts <= end`` (after stamping). Anything
-        ``pandas.Timestamp`` accepts; a naive value is read as UTC, so ``end="2014-12-31"``
-        means midnight UTC and excludes that day's 21:00 UTC close.
+        ``pandas.Timestamp`` accepts. A bare date means that whole day in the calendar's
+        time zone (UTC without a calendar): ``end="2014-12-31"`` keeps that day's 21:00 UTC
+        close. Other naive values are read as UTC.
     batch_rows : int, optional
         Stream a Parquet file in chunks of this many rows instead of reading it whole; for
         other inputs, split `BarData.batches` the same way. A batch never splits a timestamp.
@@ -1230,8 +1243,8 @@ def load_bars(
     ):
         raise ConfigError("batch_rows", batch_rows, "a positive int, or None")
     batch_rows = None if batch_rows is None else int(batch_rows)
-    start_ns = _timestamp_ns(start, "start")
-    end_ns = _timestamp_ns(end, "end")
+    start_ns = _timestamp_ns(start, "start", calendar)
+    end_ns = _timestamp_ns(end, "end", calendar)
     if start_ns is not None and end_ns is not None and start_ns > end_ns:
         raise ConfigError("end", end, f"a timestamp not before start ({start!r})")
 

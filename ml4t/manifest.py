@@ -71,6 +71,9 @@ def versions() -> dict[str, str]:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = "not installed"
+    # Cython is a build-time tool: record the version that compiled the core
+    from ml4t._core.buffers import CYTHON_VERSION
+    out["Cython"] = CYTHON_VERSION
     return out
 
 

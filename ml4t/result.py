@@ -38,7 +38,9 @@ class BacktestResult:
         market_value, avg_cost, unrealized_pnl``.
     orders : DataFrame
         One row per order status change: ``ts, order_id, asset, status, reason,
-        type, time_in_force, qty, filled, limit_price, stop_price``.
+        type, time_in_force, qty, filled, limit_price, stop_price`` — quantities and
+        prices as they stood at that event (a replace or a split adjustment gets
+        its own row, with reason ``replaced`` / ``corporate_action``).
     fills : DataFrame
         ``ts, order_id, asset, qty, price, ref_price, commission, slippage,
         realized_pnl``.
@@ -145,8 +147,8 @@ class BacktestResult:
             "reason": [REASONS[r] if r else "" for r in book.ev_reason.to_numpy()],
             "type": [ORDER_TYPES[t] for t in book.o_type.to_numpy()[oi]],
             "time_in_force": [TIME_IN_FORCE[t] for t in book.o_tif.to_numpy()[oi]],
-            "qty": book.o_qty.to_numpy()[oi], "filled": book.ev_filled.to_numpy(),
-            "limit_price": book.o_limit.to_numpy()[oi], "stop_price": book.o_stop.to_numpy()[oi],
+            "qty": book.ev_qty.to_numpy(), "filled": book.ev_filled.to_numpy(),
+            "limit_price": book.ev_limit.to_numpy(), "stop_price": book.ev_stop.to_numpy(),
         })
 
         t_pnl, t_comm = led.t_pnl.to_numpy(), led.t_comm.to_numpy()

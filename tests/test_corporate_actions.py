@@ -252,9 +252,10 @@ def test_reverse_split_with_fractional_units_keeps_the_fraction():
 
 
 @pytest.mark.parametrize(("fractional", "expected"), [
-    # whole units: 15 -> 1.5 rounds toward zero to 1; 5 -> 0.5 -> 0 is canceled
-    (False, {2: (1.0, "accepted", ""), 3: (0.0, "canceled", "corporate_action")}),
-    (True, {2: (1.5, "accepted", ""), 3: (0.5, "accepted", "")}),
+    # whole units: 15 -> 1.5 rounds toward zero to 1; 5 -> 0.5 -> 0 is canceled.
+    # An adjusted order gets a row of its own (status unchanged, reason corporate_action)
+    (False, {2: (1.0, "accepted", "corporate_action"), 3: (0.0, "canceled", "corporate_action")}),
+    (True, {2: (1.5, "accepted", "corporate_action"), 3: (0.5, "accepted", "corporate_action")}),
 ])
 def test_reverse_split_rescales_open_orders(fractional, expected):
     r = reverse_split_run(fractional, orders=[("X", 15, {"limit_price": 5.0}),

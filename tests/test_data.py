@@ -904,3 +904,12 @@ def test_streamed_parquet_and_in_memory_split_identically(frame, batch_rows):
     assert [len(b) for b in streamed] == [len(b) for b in in_memory]
     for field in FIELDS:
         np.testing.assert_array_equal(concat(streamed, field), concat(in_memory, field))
+
+
+def test_bare_date_bounds_cover_whole_sessions():
+    # daily bars are stamped at the 21:00 UTC close; a bare end date keeps that day's bar
+    # and a bare start date keeps the first day's bar (whole days in New York time)
+    data = load_bars(bars_frame(), start="2012-01-04", end="2012-01-05")
+    ts = only_batch(data).ts
+    assert ts.min() == CLOSE_2012_01_03 + 86_400 * SEC
+    assert ts.max() == CLOSE_2012_01_03 + 2 * 86_400 * SEC

@@ -12,6 +12,17 @@ import numpy as np
 cdef enum:
     START_CAP = 64
 
+cdef extern from *:
+    """
+    #ifndef ML4T_CYTHON_VERSION
+    #define ML4T_CYTHON_VERSION "unknown"
+    #endif
+    """
+    const char* ML4T_CYTHON_VERSION
+
+#: Version of Cython that compiled the core (recorded in run manifests).
+CYTHON_VERSION = ML4T_CYTHON_VERSION.decode()
+
 
 cdef class F64Buf:
     def __cinit__(self):

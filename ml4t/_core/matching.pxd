@@ -40,7 +40,7 @@ cdef class OrderBook:
 
     # -- event log: one row per status change
     cdef readonly I64Buf ev_ts, ev_oid, ev_status, ev_reason, ev_fill
-    cdef readonly F64Buf ev_filled
+    cdef readonly F64Buf ev_filled, ev_qty, ev_limit, ev_stop
 
     # -- scratch for one matching pass
     cdef I64Buf _cand

@@ -175,6 +175,7 @@ cdef class OrderBook:
         self.open_idx = I64Buf()
         self.ev_ts = I64Buf(); self.ev_oid = I64Buf(); self.ev_status = I64Buf()
         self.ev_reason = I64Buf(); self.ev_fill = I64Buf(); self.ev_filled = F64Buf()
+        self.ev_qty = F64Buf(); self.ev_limit = F64Buf(); self.ev_stop = F64Buf()
         self._cand = I64Buf()
         self._cand_ref = F64Buf()
         self._slice = -1
@@ -521,6 +522,9 @@ cdef class OrderBook:
         self.ev_reason.push(reason)
         self.ev_fill.push(fill)
         self.ev_filled.push(self.o_filled.data[idx])
+        self.ev_qty.push(self.o_qty.data[idx])          # the order as it stood at this event
+        self.ev_limit.push(self.o_limit.data[idx])
+        self.ev_stop.push(self.o_stop.data[idx])
         if _is_final(status):
             self._on_final(ts, idx)
         return 0
@@ -1012,6 +1016,8 @@ cdef class OrderBook:
             self.o_trail_amount.data[i] /= ratio
             if rem == 0:
                 self._close_order(ts, i, OrderStatus.CANCELED, Reason.CORPORATE_ACTION)
+            else:                                      # a row showing the adjusted order
+                self._event(ts, i, <int> self.o_status.data[i], Reason.CORPORATE_ACTION, -1)
         self._compact_open()
         return n
 
