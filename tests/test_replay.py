@@ -325,3 +325,37 @@ def test_raw_daily_hand_calculation():
     last = expected("raw_daily", "portfolio").iloc[-1]
     assert last["cash"] == pytest.approx(50674.09626)
     assert last["nav"] == pytest.approx(50674.09626 + 228 * 190.990005)
+
+
+def test_splits_dividends_hand_calculation():
+    fills = expected("splits_dividends", "fills")
+    assert fills["asset"].tolist() == ["AAPL", "KO", "AAPL"]
+    assert fills["qty"].tolist() == [100, 400, -350]           # the -50 limit became -350
+    assert fills["price"].tolist() == pytest.approx([594.879999, 78.89, 95.0])  # 665 / 7
+    # 350 sold at 95 against the lot bought at 594.879999 / 7 = 84.982857
+    assert fills["realized_pnl"].iloc[2] == pytest.approx(350 * (95 - 594.879999 / 7))
+    acts = expected("splits_dividends", "corporate_actions")
+    splits = acts[acts["action"] == "split"]
+    assert splits["asset"].tolist() == ["KO", "AAPL"]
+    assert splits["qty"].tolist() == [400, 100]                # positions the splits applied to
+    divs = acts[acts["action"] == "dividend"]
+    assert divs["cash"].sum() == pytest.approx(4135.985)
+    orders = expected("splits_dividends", "orders")
+    adj = orders[orders["reason"] == "corporate_action"].iloc[0]
+    assert (adj["qty"], adj["limit_price"]) == (-350, 95)
+    placed = orders[(orders["order_id"] == 3) & (orders["status"] == "submitted")].iloc[0]
+    assert (placed["qty"], placed["limit_price"]) == (-50, 665)
+    assert expected("splits_dividends", "portfolio")["nav"].iloc[-1] == pytest.approx(
+        112755.4859)
+
+
+def test_halt_early_close_hand_calculation():
+    fills = expected("halt_early_close", "fills")
+    assert fills["ts"].tolist() == ["2012-11-23 15:30:00+00:00", "2012-11-23 17:00:00+00:00",
+                                    "2012-11-26 14:30:00+00:00"]
+    assert fills["price"].tolist() == pytest.approx([50.55, 20.60, 49.50])
+    orders = expected("halt_early_close", "orders")
+    expired = orders[orders["status"] == "expired"].iloc[0]
+    # the DAY limit expires at the 13:00 New York early close = 18:00 UTC
+    assert (expired["reason"], expired["ts"]) == ("day_expired", "2012-11-23 18:00:00+00:00")
+    assert fills["realized_pnl"].iloc[2] == pytest.approx(-105)
