@@ -264,7 +264,8 @@ class BacktestResult:
                                        gridspec_kw={"height_ratios": [3, 1]})
         ax1.plot(nav.index, nav.values, color="tab:blue", lw=1.2, label="NAV")
         ax1.set_ylabel("net asset value")
-        ax1.set_title(f"{self.manifest.get('strategy', 'strategy')}: total return "
+        name = type(self.strategy).__name__ if self.strategy is not None else "strategy"
+        ax1.set_title(f"{name}: total return "
                       f"{_pct(self.metrics['total_return'])}, Sharpe "
                       f"{_num(self.metrics['sharpe_ratio'])}, max drawdown "
                       f"{_pct(self.metrics['max_drawdown'])}")
