@@ -39,6 +39,24 @@ Cost models are resolved from :mod:`ml4t.models` by name, the other keys of the
 table being the model's keyword arguments. Unknown sections, keys and model
 names raise and suggest the closest spelling.
 
+``[strategy] kind`` selects how the strategy file is driven (default ``"native"``,
+as above):
+
+* ``kind = "backtrader"``: the file defines a ``bt.Strategy`` subclass of
+  :mod:`ml4t.compat.backtrader` (``class`` names it; ``params`` go to
+  ``cerebro.addstrategy``). ``[data] path`` is one CSV file read as a feed
+  (``feed = "yahoo"`` (default, ``YahooFinanceCSVData``), ``"backtrader"`` or
+  ``"generic"``; ``name`` names the feed, default the file stem; ``start``/``end``
+  become ``fromdate``/``todate``). ``[engine]`` takes ``cash`` and ``commission``
+  (``broker.setcommission(commission=...)``). Outputs: the native tables plus
+  ``bt_orders.csv``, ``bt_trades.csv`` and ``bt_value.csv`` (see ``BT_FILES``).
+* ``kind = "zipline"``: the file defines ``initialize``, ``handle_data`` and
+  optionally ``before_trading_start`` (``analyze`` is not called);
+  ``ml4t.compat.zipline.run_algorithm`` runs them with ``[data] start``/``end``
+  (required), the csvdir folder ``[data] path`` as bundle and ``[engine]
+  capital_base``. Outputs: the native tables plus ``zl_perf.csv`` and
+  ``zl_transactions.csv`` (see ``ZL_FILES``).
+
 Each scenario runs in its own process (``python -m ml4t replay --one DIR --out
 OUT``, an internal entry point), which writes the tables as CSV and Parquet and a
 ``run_manifest.json``. The parent compares each expected CSV with its fresh twin
@@ -84,11 +102,31 @@ HASH_FILE = "inputs.sha256"
 EXPECTED_DIR = "expected"
 OUTPUT_FILES = tuple(f"{t}.csv" for t in TABLES)
 """Every table of a ``BacktestResult`` is compared; a new table needs ``--update``."""
+BT_FILES = ("bt_orders.csv", "bt_trades.csv", "bt_value.csv")
+"""Backtrader-shim outputs, beside the native tables of the run the shim drove.
+
+``bt_orders.csv``: every ``notify_order`` (date of the bar before whose ``next()`` it
+is delivered, ref, data, side, exectype, status, created size/price, executed
+size/price/value/comm); ``bt_trades.csv``: every ``notify_trade`` (date, ref, data,
+status, size, price, value, commission, pnl, pnlcomm, open and close dates);
+``bt_value.csv``: ``broker.getcash()`` and ``getvalue()`` after every bar.
+"""
+ZL_FILES = ("zl_perf.csv", "zl_transactions.csv")
+"""Zipline-shim outputs, beside the native tables: ``zl_perf.csv`` holds the perf
+columns ``portfolio_value``, ``ending_cash`` and ``returns`` by session close (UTC);
+``zl_transactions.csv`` one row per transaction (``dt, sid`` (symbol),
+``amount, price, commission, order_id``)."""
+KINDS = {"native": (), "backtrader": BT_FILES, "zipline": ZL_FILES}
 SECTIONS = {
     "scenario": ("name", "description"),
     "data": ("path", "calendar", "start", "end"),
-    "strategy": ("file", "class", "params"),
+    "strategy": ("file", "class", "params", "kind"),
 }
+SHIM_DATA_KEYS = {"backtrader": ("path", "feed", "name", "start", "end"),
+                  "zipline": ("path", "start", "end")}
+SHIM_ENGINE_KEYS = {"backtrader": ("cash", "commission"), "zipline": ("capital_base",)}
+BT_FEEDS = {"yahoo": "YahooFinanceCSVData", "backtrader": "BacktraderCSVData",
+            "generic": "GenericCSVData"}
 MODEL_KEYS = {"commission": "CommissionModel", "slippage": "SlippageModel"}
 SUBPROCESS_TIMEOUT = 600
 
@@ -185,6 +223,13 @@ class Scenario:
     strategy_class: str | None
     params: dict = field(default_factory=dict)
     engine: dict = field(default_factory=dict)
+    kind: str = "native"
+    data: dict = field(default_factory=dict)
+
+    @property
+    def output_files(self) -> tuple[str, ...]:
+        """The CSV files compared for this scenario: every native table plus the kind's."""
+        return OUTPUT_FILES + KINDS[self.kind]
 
     @property
     def toml_path(self) -> Path:
@@ -277,11 +322,33 @@ def load_scenario(folder) -> Scenario:
     doc = _read_toml(path)
     _check_keys(path, "top level", doc, list(SECTIONS) + ["engine"])
     sc = _check_keys(path, "scenario", doc.get("scenario", {}), SECTIONS["scenario"])
-    data = _check_keys(path, "data", doc.get("data", {}), SECTIONS["data"])
     strat = _check_keys(path, "strategy", doc.get("strategy", {}), SECTIONS["strategy"])
+    kind = strat.get("kind", "native")
+    if kind not in KINDS:
+        hint = suggest(str(kind), list(KINDS))
+        raise ScenarioError(f"{path}: [strategy] kind = {kind!r} is not a known kind"
+                            + (f"; did you mean {hint!r}?" if hint else "")
+                            + f" (known: {', '.join(KINDS)})")
+    data = _check_keys(path, "data", doc.get("data", {}),
+                       SHIM_DATA_KEYS.get(kind, SECTIONS["data"]))
     engine = doc.get("engine", {})
     if not isinstance(engine, dict):
         raise ScenarioError(f"{path}: [engine] must be a table")
+    if kind != "native":
+        _check_keys(path, "engine", engine, SHIM_ENGINE_KEYS[kind])
+    if kind == "backtrader" and data.get("feed", "yahoo") not in BT_FEEDS:
+        hint = suggest(str(data["feed"]), list(BT_FEEDS))
+        raise ScenarioError(f"{path}: [data] feed = {data['feed']!r} is not a known feed"
+                            + (f"; did you mean {hint!r}?" if hint else "")
+                            + f" (known: {', '.join(BT_FEEDS)})")
+    if kind == "zipline":
+        for key in ("start", "end"):
+            if key not in data:
+                raise ScenarioError(f"{path}: [data] needs {key!r} for kind = \"zipline\"")
+        for key in ("class", "params"):
+            if key in strat:
+                raise ScenarioError(f"{path}: [strategy] {key} does not apply to kind = "
+                                    "\"zipline\" (the file defines initialize/handle_data)")
     for section, table, key in (("data", data, "path"), ("strategy", strat, "file")):
         if key not in table:
             raise ScenarioError(f"{path}: [{section}] needs {key!r}")
@@ -305,7 +372,8 @@ def load_scenario(folder) -> Scenario:
                     calendar=calendar, start=_plain(data.get("start")),
                     end=_plain(data.get("end")), strategy_file=strategy_file,
                     strategy_class=strat.get("class"),
-                    params={k: _plain(v) for k, v in params.items()}, engine=dict(engine))
+                    params={k: _plain(v) for k, v in params.items()}, engine=dict(engine),
+                    kind=kind, data={k: _plain(v) for k, v in data.items()})
 
 
 # ------------------------------------------------------------------------------ input hashes
@@ -401,10 +469,17 @@ def run_scenario(folder, out) -> Path:
     clock = RunClock()
     sys.dont_write_bytecode = True        # no __pycache__ inside a scenario folder
     scenario = load_scenario(folder)
-    kwargs = scenario.engine_kwargs()
-    cls = scenario.strategy()
-    result = Engine(**kwargs).run(cls, str(scenario.data_path), params=scenario.params)
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if scenario.kind == "backtrader":
+        result, kwargs, cls_name = _run_backtrader(scenario, out)
+    elif scenario.kind == "zipline":
+        result, kwargs, cls_name = _run_zipline(scenario, out)
+    else:
+        kwargs = scenario.engine_kwargs()
+        cls = scenario.strategy()
+        result = Engine(**kwargs).run(cls, str(scenario.data_path), params=scenario.params)
+        cls_name = cls.__name__
     result.to_csv(out, float_format=FLOAT_FORMAT)
     result.to_parquet(out)
     manifest = dict(result.manifest)
@@ -414,14 +489,136 @@ def run_scenario(folder, out) -> Path:
         "description": scenario.description,
         "data": {"path": scenario.rel(scenario.data_path), "calendar": scenario.calendar,
                  "start": scenario.start, "end": scenario.end},
-        "strategy": {"file": scenario.rel(scenario.strategy_file),
-                     "class": cls.__name__, "params": scenario.params},
+        "strategy": {"file": scenario.rel(scenario.strategy_file), "kind": scenario.kind,
+                     "class": cls_name, "params": scenario.params},
         "engine": kwargs,
         "float_format": FLOAT_FORMAT,
         "inputs_sha256": current_hashes(scenario),
     })
     write_manifest(out / "run_manifest.json", manifest)
     return out
+
+
+def _write_csv(path: Path, columns: list[str], rows: list) -> None:
+    import pandas as pd
+
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False, float_format=FLOAT_FORMAT)
+
+
+def _run_backtrader(scenario: Scenario, out: Path):
+    """Run a ``kind = "backtrader"`` scenario through the shim's Cerebro; write BT_FILES."""
+    import ml4t.compat.backtrader as bt
+    from ml4t.cli import _load_module
+
+    module = _load_module(scenario.strategy_file)
+    found = {n: c for n, c in vars(module).items() if isinstance(c, type)
+             and issubclass(c, bt.Strategy) and c is not bt.Strategy
+             and c.__module__ == module.__name__}
+    name = scenario.strategy_class
+    if name is None:
+        if len(found) != 1:
+            raise ScenarioError(f"{scenario.toml_path}: [strategy] class is needed: "
+                                f"{scenario.rel(scenario.strategy_file)} defines "
+                                f"{len(found)} bt.Strategy subclasses ({', '.join(found)})")
+        name = next(iter(found))
+    if name not in found:
+        hint = suggest(name, list(found))
+        raise ScenarioError(f"{scenario.toml_path}: [strategy] class {name!r} is not a "
+                            f"bt.Strategy subclass in {scenario.rel(scenario.strategy_file)}"
+                            + (f"; did you mean {hint!r}?" if hint else ""))
+    d = scenario.data
+    feed_kw = {"dataname": str(scenario.data_path)}
+    if d.get("start"):
+        feed_kw["fromdate"] = _dt.datetime.fromisoformat(str(d["start"]))
+    if d.get("end"):
+        feed_kw["todate"] = _dt.datetime.fromisoformat(str(d["end"]))
+    feed_name = d.get("feed", "yahoo")
+    if feed_name == "generic":
+        feed_kw["dtformat"] = "%Y-%m-%d"
+    feed = getattr(bt.feeds, BT_FEEDS[feed_name])(**feed_kw)
+    orders, trades, values = [], [], []
+
+    class _Recorder(bt.Analyzer):
+        def _date(self):
+            return self.strategy.datas[0].datetime.date(0).isoformat()
+
+        def notify_order(self, o):
+            orders.append([self._date(), o.ref, o.data._name, "buy" if o.isbuy() else "sell",
+                           bt.Order.ExecTypes[o.exectype], o.getstatusname(),
+                           o.created.size, o.created.price, o.executed.size,
+                           o.executed.price, o.executed.value, o.executed.comm])
+
+        def notify_trade(self, t):
+            status = t.status_names[t.status].lower()
+            trades.append([self._date(), t.ref, t.data._name, status, t.size, t.price, t.value,
+                           t.commission, t.pnl, t.pnlcomm,
+                           t.open_datetime().date().isoformat() if t.dtopen else "",
+                           t.close_datetime().date().isoformat() if t.isclosed else ""])
+
+        def next(self):
+            b = self.strategy.broker
+            values.append([self._date(), b.getcash(), b.getvalue()])
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(feed, name=d.get("name", scenario.data_path.stem))
+    cerebro.addstrategy(found[name], **scenario.params)
+    engine = dict(scenario.engine)
+    if "cash" in engine:
+        cerebro.broker.setcash(engine["cash"])
+    if "commission" in engine:
+        cerebro.broker.setcommission(commission=engine["commission"])
+    cerebro.addanalyzer(_Recorder, _name="ml4t_replay")
+    cerebro.run()
+    _write_csv(out / "bt_orders.csv", ["date", "ref", "data", "side", "exectype", "status",
+                                        "created_size", "created_price", "executed_size",
+                                        "executed_price", "executed_value", "executed_comm"],
+               orders)
+    _write_csv(out / "bt_trades.csv", ["date", "ref", "data", "status", "size", "price",
+                                        "value", "commission", "pnl", "pnlcomm", "open_date",
+                                        "close_date"], trades)
+    _write_csv(out / "bt_value.csv", ["date", "cash", "value"], values)
+    kwargs = {"feed": BT_FEEDS[feed_name], **{k: str(v) for k, v in feed_kw.items()},
+              **engine}
+    return cerebro.last_result, kwargs, name
+
+
+def _run_zipline(scenario: Scenario, out: Path):
+    """Run a ``kind = "zipline"`` scenario with ``run_algorithm``; write ZL_FILES."""
+    import pandas as pd
+
+    from ml4t.cli import _load_module
+    from ml4t.compat.zipline import run_algorithm
+    from ml4t.compat.zipline.algorithm import _CURRENT
+
+    module = _load_module(scenario.strategy_file)
+    if not callable(getattr(module, "initialize", None)):
+        raise ScenarioError(f"{scenario.toml_path}: {scenario.rel(scenario.strategy_file)} "
+                            "defines no initialize(context) (kind = \"zipline\")")
+    captured = {}
+
+    def analyze(context, perf):           # the shim's algorithm is current during analyze
+        captured["algo"] = _CURRENT.get()
+
+    kwargs = {"start": str(scenario.data["start"]), "end": str(scenario.data["end"]),
+              "capital_base": scenario.engine.get("capital_base", 100_000),
+              "bundle": str(scenario.data_path)}
+    perf = run_algorithm(start=pd.Timestamp(kwargs["start"]), end=pd.Timestamp(kwargs["end"]),
+                         initialize=module.initialize,
+                         handle_data=getattr(module, "handle_data", None),
+                         before_trading_start=getattr(module, "before_trading_start", None),
+                         analyze=analyze, capital_base=kwargs["capital_base"],
+                         bundle=kwargs["bundle"])
+    frame = perf[["portfolio_value", "ending_cash", "returns"]].copy()
+    frame.insert(0, "date", [str(ts) for ts in perf.index])
+    frame.to_csv(out / "zl_perf.csv", index=False, float_format=FLOAT_FORMAT)
+    rows = []
+    for txns in perf["transactions"]:
+        for t in txns:
+            rows.append([str(pd.Timestamp(t["dt"])), getattr(t["sid"], "symbol", t["sid"]),
+                         t["amount"], t["price"], t.get("commission"), t["order_id"]])
+    _write_csv(out / "zl_transactions.csv",
+               ["dt", "sid", "amount", "price", "commission", "order_id"], rows)
+    return captured["algo"]._engine_result, kwargs, "initialize/handle_data"
 
 
 # ------------------------------------------------------------------------------ comparison
@@ -523,11 +720,15 @@ def _rows(data: bytes) -> int:
     return max(0, data.count(b"\n") - 1)
 
 
-def compare_outputs(expected_dir, actual_dir) -> tuple[int, list[Difference]]:
-    """Compare every golden CSV; return (data rows compared, first difference per file)."""
+def compare_outputs(expected_dir, actual_dir, files=OUTPUT_FILES) -> tuple[int, list[Difference]]:
+    """Compare every golden CSV; return (data rows compared, first difference per file).
+
+    ``files`` are the CSV names compared (``Scenario.output_files``; default the
+    native tables).
+    """
     expected_dir, actual_dir = Path(expected_dir), Path(actual_dir)
     rows, diffs = 0, []
-    for name in OUTPUT_FILES:
+    for name in files:
         e_path, a_path = expected_dir / name, actual_dir / name
         if not e_path.is_file():
             diffs.append(Difference(f"{EXPECTED_DIR}/{name}", note="expected file is missing "
@@ -542,7 +743,7 @@ def compare_outputs(expected_dir, actual_dir) -> tuple[int, list[Difference]]:
         if d is not None:
             diffs.append(d)
     for stale in sorted(p.name for p in expected_dir.glob("*.csv")):
-        if stale not in OUTPUT_FILES:
+        if stale not in files:
             diffs.append(Difference(f"{EXPECTED_DIR}/{stale}", note="the result has no such "
                                     "table any more (remove it with --update)"))
     return rows, diffs
@@ -576,6 +777,8 @@ def _prepare_out(base: Path | None, name: str) -> tuple[Path, bool]:
     for t in TABLES:
         for suffix in (".csv", ".parquet"):
             (out / f"{t}{suffix}").unlink(missing_ok=True)
+    for extra in BT_FILES + ZL_FILES:
+        (out / extra).unlink(missing_ok=True)
     (out / "run_manifest.json").unlink(missing_ok=True)
     return out, False
 
@@ -590,7 +793,7 @@ def _replay_one(folder: Path, update: bool, out_base: Path | None) -> Outcome:
             if (folder / HASH_FILE).is_file():
                 old_hashes = read_hashes(folder)
         else:
-            check_inputs(folder)
+            scenario = check_inputs(folder)
     except InputsRefused as e:
         res.status = "refused"
         res.details = [f"refusing to compare {folder}: {p}" for p in e.problems]
@@ -615,9 +818,9 @@ def _replay_one(folder: Path, update: bool, out_base: Path | None) -> Outcome:
         if update:
             res.details = _update(folder, scenario, out, old_hashes)
             res.status = "updated"
-            res.rows = sum(_rows((expected / n).read_bytes()) for n in OUTPUT_FILES)
+            res.rows = sum(_rows((expected / n).read_bytes()) for n in scenario.output_files)
             return res
-        res.rows, diffs = compare_outputs(expected, out)
+        res.rows, diffs = compare_outputs(expected, out, scenario.output_files)
         if diffs:
             res.status = "differs"
             res.details = [d.render() for d in diffs]
@@ -634,7 +837,7 @@ def _update(folder: Path, scenario: Scenario, out: Path, old_hashes: dict) -> li
     expected = folder / EXPECTED_DIR
     expected.mkdir(exist_ok=True)
     notes = []
-    for name in OUTPUT_FILES:
+    for name in scenario.output_files:
         new = (out / name).read_bytes()
         path = expected / name
         if not path.is_file():
@@ -649,7 +852,7 @@ def _update(folder: Path, scenario: Scenario, out: Path, old_hashes: dict) -> li
             notes.append(d.render(indent="      "))
         path.write_bytes(new)
     for stale in sorted(expected.glob("*.csv")):
-        if stale.name not in OUTPUT_FILES:
+        if stale.name not in scenario.output_files:
             stale.unlink()
             notes.append(f"    {EXPECTED_DIR}/{stale.name}: removed (no such table any more)")
     new_hashes = current_hashes(scenario)

@@ -359,3 +359,47 @@ def test_halt_early_close_hand_calculation():
     # the DAY limit expires at the 13:00 New York early close = 18:00 UTC
     assert (expired["reason"], expired["ts"]) == ("day_expired", "2012-11-23 18:00:00+00:00")
     assert fills["realized_pnl"].iloc[2] == pytest.approx(-105)
+
+
+# ------------------------------------------ shim scenarios (kind = backtrader / zipline)
+def test_bt_sma_cross_hand_calculation():
+    assert load_scenario(GOLDEN / "bt_sma_cross").kind == "backtrader"
+    orders = expected("bt_sma_cross", "bt_orders")
+    first = orders.iloc[2]
+    assert (first["status"], first["created_price"], first["executed_price"]) == (
+        "Completed", pytest.approx(33.10), pytest.approx(33.07))
+    assert first["executed_comm"] == pytest.approx(33.07)
+    value = expected("bt_sma_cross", "bt_value").set_index("date")
+    assert value.loc["2013-03-12", "cash"] == pytest.approx(66896.93)
+    assert value.loc["2013-03-12", "value"] == pytest.approx(99576.93)
+    assert value["value"].iloc[-1] == pytest.approx(100923.80)
+    trades = expected("bt_sma_cross", "bt_trades")
+    closed = trades[trades["status"] == "closed"]
+    assert closed["pnl"].iloc[0] == pytest.approx(-4100)
+    assert closed["pnlcomm"].iloc[0] == pytest.approx(-4162.04)
+    assert expected("bt_sma_cross", "fills")["price"].iloc[0] == pytest.approx(33.07)
+
+
+def test_zl_buy_and_hold_hand_calculation():
+    assert load_scenario(GOLDEN / "zl_buy_and_hold").kind == "zipline"
+    txn = expected("zl_buy_and_hold", "zl_transactions")
+    assert txn["amount"].tolist() == [100]
+    assert txn["price"].tolist() == pytest.approx([542.821275])
+    perf = expected("zl_buy_and_hold", "zl_perf")
+    assert perf["ending_cash"].iloc[1:].tolist() == pytest.approx(
+        [45717.7725] * (len(perf) - 1))                       # the dividend is never paid
+    by_day = perf.set_index(perf["date"].str[:10])
+    assert by_day.loc["2014-04-02", "portfolio_value"] == pytest.approx(99972.7725)
+    assert by_day.loc["2014-06-06", "portfolio_value"] == pytest.approx(110274.7725)
+    assert by_day.loc["2014-06-09", "portfolio_value"] == pytest.approx(111307.7725)
+    assert perf["portfolio_value"].iloc[-1] == pytest.approx(112637.7725)
+    ca = expected("zl_buy_and_hold", "corporate_actions")
+    assert ca["action"].tolist() == ["split"] and ca["value"].tolist() == [7]
+
+
+def test_unknown_kind_suggests_spelling(tmp_path):
+    folder = _toml(tmp_path / "s", "cash = 1000")
+    toml = folder / "scenario.toml"
+    toml.write_text(toml.read_text().replace('[strategy]\n', '[strategy]\nkind = "backtrade"\n'))
+    with pytest.raises(ScenarioError, match="did you mean 'backtrader'"):
+        load_scenario(folder)
