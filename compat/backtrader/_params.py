@@ -210,3 +210,15 @@ class ParamsHolder:
 
 
 ParamsHolder.__init__ = wrap_init(lambda self, *a, **k: None)
+
+
+def run_declaring(owner, init, args, kwargs) -> None:
+    """Run ``init(owner, *args, **kwargs)`` as the declaration stage of ``owner``: lines and
+    indicators created meanwhile find ``owner`` through ``OWNER`` and attach to it."""
+    tok_owner = OWNER.set(owner)
+    tok_stage = STAGE.set(1)
+    try:
+        init(owner, *args, **kwargs)
+    finally:
+        OWNER.reset(tok_owner)
+        STAGE.reset(tok_stage)

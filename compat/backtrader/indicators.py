@@ -18,7 +18,7 @@ import operator
 
 import numpy as np
 
-from ._params import OWNER, STAGE
+from ._params import OWNER, STAGE, run_declaring
 from .lines import (Clock, LineBuffer, LineSeries, aligned, as_line, _register)
 
 NAN = float("nan")
@@ -100,13 +100,7 @@ class Indicator(LineSeries):
         self.__dict__["_sub"].append(item)
 
     def _bt_outer_init(self, init, args, kwargs):
-        tok_owner = OWNER.set(self)
-        tok_stage = STAGE.set(1)
-        try:
-            init(self, *args, **kwargs)
-        finally:
-            OWNER.reset(tok_owner)
-            STAGE.reset(tok_stage)
+        run_declaring(self, init, args, kwargs)
         self._bt_postinit()
 
     def _bt_postinit(self):

@@ -12,7 +12,7 @@ import collections
 import contextvars
 import copy as _copy
 
-from ._params import OWNER, STAGE
+from ._params import OWNER, STAGE, run_declaring
 from .lines import LineBuffer, LineSeries
 from .order import Order, Trade
 
@@ -99,13 +99,7 @@ class Strategy(LineSeries):
         self.__dict__["_bt_items"].append(item)
 
     def _bt_outer_init(self, init, args, kwargs):
-        tok_owner = OWNER.set(self)
-        tok_stage = STAGE.set(1)
-        try:
-            init(self, *args, **kwargs)
-        finally:
-            OWNER.reset(tok_owner)
-            STAGE.reset(tok_stage)
+        run_declaring(self, init, args, kwargs)
         self._bt_postinit()
 
     def _bt_postinit(self):
