@@ -60,6 +60,11 @@ class ExecutionStyle:
     """Base class of execution styles (``get_limit_price``/``get_stop_price``)."""
 
     _exchange = None
+    asset = None
+
+    def _tick(self):
+        """Price increment prices round to: the asset's tick, a cent by default."""
+        return 0.01 if self.asset is None else self.asset.tick_size
 
     def get_limit_price(self, is_buy: bool):
         raise NotImplementedError
@@ -94,9 +99,6 @@ class LimitOrder(ExecutionStyle):
         self.asset = asset
         self._exchange = exchange
 
-    def _tick(self):
-        return 0.01 if self.asset is None else self.asset.tick_size
-
     def get_limit_price(self, is_buy):
         return round_price_to_tick(self.limit_price, is_buy, self._tick())
 
@@ -112,9 +114,6 @@ class StopOrder(ExecutionStyle):
         self.stop_price = stop_price
         self.asset = asset
         self._exchange = exchange
-
-    def _tick(self):
-        return 0.01 if self.asset is None else self.asset.tick_size
 
     def get_limit_price(self, is_buy):
         return None
@@ -133,9 +132,6 @@ class StopLimitOrder(ExecutionStyle):
         self.stop_price = stop_price
         self.asset = asset
         self._exchange = exchange
-
-    def _tick(self):
-        return 0.01 if self.asset is None else self.asset.tick_size
 
     def get_limit_price(self, is_buy):
         return round_price_to_tick(self.limit_price, is_buy, self._tick())
