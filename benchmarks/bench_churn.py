@@ -11,6 +11,12 @@ Backtrader: one PandasData feed per asset, ``order_target_size`` per asset,
 (default), short-sale proceeds credited to cash (default ``shortcash=True``).
 
     python -m benchmarks.bench_churn                # 5 ml4t runs, 3 Backtrader runs
+    python -m benchmarks.bench_churn --bt-runs 0    # ml4t only
+
+Besides wall times it prints CPU times (user + sys, ``time.process_time``): ml4t
+``engine.run`` (warm, median) and Backtrader's ``cerebro.run()`` (Backtrader runs in its
+own worker here, ``--worker bt-cpu``: the generic one of ``common`` with the CPU time of
+``cerebro.run`` added).
 """
 from __future__ import annotations
 
@@ -117,8 +123,63 @@ def bt_outcome(strategy, cerebro) -> dict:
                 reject_reasons=strategy.bad, commission=strategy.commission)
 
 
+def _bt_cpu_worker(argv: list[str]) -> None:
+    """``common``'s Backtrader worker plus the CPU time of ``cerebro.run()``."""
+    import argparse
+    import time
+
+    from benchmarks import common
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--worker")
+    p.add_argument("--assets", type=int, required=True)
+    p.add_argument("--bars", type=int, required=True)
+    a = p.parse_args(argv)
+    na, nb = a.assets, a.bars
+    t0 = common.now()
+    import pandas as pd
+    import backtrader  # noqa: F401
+    t1 = common.now()
+    from benchmarks.data import bars_parquet
+    df = pd.read_parquet(bars_parquet(na, nb))
+    t2 = common.now()
+    cerebro, _ = common.bt_cerebro(df, **bt_config())
+    cerebro.addstrategy(bt_strategy(na, nb))
+    t3 = common.now()
+    c3 = time.process_time()
+    strats = cerebro.run()
+    run_cpu = time.process_time() - c3
+    t4 = common.now()
+    common.emit(dict(engine="backtrader", mode="whole", import_s=t1 - t0, read_s=t2 - t1,
+                     feeds_s=t3 - t2, run_s=t4 - t3, run_cpu_s=run_cpu, rows=na * nb,
+                     **bt_outcome(strats[0], cerebro)))
+
+
+def cpu_report(r: dict) -> str:
+    """CPU seconds (user + sys) beside the wall times, and the ratios on CPU."""
+    w, e, b = r.get("ml4t_whole", {}), r.get("ml4t_engine", {}), r.get("bt", {})
+    lines = [f"load average {r['loadavg_before']:.2f} before, {r['loadavg_after']:.2f} after"]
+    if w:
+        lines.append(f"ml4t whole process: wall {w['wall_s']:.3f} s, CPU {w['cpu_s']:.3f} s")
+    if e:
+        lines.append(f"ml4t engine.run warm: wall {e['engine_run_warm_median_s']:.3f} s, CPU "
+                     f"{e['engine_run_warm_cpu_median_s']:.3f} s (cold CPU "
+                     f"{e['engine_run_cold_cpu_s']:.3f} s)")
+    if b:
+        lines.append(f"Backtrader whole process: wall {b['wall_s']:.2f} s, CPU {b['cpu_s']:.2f} s; "
+                     f"cerebro.run wall {b['run_s']:.2f} s, CPU {b['run_cpu_s']:.2f} s")
+    if w and b:
+        lines.append(f"ratio whole process: wall {b['wall_s'] / w['wall_s']:.1f}x, CPU "
+                     f"{b['cpu_s'] / w['cpu_s']:.1f}x")
+    if e and b:
+        lines.append(f"ratio engine only (warm): wall {b['run_s'] / e['engine_run_warm_median_s']:.0f}x, "
+                     f"CPU {b['run_cpu_s'] / e['engine_run_warm_cpu_median_s']:.0f}x")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> list[dict]:
     import argparse
+    import os
 
     from benchmarks import common
 
@@ -127,10 +188,20 @@ def main(argv: list[str]) -> list[dict]:
     p.add_argument("--bt-runs", type=int, default=3)
     p.add_argument("--profile", action="store_true")
     a = p.parse_args(argv)
-    r = common.measure("benchmarks.bench_churn", "W4 long/short 250 x 252", 250, 252,
-                       runs=a.runs, bt_runs=a.bt_runs, profile=a.profile)
+    name = "W4 long/short 250 x 252"
+    r = common.measure("benchmarks.bench_churn", name, 250, 252,
+                       runs=a.runs, bt_runs=0, profile=a.profile)
+    if a.bt_runs:
+        bts = common.repeat_worker("benchmarks.bench_churn",
+                                   ["--worker", "bt-cpu", "--assets", "250", "--bars", "252"],
+                                   a.bt_runs, f"{name} backtrader")
+        r["bt"] = common.summarize(bts, ("wall_s", "cpu_s", "peak_rss_mb", "import_s", "read_s",
+                                         "feeds_s", "run_s", "run_cpu_s"))
+        r["bt"]["peak_rss_max_mb"] = max(x["peak_rss_mb"] for x in bts)
+        r["loadavg_after"] = os.getloadavg()[0]
     common.save("churn", {"machine": common.machine(), "results": [r]})
     print(common.report([r]))
+    print(cpu_report(r))
     w, b = r.get("ml4t_whole", {}), r.get("bt", {})
     if w and b:
         print(f"\nfills ml4t {w['fills']} vs Backtrader {b['fills']} (diff {w['fills'] - b['fills']});"
@@ -141,7 +212,9 @@ def main(argv: list[str]) -> list[dict]:
 
 
 if __name__ == "__main__":
-    if "--worker" in sys.argv:
+    if "bt-cpu" in sys.argv:
+        _bt_cpu_worker(sys.argv[1:])
+    elif "--worker" in sys.argv:
         from benchmarks.common import worker_main
 
         worker_main(sys.modules[__name__], sys.argv[1:])

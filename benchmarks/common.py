@@ -166,17 +166,14 @@ def python_floor(n: int = 5) -> float:
 
 
 # ------------------------------------------------------------------ Backtrader
-def bt_cerebro(df, *, cash: float, commission: float | None = None):
-    """A Cerebro with one PandasData feed per asset, built from a dense long frame.
+def bt_feeds(bt, df):
+    """One ``PandasData`` feed per asset, ``[(name, feed), ...]``, from a dense long frame.
 
     The long frame is sorted by (ts, asset) and holds every asset on every session (as
     ``benchmarks.data.make_bars`` produces), so it reshapes to (bars, assets) without a
     per-asset filter. Bars are stamped at midnight of the session date (PandasData's usual
-    daily stamping). Cheat-on-open is off, ``checksubmit`` stays on (Backtrader's default),
-    and the default observers are off (``stdstats=False``) -- ml4t records its portfolio
-    history anyway, but neither engine draws plots here.
+    daily stamping). ``bt`` is the Backtrader module (real, or the ml4t shim).
     """
-    import backtrader as bt
     import numpy as np
     import pandas as pd
 
@@ -184,21 +181,37 @@ def bt_cerebro(df, *, cash: float, commission: float | None = None):
     na = len(names)
     nb = len(df) // na
     if nb * na != len(df):
-        raise ValueError("bt_cerebro needs a dense panel (every asset on every session)")
-    ts = pd.DatetimeIndex(df["ts"].to_numpy()[::na])
+        raise ValueError("bt_feeds needs a dense panel (every asset on every session)")
+    # take the column's own datetime64 values: to_numpy() on a tz-aware column would build
+    # one Timestamp object per row, a setup cost that has nothing to do with Backtrader
+    ts = pd.DatetimeIndex(df["ts"].iloc[::na])
     if ts.tz is not None:
         ts = ts.tz_convert(None)
     idx = ts.normalize()
     cols = {f: df[f].to_numpy(dtype=np.float64).reshape(nb, na)
             for f in ("open", "high", "low", "close", "volume")}
+    return [(name, bt.feeds.PandasData(
+        dataname=pd.DataFrame({k: v[:, j] for k, v in cols.items()}, index=idx),
+        openinterest=None)) for j, name in enumerate(names)]
+
+
+def bt_cerebro(df, *, cash: float, commission: float | None = None):
+    """A Cerebro with one PandasData feed per asset (``bt_feeds``).
+
+    Cheat-on-open is off, ``checksubmit`` stays on (Backtrader's default), and the default
+    observers are off (``stdstats=False``) -- ml4t records its portfolio history anyway, but
+    neither engine draws plots here.
+    """
+    import backtrader as bt
+
     cerebro = bt.Cerebro(stdstats=False, cheat_on_open=False)
-    for j, name in enumerate(names):
-        frame = pd.DataFrame({k: v[:, j] for k, v in cols.items()}, index=idx)
-        cerebro.adddata(bt.feeds.PandasData(dataname=frame, openinterest=None), name=name)
+    feeds = bt_feeds(bt, df)
+    for name, feed in feeds:
+        cerebro.adddata(feed, name=name)
     cerebro.broker.setcash(cash)
     if commission is not None:
         cerebro.broker.setcommission(commission=commission)
-    return cerebro, names
+    return cerebro, [name for name, _ in feeds]
 
 
 # ------------------------------------------------------------------ profiles

@@ -79,6 +79,8 @@ PHASES = (  # (label, substring of some frame in the sample's stack), first matc
     ("result: BacktestResult._from_run", "_from_run ("),
     ("strategy: data.history_array", "history_array ("),
     ("strategy: broker.order_target / order", "Broker.order"),
+    ("strategy: broker.order_target / order", "broker.pyx"),       # the compiled fast path
+    ("strategy: broker.order_target / order", "BrokerCore"),
     ("strategy: broker.position(s)", "Broker.position"),
     ("strategy: own code in on_bar", ".on_bar ("),
     ("engine: _Run.next_session (calendar lookups)", "next_session ("),

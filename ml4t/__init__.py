@@ -9,7 +9,9 @@ __version__ = "0.1.0"
 
 from ml4t.engine import Engine, run_backtest
 from ml4t.orders import ContractSpec
+from ml4t.futures import ContinuousFuture, Future
 from ml4t.result import BacktestResult
 from ml4t.strategy import Strategy
 
-__all__ = ["Strategy", "run_backtest", "Engine", "BacktestResult", "ContractSpec", "__version__"]
+__all__ = ["Strategy", "run_backtest", "Engine", "BacktestResult", "ContractSpec", "Future",
+           "ContinuousFuture", "__version__"]

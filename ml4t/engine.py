@@ -15,7 +15,7 @@ from ml4t._core.matching import OrderBook
 from ml4t.errors import ConfigError, check_choice
 from ml4t.orders import (ACTION_NAMES, BarEvent, CorporateActionEvent, Fill, FillEvent, Order,
                          OrderEvent, _ts)
-from ml4t.strategy import Bars, Broker, DataView, Strategy, _Assets, overridden
+from ml4t.strategy import Bars, Broker, DataView, OpenPrices, Strategy, _Assets, overridden
 
 FILL_MODES = {"next_open": FillMode.NEXT_OPEN, "next_close": FillMode.NEXT_CLOSE,
               "same_close": FillMode.SAME_CLOSE}
@@ -26,7 +26,9 @@ RECORD = ("slice", "session")
 INTRABAR = {"stop_first": IntrabarPolicy.STOP_FIRST, "limit_first": IntrabarPolicy.LIMIT_FIRST,
             "nearest_open": IntrabarPolicy.NEAREST_OPEN, "submission": IntrabarPolicy.SUBMISSION}
 CASH_CHECKS = ("all", "opening")
+ZERO_VOLUME = ("fill", "skip")
 TRAIL_SOURCES = {"close": TrailSource.TRAIL_CLOSE, "high_low": TrailSource.TRAIL_HIGH_LOW}
+STOP_LIMIT_RULES = {"stop_only": 0, "bar_direction": 1}
 
 
 class _Run:
@@ -48,11 +50,17 @@ class _Run:
                               c["on_insufficient"] == "partial", c["fractional"],
                               math.nan if c["volume_limit"] is None else c["volume_limit"],
                               int(INTRABAR[c["intrabar_policy"]]),
-                              int(TRAIL_SOURCES[c["trail_source"]]))
+                              int(TRAIL_SOURCES[c["trail_source"]]),
+                              STOP_LIMIT_RULES[c["stop_limit_rule"]])
+        self.book.skip_zero_volume = c["zero_volume"] == "skip"
+        from ml4t.orders import ContractSpec
         for name, spec in (c["contracts"] or {}).items():
-            a = self.assets.id(name)
-            self.book.set_contract(a, *spec.as_args())
+            if isinstance(spec, ContractSpec):
+                self.book.set_contract(self.assets.id(name), *spec.as_args())
         self.desk = None
+        self.futures = None
+        self.fx = None
+        self.close_hooks = []
         capacity = _history_capacity(bar_data)
         in_memory = getattr(bar_data, "_stream", None) is None and \
             getattr(bar_data, "_batch_rows", None) is None
@@ -61,10 +69,58 @@ class _Run:
                              in_memory)
         self.start_ts = 0
 
+    def setup_fx(self) -> None:
+        """Asset currencies, cash books and the exchange-rate schedule (``ml4t.fx``)."""
+        from ml4t.fx import FxDesk, parse_fx
+        c = self.config
+        base = c["base_currency"]
+        cur = c["currency"] or {}
+        self._known("currency", cur)
+        codes = sorted((set(cur.values()) | set(c["cash_balances"])) - {base})
+        if not codes:
+            return
+        names = [base] + codes
+        index = {code: i for i, code in enumerate(names)}
+        acur = np.zeros(len(self.assets.names), dtype=np.int32)
+        for name, code in cur.items():
+            acur[self.assets.id(name)] = index[code]
+        balances = [0.0] * len(names)
+        for code, amount in c["cash_balances"].items():
+            balances[index[code]] = amount
+        self.ledger.set_currencies(acur, len(names), balances)
+        self.ledger.fx_auto = c["fx_conversion"] == "auto"
+        self.ledger.fx_spread = c["fx_spread"]
+        ts, ccy, rate = parse_fx(c["fx"], base, codes)
+        self.sim.set_fx(ts, ccy, rate)
+        self.fx = FxDesk(self, names, ts, ccy, rate)
+        self.close_hooks.append(self.fx.on_close)
+        self.sim.close_hook = self._on_close
+
+    def _on_close(self, session: int, ts: int, k: int) -> None:
+        for hook in self.close_hooks:
+            hook(session, ts, k)
+
+    def setup_futures(self, first_session: int) -> None:
+        """Futures accounting, expiries and continuous-future rolls (``ml4t.futures``)."""
+        from ml4t.futures import ContinuousFuture, Future, FuturesDesk
+        specs = self.config["contracts"] or {}
+        if not any(isinstance(s, (Future, ContinuousFuture)) for s in specs.values()):
+            return
+        if any(isinstance(s, ContinuousFuture) for s in specs.values()) and not any(
+                isinstance(s, Future) for s in specs.values()):
+            raise ConfigError("contracts", "a ContinuousFuture without Future contracts",
+                              "the chain's contracts as ml4t.Future specifications")
+        self.futures = FuturesDesk(self, specs, first_session)
+        self.close_hooks.append(self.futures.on_close)
+        self.sim.close_hook = self._on_close
+
     def setup_margin(self, on_event):
         """Maintenance requirements, borrow/interest rates, funding and the margin desk."""
         from ml4t.margin import MarginDesk, RateSchedule
         c, led, sim = self.config, self.ledger, self.sim
+        self._known("initial_margin", c["initial_margin_per_asset"])
+        for name, frac in c["initial_margin_per_asset"].items():
+            led.set_initial_margin(self.assets.id(name), float(frac))
         mm = c["maintenance_margin"]
         per_asset = mm if isinstance(mm, dict) else {}
         default = mm if not isinstance(mm, dict) else (0.25, 0.30)
@@ -103,10 +159,15 @@ class _Run:
         sim.accruals = bool(any_rate)
         if borrow_sched or desk.credit is not None or desk.debit is not None:
             sim.session_hook = desk.on_session
-        if c["account"] == "margin":
+        if c["account"] == "margin" and c["margin_calls"]:
             sim.margin_hook = desk.on_margin_call
         if c["funding"] is not None:
-            sim.set_funding(*_funding_arrays(c["funding"], self.assets))
+            from ml4t.fx import funding_gap_guard
+            arrays = _funding_arrays(c["funding"], self.assets)
+            sim.set_funding(*arrays)
+            if len(arrays[0]):
+                self.close_hooks.append(funding_gap_guard(self, arrays[0], arrays[1]))
+                sim.close_hook = self._on_close
         # a rate series must cover the first session it is needed: check before the run
         for sched in list(borrow_sched.values()) + [x for x in (desk.credit, desk.debit)
                                                     if x is not None]:
@@ -211,6 +272,9 @@ class _Driver:
                 on_bar(bars)
                 on_event(BarEvent(bars.ts, bars))
             self.bar_hook = both
+        if "on_open" in hooks:
+            on_open, names = strategy.on_open, self.names
+            run.sim.open_hook = lambda ts, ids, opens: on_open(OpenPrices(ts, names, ids, opens))
 
     def deliver(self):
         """Deliver every corporate action and order/fill event not yet seen, in time order."""
@@ -273,8 +337,9 @@ class Engine:
 
     Parameters
     ----------
-    cash : float, default 100_000
-        Starting cash.
+    cash : float or dict, default 100_000
+        Starting cash; a dict (``{"USD": 100_000, "EUR": 20_000}``) gives opening
+        balances per currency (the base currency's must be > 0).
     fill : {"next_open", "next_close", "same_close"}
         When orders fill: at the next bar's open (intrabar rules for limits and
         stops), at the next bar's close, or at the close of the bar on which they
@@ -289,8 +354,9 @@ class Engine:
         does; cash may go negative without limit).
     allow_short : bool, optional
         Default False for a cash account, True for a margin account.
-    initial_margin : float, default 0.5
-        Initial margin requirement of a margin account (0.5 = Reg-T, 2x).
+    initial_margin : float or dict, default 0.5
+        Initial margin requirement of a margin account (0.5 = Reg-T, 2x);
+        ``{asset: fraction}`` sets it per asset (others 0.5).
     max_leverage : float, optional
         Cap on gross exposure / NAV (margin accounts); default none.
     on_insufficient : {"reject", "partial"}
@@ -324,15 +390,28 @@ class Engine:
         Cash accounts: check every fill (default), or only the part of a fill that
         opens or enlarges a position (covering a short may then take cash below
         zero; a reversal that does not fit fills its closing leg only).
+    stop_limit_rule : {"stop_only", "bar_direction"}
+        A stop-limit (or trailing stop-limit) triggered inside a bar fills there at its
+        stop when the stop is within the limit; with "bar_direction" it also fills at
+        its limit when the limit lies beyond the stop and the bar closes past the limit
+        moving away from its open (Backtrader's rule). Otherwise it rests as a limit.
     trail_source : {"close", "high_low"}
         What trailing stops follow: each bar's close, or its high (sells) / low (buys).
-    contracts : dict of str to ContractSpec, optional
-        Tick size, lot size, minimum quantity and fractional trading per asset.
+    contracts : dict of str to ContractSpec, Future or ContinuousFuture, optional
+        Tick size, lot size, minimum quantity and fractional trading per asset;
+        ``ml4t.Future`` makes an asset a futures contract (multiplier, expiry,
+        per-contract margins, daily settlement; needs ``account="margin"``) and
+        ``"ES": ml4t.ContinuousFuture(roll="days", days=5)`` a root name that
+        trades the active contract and rolls it (see ``ml4t.futures``).
     maintenance_margin : (float, float) or dict, default (0.25, 0.30)
         Maintenance requirement of longs and shorts (fractions of market value),
         or ``{asset: (long, short)}``; checked at every mark to market.
     liquidation_policy : ml4t.margin.LiquidationPolicy, optional
         What a margin call sells (default: largest requirement first).
+    margin_calls : bool, default True
+        False: a margin account still checks initial margin on every opening fill and
+        reports its maintenance requirement, but never calls or liquidates (equity may
+        fall below the requirement, and below zero).
     borrow_rate : float, Series or dict, default 0
         Annual borrow fee on short market value (per asset with a dict; a Series
         gives a time-varying rate).
@@ -344,6 +423,24 @@ class Engine:
         Days in the rate year.
     funding : DataFrame, optional
         Perpetual funding payments: columns ``ts, asset, rate``.
+    currency : dict of str to str, optional
+        Currency of each foreign asset (``{"SAP": "EUR"}``); others are in
+        ``base_currency``. See ``ml4t.fx``.
+    base_currency : str, default "USD"
+        Currency of NAV, metrics and P&L.
+    fx : DataFrame, optional
+        Exchange rates, base units per unit of each foreign currency: long
+        (``ts, currency, rate``) or wide (one column per currency, by time).
+    fx_conversion : {"auto", "hold"}
+        Convert foreign cash flows to base at once (paying ``fx_spread``), or hold
+        them in a cash book per currency.
+    fx_spread : float, default 0
+        Cost of each conversion, a fraction of the amount.
+    zero_volume : {"fill", "skip"}
+        Whether orders may fill on a bar whose volume is zero (or NaN): ``"skip"``
+        waits for a bar that traded (IOC/FOK orders end unfilled). The default fills,
+        because FX and index data often carry no volume at all. Quote data is not
+        affected (the quoted sizes decide).
 
     Raises
     ------
@@ -360,10 +457,13 @@ class Engine:
                  record: str = "slice", record_positions: bool = True, seed: int = 0,
                  price_adjustment: str = "detect", corporate_actions=None,
                  volume_limit: float | None = None, intrabar_policy: str = "stop_first",
-                 trail_source: str = "close", contracts: dict | None = None,
+                 trail_source: str = "close", stop_limit_rule: str = "stop_only",
+                 contracts: dict | None = None,
                  maintenance_margin=(0.25, 0.30), liquidation_policy=None, borrow_rate=0.0,
                  hard_to_borrow=None, interest_rate=0.0, margin_rate=0.0, day_count: int = 360,
-                 funding=None, cash_check: str = "all"):
+                 funding=None, cash_check: str = "all", currency: dict | None = None,
+                 base_currency: str = "USD", fx=None, fx_conversion: str = "auto",
+                 fx_spread: float = 0.0, zero_volume: str = "fill", margin_calls: bool = True):
         check_choice("fill", fill, FILL_MODES)
         check_choice("account", account, ACCOUNTS)
         check_choice("on_insufficient", on_insufficient, ON_INSUFFICIENT)
@@ -374,6 +474,7 @@ class Engine:
         check_choice("intrabar_policy", intrabar_policy, INTRABAR)
         check_choice("cash_check", cash_check, CASH_CHECKS)
         check_choice("trail_source", trail_source, TRAIL_SOURCES)
+        check_choice("stop_limit_rule", stop_limit_rule, STOP_LIMIT_RULES)
         if volume_limit is not None and not (isinstance(volume_limit, (int, float))
                                              and 0 < volume_limit <= 1):
             raise ConfigError("volume_limit", volume_limit, "a fraction in (0, 1] or None")
@@ -400,21 +501,50 @@ class Engine:
         if funding is not None and not isinstance(funding, pd.DataFrame):
             raise ConfigError("funding", type(funding).__name__,
                               "a DataFrame with columns ts, asset, rate")
+        from ml4t.futures import ContinuousFuture
         from ml4t.orders import ContractSpec
         if contracts is not None:
             if not isinstance(contracts, dict) or not all(
-                    isinstance(v, ContractSpec) for v in contracts.values()):
+                    isinstance(v, (ContractSpec, ContinuousFuture)) for v in contracts.values()):
                 raise ConfigError("contracts", contracts,
-                                  "a dict of asset name -> ml4t.ContractSpec")
+                                  "a dict of asset name -> ml4t.ContractSpec / ml4t.Future "
+                                  "(or root name -> ml4t.ContinuousFuture)")
         if corporate_actions is not None and not isinstance(corporate_actions, pd.DataFrame):
             raise ConfigError("corporate_actions", type(corporate_actions).__name__,
                               "a pandas DataFrame (asset, ex_date, ratio | amount, pay_date)")
+        from ml4t.fx import FX_CONVERSIONS
+        check_choice("fx_conversion", fx_conversion, FX_CONVERSIONS)
+        check_choice("zero_volume", zero_volume, ZERO_VOLUME)
+        if not isinstance(base_currency, str) or not base_currency:
+            raise ConfigError("base_currency", base_currency, "a currency code such as 'USD'")
+        if currency is not None and not (isinstance(currency, dict) and all(
+                isinstance(v, str) and v for v in currency.values())):
+            raise ConfigError("currency", currency, "a dict of asset name -> currency code")
+        if not (isinstance(fx_spread, (int, float)) and 0 <= fx_spread < 1):
+            raise ConfigError("fx_spread", fx_spread, "a fraction in [0, 1) (0.0005 = 5 bp)")
+        balances = {}
+        if isinstance(cash, dict):
+            balances = dict(cash)
+            bad = [k for k, v in balances.items() if isinstance(v, bool) or not (
+                isinstance(v, (int, float)) and math.isfinite(v) and v >= 0)]
+            if bad:
+                raise ConfigError(f"cash[{bad[0]!r}]", balances[bad[0]], "a finite amount >= 0")
+            if base_currency not in balances:
+                raise ConfigError("cash", cash, f"a balance in the base currency "
+                                  f"{base_currency!r} (and optionally others)")
+            cash = balances.pop(base_currency)
+            balances = {k: float(v) for k, v in balances.items() if v}
         try:
             cash = float(cash)
         except (TypeError, ValueError):
             raise ConfigError("cash", cash, "a finite number > 0") from None
         if not math.isfinite(cash) or cash <= 0:
             raise ConfigError("cash", cash, "a finite number > 0")
+        foreign = set(balances) | set((currency or {}).values())
+        foreign.discard(base_currency)
+        if foreign and fx is None:
+            raise ConfigError("fx", None, "exchange rates (a DataFrame) for "
+                              f"{', '.join(sorted(foreign))} against {base_currency}")
         if commission is None:
             commission = NoCommission()
         if not isinstance(commission, CommissionModel):
@@ -427,8 +557,18 @@ class Engine:
                               "(e.g. ml4t.models.FixedBpsSlippage(5))")
         if allow_short is None:
             allow_short = account in ("margin", "unchecked")
+        initial_per_asset = {}
+        if isinstance(initial_margin, dict):
+            initial_per_asset = dict(initial_margin)
+            bad = [k for k, v in initial_per_asset.items() if isinstance(v, bool) or not (
+                isinstance(v, (int, float)) and 0 < v <= 1)]
+            if bad:
+                raise ConfigError(f"initial_margin[{bad[0]!r}]", initial_per_asset[bad[0]],
+                                  "a fraction in (0, 1]")
+            initial_margin = 0.5
         if not (isinstance(initial_margin, (int, float)) and 0 < initial_margin <= 1):
-            raise ConfigError("initial_margin", initial_margin, "a fraction in (0, 1]")
+            raise ConfigError("initial_margin", initial_margin, "a fraction in (0, 1], or "
+                              "{asset: fraction} (others 0.5)")
         if max_leverage is None:
             max_leverage = math.inf
         elif not (isinstance(max_leverage, (int, float)) and max_leverage > 0):
@@ -438,12 +578,17 @@ class Engine:
         self.config: dict[str, Any] = dict(
             cash=cash, fill=fill, commission=commission, slippage=slippage, account=account,
             allow_short=bool(allow_short), initial_margin=float(initial_margin),
+            initial_margin_per_asset=initial_per_asset,
             max_leverage=float(max_leverage), on_insufficient=on_insufficient,
             fill_order=fill_order, fractional=bool(fractional), calendar=calendar,
             start=start, end=end, record=record, record_positions=bool(record_positions),
             seed=int(seed), price_adjustment=price_adjustment,
             corporate_actions=corporate_actions, volume_limit=volume_limit,
-            intrabar_policy=intrabar_policy, trail_source=trail_source, contracts=contracts,
+            intrabar_policy=intrabar_policy, trail_source=trail_source,
+            stop_limit_rule=stop_limit_rule, contracts=contracts,
+            currency=currency, base_currency=base_currency, fx=fx, fx_conversion=fx_conversion,
+            fx_spread=float(fx_spread), cash_balances=balances, zero_volume=zero_volume,
+            margin_calls=bool(margin_calls),
             maintenance_margin=maintenance_margin, liquidation_policy=liquidation_policy,
             borrow_rate=borrow_rate, hard_to_borrow=list(hard_to_borrow or []),
             interest_rate=interest_rate, margin_rate=margin_rate, day_count=day_count,
@@ -498,6 +643,8 @@ class Engine:
         first = next(batches, None)
         if first is not None and len(first.ts):
             run.start_ts = int(first.ts[0])
+        run.setup_fx()
+        run.setup_futures(int(first.session[0]) if first is not None and len(first.ts) else 0)
         strat.broker = Broker(run)
         strat.data = DataView(run.sim, run.assets)
         strat.rng = self.rng

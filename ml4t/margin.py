@@ -57,7 +57,8 @@ class LiquidationPolicy:
         """Return ``[(asset, qty), ...]`` to trade now (qty reduces a position).
 
         ``positions``: dicts with ``asset, qty, price, requirement, maintenance``
-        and ``cost`` (a function of a signed quantity giving the equity that
+        (the fraction), ``per_unit`` (the requirement one unit carries: futures with
+        per-contract margins carry a fixed amount) and ``cost`` (a function of a signed quantity giving the equity that
         liquidating it loses to commission and slippage), sorted by requirement,
         largest first.
         """
@@ -77,7 +78,7 @@ class LargestRequirementFirst(LiquidationPolicy):
         if shortfall <= 0 or not positions:
             return []
         p = positions[0]
-        per_unit = p["maintenance"] * p["price"]
+        per_unit = p.get("per_unit", p["maintenance"] * p["price"])
         size = abs(p["qty"])
         sign = -math.copysign(1.0, p["qty"])
         cost = p.get("cost") or (lambda q: 0.0)
@@ -161,16 +162,16 @@ class MarginDesk:
         out = []
         book = self.run.book
 
-        def cost_fn(p):
+        def cost_fn(p, mult):
             def cost(q):
                 px = book.slippage_model.fill_price(p, q, math.nan)
-                return (px - p) * q + book.commission_model.commission(q, px, 0.0, 0.0)
+                return (px - p) * q * mult + book.commission_model.commission(q, px, 0.0, 0.0)
             return cost
 
-        for a, q, p, req in led.margin_shortfall_order():
+        for a, q, p, req, per_unit in led.margin_shortfall_order():
             m = led.maint_long_np[a] if q > 0 else led.maint_short_np[a]
             out.append(dict(asset=names[a], qty=q, price=p, requirement=req, maintenance=m,
-                            cost=cost_fn(p)))
+                            per_unit=per_unit, cost=cost_fn(p, float(led.mult_np[a]))))
         return out
 
     def on_margin_call(self, k: int, ts: int) -> None:

@@ -85,7 +85,7 @@ from pathlib import Path
 from typing import Any
 
 from ml4t.errors import Ml4tError, suggest
-from ml4t.result import TABLES
+from ml4t.result import OPTIONAL_TABLES, TABLES
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "check_inputs", "compare_outputs",
            "replay", "add_parser"]
@@ -102,6 +102,8 @@ HASH_FILE = "inputs.sha256"
 EXPECTED_DIR = "expected"
 OUTPUT_FILES = tuple(f"{t}.csv" for t in TABLES)
 """Every table of a ``BacktestResult`` is compared; a new table needs ``--update``."""
+OPTIONAL_FILES = tuple(f"{t}.csv" for t in OPTIONAL_TABLES)
+"""Written only when they have rows (futures, currencies); compared when either side has one."""
 BT_FILES = ("bt_orders.csv", "bt_trades.csv", "bt_value.csv")
 """Backtrader-shim outputs, beside the native tables of the run the shim drove.
 
@@ -128,6 +130,9 @@ SHIM_ENGINE_KEYS = {"backtrader": ("cash", "commission"), "zipline": ("capital_b
 BT_FEEDS = {"yahoo": "YahooFinanceCSVData", "backtrader": "BacktraderCSVData",
             "generic": "GenericCSVData"}
 MODEL_KEYS = {"commission": "CommissionModel", "slippage": "SlippageModel"}
+TABLE_KEYS = ("funding", "fx", "corporate_actions")
+"""Engine options that take a DataFrame: in ``[engine]`` a CSV file in the folder."""
+CONTRACT_KINDS = ("ContractSpec", "Future", "ContinuousFuture")
 SUBPROCESS_TIMEOUT = 600
 
 
@@ -238,6 +243,7 @@ class Scenario:
     def input_files(self) -> list[Path]:
         """Every input file: ``scenario.toml``, the strategy file and the data file(s)."""
         files = {self.toml_path.resolve(), self.strategy_file}
+        files.update(self.table_paths().values())
         if self.data_path.is_dir():
             files.update(f for f in self.data_path.rglob("*") if f.is_file())
         else:
@@ -246,6 +252,16 @@ class Scenario:
 
     def rel(self, p: Path) -> str:
         return p.resolve().relative_to(self.root.resolve()).as_posix()
+
+    def table_paths(self) -> dict[str, Path]:
+        """CSV inputs of table-valued engine options (``funding = "funding.csv"``)."""
+        out = {key: _inside(self.root, self.engine[key], self.toml_path, f"engine.{key}")
+               for key in TABLE_KEYS if key in self.engine}
+        for key, p in out.items():
+            if not p.is_file():
+                raise ScenarioError(f"{self.toml_path}: [engine] {key} = "
+                                    f"{self.engine[key]!r}: no such file")
+        return out
 
     def engine_kwargs(self) -> dict:
         """``[engine]`` resolved into keyword arguments of :class:`ml4t.Engine`.
@@ -266,9 +282,17 @@ class Scenario:
                 raise ScenarioError(f"{path}: set {key!r} in [data], not in [engine]")
         _check_keys(path, "engine", self.engine, allowed)
         kwargs = {}
+        tables = self.table_paths()
         for key, value in self.engine.items():
             if key in MODEL_KEYS:
                 value = _model(path, key, value, getattr(models, MODEL_KEYS[key]))
+            elif key in tables:
+                import pandas as pd
+                kwargs[key] = pd.read_csv(tables[key])
+                continue
+            elif key == "contracts":
+                kwargs[key] = _contracts(path, value)
+                continue
             kwargs[key] = _plain(value)
         kwargs["calendar"] = self.calendar
         kwargs["start"] = self.start
@@ -280,6 +304,29 @@ class Scenario:
         from ml4t.cli import _find_strategy, _load_module
 
         return _find_strategy(_load_module(self.strategy_file), self.strategy_class)
+
+
+def _contracts(path: Path, value) -> dict:
+    """``contracts = { ESH24 = { kind = "Future", root = "ES", ... }, ES = { kind =
+    "ContinuousFuture", roll = "days", days = 1 } }`` into specification objects."""
+    import ml4t
+
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{path}: [engine] contracts must be a table of tables, got {value!r}")
+    out = {}
+    for name, spec in value.items():
+        args = dict(spec) if isinstance(spec, dict) else {}
+        kind = args.pop("kind", "ContractSpec")
+        if kind not in CONTRACT_KINDS:
+            hint = suggest(str(kind), CONTRACT_KINDS)
+            raise ScenarioError(f"{path}: [engine] contracts.{name}: unknown kind {kind!r}"
+                                + (f"; did you mean {hint!r}?" if hint else
+                                   f" (known: {', '.join(CONTRACT_KINDS)})"))
+        try:
+            out[name] = getattr(ml4t, kind)(**args)
+        except (TypeError, ValueError) as e:
+            raise ScenarioError(f"{path}: [engine] contracts.{name}: {e}") from None
+    return out
 
 
 def _model(path: Path, key: str, value, base):
@@ -728,6 +775,8 @@ def compare_outputs(expected_dir, actual_dir, files=OUTPUT_FILES) -> tuple[int, 
     """
     expected_dir, actual_dir = Path(expected_dir), Path(actual_dir)
     rows, diffs = 0, []
+    files = tuple(files) + tuple(f for f in OPTIONAL_FILES if f not in files and (
+        (expected_dir / f).is_file() or (actual_dir / f).is_file()))
     for name in files:
         e_path, a_path = expected_dir / name, actual_dir / name
         if not e_path.is_file():
@@ -774,7 +823,7 @@ def _prepare_out(base: Path | None, name: str) -> tuple[Path, bool]:
         return Path(tempfile.mkdtemp(prefix=f"ml4t-replay-{name}-")), True
     out = base / name
     out.mkdir(parents=True, exist_ok=True)
-    for t in TABLES:
+    for t in TABLES + OPTIONAL_TABLES:
         for suffix in (".csv", ".parquet"):
             (out / f"{t}{suffix}").unlink(missing_ok=True)
     for extra in BT_FILES + ZL_FILES:
@@ -818,7 +867,7 @@ def _replay_one(folder: Path, update: bool, out_base: Path | None) -> Outcome:
         if update:
             res.details = _update(folder, scenario, out, old_hashes)
             res.status = "updated"
-            res.rows = sum(_rows((expected / n).read_bytes()) for n in scenario.output_files)
+            res.rows = sum(_rows((expected / n).read_bytes()) for n in _written(scenario, out))
             return res
         res.rows, diffs = compare_outputs(expected, out, scenario.output_files)
         if diffs:
@@ -832,12 +881,18 @@ def _replay_one(folder: Path, update: bool, out_base: Path | None) -> Outcome:
             shutil.rmtree(out, ignore_errors=True)
 
 
+def _written(scenario: Scenario, out: Path) -> tuple[str, ...]:
+    """The scenario's compared files plus the optional tables this run wrote."""
+    return scenario.output_files + tuple(f for f in OPTIONAL_FILES if (out / f).is_file())
+
+
 def _update(folder: Path, scenario: Scenario, out: Path, old_hashes: dict) -> list[str]:
     """Rewrite ``expected/`` and ``inputs.sha256``; describe every change."""
     expected = folder / EXPECTED_DIR
     expected.mkdir(exist_ok=True)
     notes = []
-    for name in scenario.output_files:
+    files = _written(scenario, out)
+    for name in files:
         new = (out / name).read_bytes()
         path = expected / name
         if not path.is_file():
@@ -852,7 +907,7 @@ def _update(folder: Path, scenario: Scenario, out: Path, old_hashes: dict) -> li
             notes.append(d.render(indent="      "))
         path.write_bytes(new)
     for stale in sorted(expected.glob("*.csv")):
-        if stale.name not in scenario.output_files:
+        if stale.name not in files:
             stale.unlink()
             notes.append(f"    {EXPECTED_DIR}/{stale.name}: removed (no such table any more)")
     new_hashes = current_hashes(scenario)

@@ -12,15 +12,51 @@ from ml4t.metrics import compute_metrics
 
 TABLES = ("portfolio", "positions", "orders", "fills", "trades", "corporate_actions",
           "accruals", "margin_calls")
+OPTIONAL_TABLES = ("variation_margin", "rolls", "conversions")
+"""Tables only futures or foreign-currency runs fill; written only when not empty."""
 
 
 def _index(ts: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.asarray(ts, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
 
 
-def _names(ids, names) -> np.ndarray:
-    arr = np.asarray(names, dtype=object)
-    return arr[np.asarray(ids, dtype=np.int64)] if len(arr) else np.asarray([], dtype=object)
+_STR_DTYPE = []        # [dtype] pandas gives a column of Python strings, when arrow-backed
+
+
+def _arrow_str_dtype():
+    if not _STR_DTYPE:
+        dt = pd.Series(np.array(["a"], dtype=object)).dtype
+        arrow = isinstance(dt, pd.StringDtype) and getattr(dt, "storage", None) == "pyarrow"
+        _STR_DTYPE.append(dt if arrow else None)
+    return _STR_DTYPE[0]
+
+
+def _names(ids, names):
+    """``names[ids]``: the column of strings pandas would build from those Python strings.
+
+    With pandas' arrow-backed string dtype (pandas >= 3) the column is taken in
+    pyarrow from the few distinct labels, instead of converting one Python string
+    per row; otherwise (or for labels that are not all strings) it is an object array.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(names) or not len(ids):
+        return np.asarray([], dtype=object)
+    dt = _arrow_str_dtype()
+    if dt is not None and all(type(x) is str for x in names):
+        import pyarrow as pa
+        return pd.array(pa.array(list(names), type=pa.large_string()).take(pa.array(ids)),
+                        dtype=dt)
+    return np.asarray(names, dtype=object)[ids]
+
+
+def _codes_table(mapping: dict, blank_zero: bool = False) -> list:
+    """A code -> name dict as a list indexed by code (code 0 -> "" if ``blank_zero``)."""
+    out = [""] * (max(mapping) + 1)
+    for code, name in mapping.items():
+        out[code] = name
+    if blank_zero:
+        out[0] = ""
+    return out
 
 
 class BacktestResult:
@@ -79,6 +115,13 @@ class BacktestResult:
         self.accruals = pd.DataFrame(
             {"ts": [], "kind": [], "asset": [], "amount": [], "base": [], "rate": []})
         self.margin_calls = pd.DataFrame({"ts": [], "equity": [], "requirement": []})
+        self.variation_margin = pd.DataFrame(
+            {"ts": [], "asset": [], "qty": [], "from_price": [], "to_price": [], "amount": []})
+        self.rolls = pd.DataFrame({"ts": [], "root": [], "from_asset": [], "to_asset": [],
+                                   "qty": [], "from_price": [], "to_price": [],
+                                   "close_order_id": [], "open_order_id": []})
+        self.conversions = pd.DataFrame(
+            {"ts": [], "currency": [], "amount": [], "rate": [], "base_amount": [], "cost": []})
 
     @property
     def manifest(self) -> dict:
@@ -112,7 +155,7 @@ class BacktestResult:
             returns = nav / prev - 1.0
         portfolio = pd.DataFrame({
             "nav": nav, "cash": led.p_cash.to_numpy(), "positions_value": led.p_net.to_numpy(),
-            "gross_exposure": gross, "net_exposure": led.p_net.to_numpy(), "leverage": leverage,
+            "gross_exposure": gross, "net_exposure": led.p_net_exp.to_numpy(), "leverage": leverage,
             "realized_pnl": led.p_realized.to_numpy(), "unrealized_pnl": led.p_unrealized.to_numpy(),
             "commission": led.p_commission.to_numpy(),
             "dividends": led.p_dividends.to_numpy(), "receivable": led.p_receivable.to_numpy(),
@@ -123,38 +166,52 @@ class BacktestResult:
         portfolio.index.name = "ts"
 
         s_qty, s_price, s_cost = led.s_qty.to_numpy(), led.s_price.to_numpy(), led.s_cost.to_numpy()
+        mult = led.mult_np
+        s_mult = mult[led.s_asset.to_numpy()]
         positions = pd.DataFrame({
             "ts": _index(led.s_ts.to_numpy()), "asset": _names(led.s_asset.to_numpy(), names),
-            "qty": s_qty, "price": s_price, "market_value": s_qty * s_price, "avg_cost": s_cost,
-            "unrealized_pnl": (s_price - s_cost) * s_qty,
+            "qty": s_qty, "price": s_price, "market_value": led.s_value.to_numpy(),
+            "avg_cost": s_cost, "unrealized_pnl": (s_price - s_cost) * s_qty * s_mult,
         })
+        if led.n_ccy > 1:
+            # prices and costs in the asset's currency, values in base
+            rate = np.where(s_qty != 0, led.s_value.to_numpy() / (s_qty * s_price * s_mult), 1.0)
+            positions["unrealized_pnl"] = positions["unrealized_pnl"] * rate
 
         f_qty, f_price, f_ref = led.f_qty.to_numpy(), led.f_price.to_numpy(), led.f_ref.to_numpy()
         fills = pd.DataFrame({
             "ts": _index(led.f_ts.to_numpy()), "order_id": led.f_oid.to_numpy(),
             "asset": _names(led.f_asset.to_numpy(), names), "qty": f_qty, "price": f_price,
             "ref_price": f_ref, "commission": led.f_comm.to_numpy(),
-            "slippage": (f_price - f_ref) * f_qty + 0.0, "realized_pnl": led.f_realized.to_numpy(),
+            "slippage": (f_price - f_ref) * f_qty * mult[led.f_asset.to_numpy()] + 0.0,
+            "realized_pnl": led.f_realized.to_numpy(),
+            **({"fx_pnl": led.f_fx.to_numpy()} if led.n_ccy > 1 else {}),
         })
 
         oid = book.ev_oid.to_numpy()
         oi = oid - 1
         o_asset = book.o_asset.to_numpy()
+        if len(oi):
+            status = _names(book.ev_status.to_numpy(), _codes_table(STATUSES))
+            reason = _names(book.ev_reason.to_numpy(), _codes_table(REASONS, blank_zero=True))
+            otype = _names(book.o_type.to_numpy()[oi], _codes_table(ORDER_TYPES))
+            tif = _names(book.o_tif.to_numpy()[oi], _codes_table(TIME_IN_FORCE))
+        else:
+            status = reason = otype = tif = []
         orders = pd.DataFrame({
             "ts": _index(book.ev_ts.to_numpy()), "order_id": oid,
-            "asset": _names(o_asset[oi], names) if len(oi) else np.asarray([], dtype=object),
-            "status": [STATUSES[s] for s in book.ev_status.to_numpy()],
-            "reason": [REASONS[r] if r else "" for r in book.ev_reason.to_numpy()],
-            "type": [ORDER_TYPES[t] for t in book.o_type.to_numpy()[oi]],
-            "time_in_force": [TIME_IN_FORCE[t] for t in book.o_tif.to_numpy()[oi]],
+            "asset": _names(o_asset[oi], names),
+            "status": status, "reason": reason, "type": otype, "time_in_force": tif,
             "qty": book.ev_qty.to_numpy(), "filled": book.ev_filled.to_numpy(),
             "limit_price": book.ev_limit.to_numpy(), "stop_price": book.ev_stop.to_numpy(),
         })
 
         t_pnl, t_comm = led.t_pnl.to_numpy(), led.t_comm.to_numpy()
+        t_long = led.t_dir.to_numpy() > 0
         trades = pd.DataFrame({
             "asset": _names(led.t_asset.to_numpy(), names),
-            "direction": np.where(led.t_dir.to_numpy() > 0, "long", "short"),
+            "direction": _names(t_long.astype(np.int64), ("short", "long")) if len(t_long)
+            else np.where(t_long, "long", "short"),
             "entry_ts": _index(led.t_entry_ts.to_numpy()), "exit_ts": _index(led.t_exit_ts.to_numpy()),
             "entry_price": led.t_entry_price.to_numpy(), "exit_price": led.t_exit_price.to_numpy(),
             "qty": led.t_qty.to_numpy(), "pnl": t_pnl, "commission": t_comm,
@@ -180,6 +237,32 @@ class BacktestResult:
             "asset": [names[a] if a >= 0 else "" for a in acc_asset],
             "amount": led.acc_amount.to_numpy(), "base": led.acc_base.to_numpy(),
             "rate": led.acc_rate.to_numpy(),
+        })
+        out.variation_margin = pd.DataFrame({
+            "ts": _index(led.vm_ts.to_numpy()), "asset": _names(led.vm_asset.to_numpy(), names),
+            "qty": led.vm_qty.to_numpy(), "from_price": led.vm_from.to_numpy(),
+            "to_price": led.vm_to.to_numpy(), "amount": led.vm_amount.to_numpy(),
+        })
+        if led.n_ccy > 1:
+            ccy_names = run.fx.names
+            out.portfolio["fx_pnl"] = led.p_fx_pnl.to_numpy()
+            out.portfolio["fx_cash"] = led.p_fx_cash.to_numpy()
+            out.conversions = pd.DataFrame({
+                "ts": _index(led.x_ts.to_numpy()),
+                "currency": [ccy_names[c] for c in led.x_ccy.to_numpy()],
+                "amount": led.x_amount.to_numpy(), "rate": led.x_rate.to_numpy(),
+                "base_amount": led.x_base.to_numpy(), "cost": led.x_cost.to_numpy(),
+            })
+        rolls = run.futures.rolls if getattr(run, "futures", None) is not None else []
+        out.rolls = pd.DataFrame({
+            "ts": _index(np.array([r[0] for r in rolls], dtype=np.int64)),
+            "root": [r[1] for r in rolls],
+            "from_asset": [names[r[2]] for r in rolls], "to_asset": [names[r[3]] for r in rolls],
+            "qty": np.array([r[4] for r in rolls], dtype=float),
+            "from_price": np.array([r[5] for r in rolls], dtype=float),
+            "to_price": np.array([r[6] for r in rolls], dtype=float),
+            "close_order_id": np.array([r[7] for r in rolls], dtype=np.int64),
+            "open_order_id": np.array([r[8] for r in rolls], dtype=np.int64),
         })
         calls = run.desk.calls if run.desk is not None else []
         out.margin_calls = pd.DataFrame({
@@ -215,11 +298,15 @@ class BacktestResult:
         width = max(len(k) for k, _ in lines)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 
+    def table_names(self) -> list[str]:
+        """Every table, plus the optional ones (futures, currencies) that have rows."""
+        return list(TABLES) + [t for t in OPTIONAL_TABLES if len(getattr(self, t))]
+
     def to_parquet(self, directory) -> Path:
         """Write every table as ``<name>.parquet`` into ``directory`` (created if needed)."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        for name in TABLES:
+        for name in self.table_names():
             df = getattr(self, name)
             df.reset_index().to_parquet(d / f"{name}.parquet", index=False) if name == "portfolio" \
                 else df.to_parquet(d / f"{name}.parquet", index=False)
@@ -229,7 +316,7 @@ class BacktestResult:
         """Write every table as ``<name>.csv`` with fixed float formatting (readable diffs)."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        for name in TABLES:
+        for name in self.table_names():
             df = getattr(self, name)
             df = df.reset_index() if name == "portfolio" else df
             df.to_csv(d / f"{name}.csv", index=False, float_format=float_format,

@@ -13,11 +13,12 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ml4t._core.broker import BrokerCore
 from ml4t._core.enums import OrderType
 from ml4t.errors import ConfigError, OrderError, suggest
 from ml4t.orders import TIF_CODES, Fill, Order, Position, _ts
 
-HOOKS = ("on_start", "on_bar", "on_event", "on_order", "on_fill", "on_stop")
+HOOKS = ("on_start", "on_bar", "on_event", "on_order", "on_fill", "on_stop", "on_open")
 FIELDS = ("open", "high", "low", "close", "volume", "price")
 
 
@@ -71,6 +72,14 @@ class Strategy:
     def on_stop(self):
         """Called once after the last bar."""
 
+    def on_open(self, opens: "OpenPrices"):
+        """Called at each slice's open, before its bars are read (only when overridden).
+
+        ``opens["AAPL"]`` is the slice's open; ``self.data`` and the account still show
+        the previous slice. Orders placed here are matched against this slice: a market
+        order fills at this open (fill="next_open").
+        """
+
 
 def overridden(strategy: Strategy) -> set[str]:
     """Names of the hooks that ``strategy``'s class overrides."""
@@ -105,6 +114,46 @@ def Bars(sim, assets: _Assets):
     from ml4t._core.clock import SliceBars
 
     return SliceBars(sim, assets.names, assets.id)
+
+
+class OpenPrices:
+    """The opens of the slice about to be read, handed to ``Strategy.on_open``:
+    ``opens["AAPL"]`` (KeyError when the asset has no bar now), ``opens.get("AAPL")``,
+    ``"AAPL" in opens``, ``opens.assets``, ``opens.ts``, ``opens.to_series()``."""
+
+    __slots__ = ("ts_ns", "_names", "_ids", "_opens")
+
+    def __init__(self, ts_ns, names, ids, opens):
+        self.ts_ns = int(ts_ns)
+        self._names = names
+        self._ids = ids
+        self._opens = opens
+
+    @property
+    def ts(self) -> pd.Timestamp:
+        return _ts(self.ts_ns)
+
+    @property
+    def assets(self) -> list[str]:
+        return [self._names[i] for i in self._ids]
+
+    def get(self, asset, default=None):
+        for i, a in enumerate(self._ids):
+            if self._names[a] == asset:
+                return float(self._opens[i])
+        return default
+
+    def __getitem__(self, asset):
+        v = self.get(asset)
+        if v is None:
+            raise KeyError(f"{asset!r} has no bar at {self.ts}")
+        return v
+
+    def __contains__(self, asset):
+        return self.get(asset) is not None
+
+    def to_series(self) -> pd.Series:
+        return pd.Series(np.asarray(self._opens, dtype=float), index=self.assets, name="open")
 
 
 class DataView:
@@ -227,7 +276,7 @@ class DataView:
         return pd.Series(vals, index=index, name=asset)
 
 
-class Broker:
+class Broker(BrokerCore):
     """Orders and account state for the running strategy.
 
     Prices are keyword-only: ``order("AAPL", 10, limit_price=150.0)``. The order
@@ -236,6 +285,9 @@ class Broker:
     quantity toward zero to whole units (unless fractional trading is on) and
     return ``None`` instead of placing an order of zero. Targets count the
     quantity still to fill in the asset's open orders.
+
+    ``order_target`` and plain market orders run in the compiled base class
+    (``ml4t._core.broker.BrokerCore``); everything else is here.
     """
 
     def __init__(self, run):
@@ -244,6 +296,7 @@ class Broker:
         self._book = run.book
         self._ledger = run.ledger
         self._assets = run.assets
+        self._bind(run)
 
     # ---------------------------------------------------------------- orders
     def _now(self):
@@ -255,13 +308,17 @@ class Broker:
     def order(self, asset, qty: float, *, limit_price: float | None = None,
               stop_price: float | None = None, trail_amount: float | None = None,
               trail_percent: float | None = None, time_in_force: str = "GTC",
-              oco=None) -> Order:
+              oco=None, limit_offset: float | None = None, trail_start: float | None = None,
+              at_close: bool = False) -> Order:
         """Place an order for a signed quantity (positive buys, negative sells).
 
         The type follows from the prices: none -> market; ``limit_price`` ->
         limit; ``stop_price`` -> stop; both -> stop-limit; ``trail_amount`` or
         ``trail_percent`` (a fraction, 0.05 = 5%) -> trailing stop, whose trail
-        starts from the current close.
+        starts from the current close (or ``trail_start``); a trail plus
+        ``limit_offset`` -> trailing stop-limit (its limit is the stop minus the
+        offset for a sell, plus it for a buy; both move with the trail until the
+        stop triggers, then the limit stays); ``at_close=True`` -> market-on-close.
 
         Parameters
         ----------
@@ -271,6 +328,14 @@ class Broker:
         time_in_force : {"GTC", "DAY", "IOC", "FOK"}
         oco : Order or int, optional
             Put this order in the one-cancels-other group of that order.
+        limit_offset : float, optional
+            With a trail: make it a trailing stop-limit.
+        trail_start : float, optional
+            The price a trail starts from (default: the current close).
+        at_close : bool
+            Market-on-close: fills at the close of the session it was placed in
+            (at the last bar of its asset in that session); placed at or after that
+            bar -- always so with daily bars -- at the close of its asset's next bar.
 
         Returns
         -------
@@ -285,11 +350,16 @@ class Broker:
         ml4t.errors.ConfigError
             Unknown time in force.
         """
+        if (limit_price is None and stop_price is None and trail_amount is None
+                and trail_percent is None and oco is None and time_in_force == "GTC"
+                and limit_offset is None and trail_start is None and not at_close):
+            return self._market(asset, qty)         # compiled: plain market order
         return self._submit(asset, qty, limit_price, stop_price, trail_amount, trail_percent,
-                            time_in_force, 0, oco)
+                            time_in_force, 0, oco, limit_offset, trail_start, at_close)
 
     def _submit(self, asset, qty, limit_price, stop_price, trail_amount, trail_percent,
-                time_in_force, parent, oco) -> Order:
+                time_in_force, parent, oco, limit_offset=None, trail_start=None,
+                at_close=False) -> Order:
         a = self._assets.id(asset)
         tif = str(time_in_force).upper()
         if tif not in TIF_CODES:
@@ -299,7 +369,17 @@ class Broker:
         if trailing and (limit_price is not None or stop_price is not None):
             raise OrderError(f"order({asset!r}): a trailing stop takes no limit_price or "
                              "stop_price")
-        if trailing:
+        if at_close and (trailing or limit_price is not None or stop_price is not None):
+            raise OrderError(f"order({asset!r}): a market-on-close order (at_close=True) "
+                             "takes no limit, stop or trail")
+        if (limit_offset is not None or trail_start is not None) and not trailing:
+            raise OrderError(f"order({asset!r}): limit_offset and trail_start need "
+                             "trail_amount or trail_percent")
+        if at_close:
+            otype = OrderType.MARKET_ON_CLOSE
+        elif trailing and limit_offset is not None:
+            otype = OrderType.TRAILING_STOP_LIMIT
+        elif trailing:
             otype = OrderType.TRAILING_STOP
         elif limit_price is not None and stop_price is not None:
             otype = OrderType.STOP_LIMIT
@@ -315,6 +395,8 @@ class Broker:
             sp = float(stop_price) if stop_price is not None else math.nan
             ta = float(trail_amount) if trail_amount is not None else math.nan
             tp = float(trail_percent) if trail_percent is not None else math.nan
+            lo = float(limit_offset) if limit_offset is not None else math.nan
+            start = float(trail_start) if trail_start is not None else math.nan
         except (TypeError, ValueError):
             raise OrderError(f"order({asset!r}): qty and prices must be numbers, got qty={qty!r}, "
                              f"limit_price={limit_price!r}, stop_price={stop_price!r}, "
@@ -322,9 +404,9 @@ class Broker:
                              f"trail_percent={trail_percent!r}") from None
         ts, k = self._now()
         peer = 0 if oco is None else (oco.id if isinstance(oco, Order) else int(oco))
-        ref = float(self._sim.last_close_np[a])
+        ref = float(self._sim.last_close_np[a]) if trail_start is None else start
         oid = self._book.submit(a, q, int(otype), lp, sp, TIF_CODES[tif], ts, k, ta, tp, ref,
-                                parent, peer)
+                                parent, peer, lo)
         return self.get_order(oid)
 
     def bracket(self, asset, qty: float, *, take_profit: float, stop_loss: float | None = None,
@@ -386,6 +468,10 @@ class Broker:
                              f"{_ts(self._sim.ts) if self._sim.slice_no >= 0 else 'the start'}")
         return p
 
+    def _unit_value(self, asset) -> float:
+        """Value of one unit at the current close (futures: times the multiplier)."""
+        return self._price(asset) * float(self._ledger.mult_np[self._assets.id(asset)])
+
     def _units(self, x: float) -> float:
         if not math.isfinite(x):
             raise OrderError(f"computed quantity is not finite ({x})")
@@ -398,21 +484,17 @@ class Broker:
 
     def order_value(self, asset, value: float, **kw) -> Order | None:
         """Order ``value`` currency worth of ``asset`` at the current close (negative sells)."""
-        return self._place(asset, self._units(float(value) / self._price(asset)), **kw)
+        return self._place(asset, self._units(float(value) / self._unit_value(asset)), **kw)
 
     def order_percent(self, asset, percent: float, **kw) -> Order | None:
         """Order ``percent`` (a fraction, 0.1 = 10%) of the current NAV in ``asset``."""
         return self.order_value(asset, float(percent) * self.value, **kw)
 
-    def order_target(self, asset, target: float, **kw) -> Order | None:
-        """Order what it takes to hold ``target`` units (counting open orders)."""
-        a = self._assets.id(asset)
-        have = self._ledger.qty_np[a] + self._book.open_qty(a)
-        return self._place(asset, self._units(float(target)) - have, **kw)
+    # order_target(asset, target, **kw) is compiled: see BrokerCore.order_target
 
     def order_target_value(self, asset, value: float, **kw) -> Order | None:
         """Order what it takes to hold ``value`` currency of ``asset`` at the current close."""
-        return self.order_target(asset, self._units(float(value) / self._price(asset)), **kw)
+        return self.order_target(asset, self._units(float(value) / self._unit_value(asset)), **kw)
 
     def order_target_percent(self, asset, percent: float, **kw) -> Order | None:
         """Order what it takes for ``asset`` to be ``percent`` of NAV (0.95 = 95%)."""
@@ -461,6 +543,31 @@ class Broker:
         """Cash balance."""
         return float(self._ledger.cash)
 
+    def balances(self) -> dict[str, float]:
+        """Cash per currency, each in its own currency (base first)."""
+        fx = self._run.fx
+        books = self._ledger.currency_books()
+        names = fx.names if fx is not None else [self._run.config["base_currency"]]
+        return {names[c]: float(cash) for c, (cash, _, _) in enumerate(books)}
+
+    def convert(self, from_currency: str, to_currency: str, amount: float) -> float:
+        """Exchange ``amount`` of one currency into another at the current rates,
+        paying ``fx_spread``; returns the amount received. Raises ``OrderError`` for an
+        unknown currency, no rate yet, or (cash account) more than the balance."""
+        fx = self._run.fx
+        names = fx.names if fx is not None else [self._run.config["base_currency"]]
+        try:
+            src, dst = names.index(from_currency), names.index(to_currency)
+        except ValueError:
+            raise OrderError(f"unknown currency in convert({from_currency!r}, {to_currency!r}); "
+                             f"this run has {', '.join(names)}") from None
+        ts, _ = self._now()
+        try:
+            return float(self._ledger.convert(ts, src, dst, float(amount)))
+        except ValueError as exc:
+            raise OrderError(f"convert({from_currency!r}, {to_currency!r}, {amount}): {exc}") \
+                from None
+
     @property
     def value(self) -> float:
         """Net asset value: cash + positions at their current prices."""
@@ -473,11 +580,12 @@ class Broker:
         q = float(led.qty_np[a])
         price = float(led.mark_np[a]) if q != 0 else float(self._sim.last_close_np[a])
         cost = led.avg_cost(a) if q != 0 else math.nan
-        mv = q * price if q != 0 else 0.0
+        mult = float(led.mult_np[a])
+        mv = q * price * mult if q != 0 else 0.0
         return Position(asset=self._assets.names[a], qty=q,
                         avg_cost=None if math.isnan(cost) else cost,
                         price=None if math.isnan(price) else price, market_value=mv,
-                        unrealized_pnl=(price - cost) * q if q != 0 else 0.0)
+                        unrealized_pnl=(price - cost) * q * mult if q != 0 else 0.0)
 
     def positions(self) -> dict[str, Position]:
         """Every non-flat position, by asset name."""

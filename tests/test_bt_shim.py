@@ -149,8 +149,11 @@ def test_lines_compare_values_while_running():
 
 
 @pytest.mark.parametrize("setup, message", [
-    (lambda c: c.broker.setcommission(margin=2000, mult=10), "margin"),
-    (lambda c: setattr(c.p, "cheat_on_open", True), "cheat_on_open"),
+    (lambda c: c.broker.setcommission(margin=2000, mult=10, automargin=True),
+     "automargin"),
+    (lambda c: c.broker.setcommission(commission=0.001, mult=10), "mult=10"),
+    (lambda c: (setattr(c.p, "cheat_on_open", True), setattr(c.p, "broker_coo", False)),
+     "broker_coo=False"),
 ])
 def test_unsupported_configuration_says_so(setup, message):
     cerebro = bt.Cerebro()
@@ -161,9 +164,26 @@ def test_unsupported_configuration_says_so(setup, message):
         cerebro.run()
 
 
-def test_close_orders_are_refused_with_a_reason():
-    with pytest.raises(NotImplementedError, match="market-on-close"):
-        run(ROWS, {1: lambda s: s.buy(exectype=bt.Order.Close, size=1)})
+def test_close_orders_on_intraday_feeds_with_a_session_end_are_refused():
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "data" / "backtrader"
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.BacktraderCSVData(
+        dataname=str(path / "2006-min-005.txt"), timeframe=bt.TimeFrame.Minutes,
+        compression=5, sessionend=dt.time(17, 30)))
+
+    class Close(bt.Strategy):
+        def next(self):
+            self.buy(size=1, exectype=bt.Order.Close)
+
+    cerebro.addstrategy(Close)
+    with pytest.raises(NotImplementedError, match="sessionend=17:30"):
+        cerebro.run()
+
+
+def test_close_orders_under_cheat_on_close_are_refused_with_a_reason():
+    with pytest.raises(NotImplementedError, match="cheat-on-close"):
+        run(ROWS, {1: lambda s: s.buy(exectype=bt.Order.Close, size=1)}, set_coc=True)
 
 
 def test_plot_draws_value_prices_and_indicators(tmp_path):

@@ -473,6 +473,22 @@ class TestPartialFills:
         r0 = run({0: [("X", 10, {})]}, frame({"X": bars}))
         assert r0.fills["price"].tolist() == [101.0]
 
+    def test_zero_volume_skip_waits_for_a_bar_that_traded(self):
+        bars = list(VOL)
+        bars[1] = (101.0, 102.0, 100.0, 101.0, 0)
+        # no cap, zero_volume="skip": bar 1 traded nothing -> the market order waits for
+        # bar 2's open 102; an IOC placed for bar 1 ends unfilled
+        r = run({0: [("X", 10, {}), ("X", 5, {"time_in_force": "IOC"})]}, frame({"X": bars}),
+                zero_volume="skip")
+        assert r.fills[["order_id", "qty", "price", "ts"]].values.tolist() == [
+            [1, 10, 102.0, self.TS[2]]]
+        last = final(r, 2)
+        assert (last["status"], last["reason"], last["ts"]) == ("canceled", "ioc_unfilled",
+                                                               self.TS[1])
+        from ml4t.errors import ConfigError
+        with pytest.raises(ConfigError, match="zero_volume"):
+            run({}, frame({"X": bars}), zero_volume="never")
+
     def test_orders_of_one_asset_share_the_cap_in_sequence(self):
         r = run({0: [("X", 20, {}), ("X", 20, {})]}, frame({"X": VOL}), volume_limit=0.025)
         # bar 1: order 1 takes 20 of 25, order 2 the other 5; bar 2: order 2's last 15

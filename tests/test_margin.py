@@ -796,3 +796,57 @@ def test_golden_borrow_interest_hand_calculation():
     assert p["accrued"].iloc[-1] == pytest.approx(66.24135829)
     assert p["nav"].iloc[-1] == pytest.approx(100_266.2414)   # 100000 + 200 + 66.24
     assert p["maintenance_requirement"].iloc[1] == pytest.approx(3_060)   # 0.3 x 10200
+
+
+def test_golden_funding_hand_calculation():
+    acc = expected("funding", "accruals")
+    assert acc["kind"].tolist() == ["funding"] * 6
+    np.testing.assert_allclose(acc["amount"], [-4, -8, 4, 4.1, 12.3, 4.1])
+    p = expected("funding", "portfolio")
+    np.testing.assert_allclose(p["accrued"].iloc[-1], 12.5)
+    np.testing.assert_allclose(p["nav"].iloc[-1], 102_012.5)
+    assert expected("funding", "fills")["realized_pnl"].tolist() == [0, 1_000]
+
+
+def test_funding_series_with_a_gap_while_holding_is_refused():
+    # rows on days 1, 2 and 4 but not 3: holding through day 3 needs its payment
+    from ml4t.errors import DataError
+    table = pd.DataFrame({"ts": [PERP_DAYS[i] + pd.Timedelta(hours=8) for i in (0, 1, 3)],
+                          "asset": "PERP", "rate": [0.001] * 3})
+    with pytest.raises(DataError, match=r"PERP.*2024-01-04") as e:
+        perp_run(1000, table)
+    assert e.value.rule == "funding_gap"
+
+
+def test_initial_margin_per_asset():
+    # 100,000 cash; A at 0.5 (2x), B at 1.0 (no leverage). 1,500 A at 100 = 150,000 needs
+    # 75,000: accepted. 1,500 B needs 150,000 > NAV: rejected; 1,000 B (100,000) fits alone.
+    df = frame({"A": flat_bars([100.0] * 3), "B": flat_bars([100.0] * 3)})
+    cfg = dict(initial_margin={"B": 1.0}, fill="same_close")
+    ok = margin_run(scripted({0: [("A", 1500, {})]}), df, **cfg)
+    assert ok.fills["qty"].tolist() == [1500]
+    no = margin_run(scripted({0: [("B", 1500, {})]}), df, **cfg)
+    assert no.fills.empty and no.orders.iloc[-1]["reason"] == "insufficient_margin"
+    fits = margin_run(scripted({0: [("B", 1000, {})]}), df, **cfg)
+    assert fits.fills["qty"].tolist() == [1000]
+    # together: 1,000 A (50,000 required) leaves room for 500 B (50,000), not 501
+    both = margin_run(scripted({0: [("A", 1000, {}), ("B", 500, {})],
+                                1: [("B", 1, {})]}), df, **cfg)
+    assert both.fills["qty"].tolist() == [1000, 500]
+    assert both.orders.iloc[-1]["reason"] == "insufficient_margin"
+    from ml4t.errors import ConfigError
+    with pytest.raises(ConfigError, match="initial_margin"):
+        margin_run(scripted({}), df, initial_margin={"B": 1.5})
+    with pytest.raises(ConfigError, match="initial_margin"):
+        margin_run(scripted({}), df, initial_margin={"NOPE": 0.5})
+
+
+def test_margin_calls_off_keeps_the_position():
+    # the crash of TestMarginCall: 1,900 shares at 100 on 100,000, price to 60. With
+    # margin_calls=False nothing is sold, equity 24,000 < requirement 28,500 is reported.
+    df = frame({"X": flat_bars([100.0, 100.0, 60.0, 60.0])})
+    r = margin_run(scripted({0: [("X", 1900, {})]}), df, fill="same_close", margin_calls=False)
+    assert r.margin_calls.empty
+    assert r.fills["qty"].tolist() == [1900]
+    p = r.portfolio.iloc[2]
+    assert (p["nav"], p["maintenance_requirement"]) == (24_000, 28_500)

@@ -53,6 +53,15 @@ def test_margin_call_example_runs(tmp_path):
     assert n_calls > 0
 
 
+def test_futures_roll_example_runs(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "futures_roll.py"), "--out",
+                          str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "rolls:" in out.stdout and "ESH24    ESM24" in out.stdout
+    assert "ESM24    ESU24" in out.stdout
+    assert (tmp_path / "futures_roll.png").stat().st_size > 10_000
+
+
 def test_sma_example_runs_as_a_script(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "sma_crossover.py")],
                          capture_output=True, text=True, cwd=tmp_path, timeout=300)

@@ -480,13 +480,78 @@ def handle_data(context, data):
     context.day += 1
     if context.day == 1:
         # KO closes 41.07 on 2014-06-10 (stop reached; the 10% volume cap fills part) and
-        # 40.86 the next day: Zipline keeps filling the triggered stop, the engine re-checks
+        # 40.86 the next day: the triggered stop keeps filling as a market order
         order(symbol("KO"), 5_000_000, stop_price=41.0)
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="needs sticky stop/limit triggers in the native engine "
-                                       "(Zipline: once reached, an order stays triggered)")
-def test_known_gap_sticky_trigger_after_partial_fill(bundles):
+def test_sticky_trigger_after_partial_fill(bundles):
+    """A stop reached on 2014-06-10 and filled in part (volume cap) keeps filling on the
+    next days although KO trades back above the stop: triggers are sticky."""
     z, s = run_both(STICKY_STOP, "2014-06-02", "2014-06-20", capital=1e9)
+    assert_parity(z, s)
+
+
+# ------------------------------------------------------------------ zero-volume bars
+ZERO_VOLUME = '''
+from zipline.api import order, symbol, set_slippage
+from zipline.finance import slippage
+
+def initialize(context):
+    context.day = 0
+    set_slippage(slippage.FixedSlippage(spread=0.0))     # no volume cap at all
+
+def handle_data(context, data):
+    context.day += 1
+    if context.day == 1:
+        order(symbol("ZV"), 100)
+'''
+
+
+def test_zero_volume_bar_fills_nothing(tmp_path):
+    """A synthetic asset trades nothing on its 2nd and 3rd sessions: Zipline fills the
+    order (uncapped slippage) only on the 4th; the shim configures zero_volume="skip"."""
+    import os
+
+    from zipline.data import bundles as zb
+    from zipline.data.bundles.csvdir import csvdir_equities as z_csvdir
+
+    import zipline as real
+    import ml4t.compat.zipline as shim
+    from ml4t.compat.zipline.data import bundles as sb
+    from ml4t.compat.zipline.data.bundles.csvdir import csvdir_equities as s_csvdir
+
+    days = pd.bdate_range("2014-06-02", "2014-06-10")
+    folder = tmp_path / "csv" / "daily"
+    folder.mkdir(parents=True)
+    vol = [1000, 0, 0, 1000, 1000, 1000, 1000]
+    px = [10.0, 10.5, 11.0, 11.5, 12.0, 12.5, 13.0]
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "open": px, "high": px, "low": px,
+                  "close": px, "volume": vol, "dividend": 0.0, "split": 1.0}
+                 ).to_csv(folder / "ZV.csv", index=False)
+    old = os.environ.get("ZIPLINE_ROOT")
+    os.environ["ZIPLINE_ROOT"] = str(tmp_path / "zroot")
+    name = "ml4t-zero-volume"
+    try:
+        zb.register(name, z_csvdir(["daily"], str(tmp_path / "csv")), calendar_name="XNYS",
+                    start_session=days[0], end_session=days[-1])
+        zb.ingest(name, show_progress=False)
+        sb.register(name, s_csvdir(["daily"], str(tmp_path / "csv")), calendar_name="XNYS")
+        out = []
+        for module, is_shim in ((real, False), (shim, True)):
+            ns = _namespace(ZERO_VOLUME, is_shim)
+            out.append(module.run_algorithm(
+                start=days[0], end=days[-1], initialize=ns["initialize"],
+                handle_data=ns["handle_data"], capital_base=100_000.0, bundle=name,
+                data_frequency="daily"))
+    finally:
+        zb.unregister(name)
+        sb.unregister(name)
+        if old is None:
+            os.environ.pop("ZIPLINE_ROOT", None)
+        else:
+            os.environ["ZIPLINE_ROOT"] = old
+    z, s = out
+    z_tx = [(t["dt"], t["amount"], t["price"]) for txs in z["transactions"] for t in txs]
+    assert len(z_tx) == 1 and z_tx[0][0].date() == days[3].date()   # not on the 0-volume days
     assert_parity(z, s)

@@ -26,8 +26,20 @@ so that a strategy sees the same statuses at the same bars:
   first bar whose time is past it; the native order is canceled before that bar and the
   strategy hears ``Expired``.
 
+* **Order types.** ``Close`` is the native market-on-close order (``at_close=True``),
+  ``StopTrail``/``StopTrailLimit`` the native trailing stop (-limit) starting from the
+  order's ``price`` with the limit at Backtrader's creation offset; the shim copies the
+  live stop and limit back into ``order.created`` after each bar.
+
 Positions shown to the strategy (size and average price) mirror the native ledger fill by
 fill; cash and value are read from the native broker.
+
+* **Futures-like schemes** (``setcommission(margin=..., mult=...)``): each feed is a
+  native ``Future`` with ``margin`` as its initial margin per contract (see
+  ``CommInfoBase._native_future``). The value is the native account value; Backtrader's
+  cash is that value less ``margin`` per contract held, and the submission check starts
+  from it. The native engine re-checks each fill that opens contracts (Backtrader's
+  ``Margin`` at the fill).
 """
 from __future__ import annotations
 
@@ -40,9 +52,6 @@ from .order import (BuyOrder, CommInfoBase, Order, OrderExecutionBit, Position, 
 __all__ = ["BackBroker", "BrokerBack", "BrokerBase"]
 
 _UNSUPPORTED_EXEC = {
-    Order.Close: "Order.Close (the native engine has no market-on-close order type)",
-    Order.StopTrailLimit: "Order.StopTrailLimit (the native engine has no trailing "
-                          "stop-limit order)",
     Order.Historical: "Order.Historical",
 }
 
@@ -90,6 +99,7 @@ class BackBroker(ParamsHolder):
         self.startingcash = self.cash = self.p.cash
         self._value = self.cash
         self._run = None
+        self._futures = False
         self.positions = collections.defaultdict(Position)
         self.orders = []
         self.pending = []
@@ -172,11 +182,24 @@ class BackBroker(ParamsHolder):
 
     # ------------------------------------------------------------------ queries
     def get_cash(self):
+        """Cash; with a futures-like scheme Backtrader's cash is the account value less
+        the margin held (``margin`` per open contract)."""
         if self._run is not None and self._run.native is not None:
+            if self._futures:
+                return self._run.native.value - self._margin_held()
             return self._run.native.cash
         return self.cash
 
     getcash = get_cash
+
+    def _margin_held(self):
+        held = 0.0
+        for data, pos in self.positions.items():
+            if pos.size:
+                comminfo = self.getcommissioninfo(data)
+                if not comminfo.stocklike:
+                    held += comminfo.getoperationcost(pos.size, pos.price)
+        return held
 
     def get_value(self, datas=None, mkt=False, lever=False):
         """Portfolio value (cash + positions at their last close), or the value of the
@@ -237,6 +260,10 @@ class BackBroker(ParamsHolder):
         self._held = {}                 # parent ref -> children the shim activates itself
         self._next_ref = 1
         self._trail = []                # live trailing orders (their stop follows native)
+        self._bt_cheat_open = False     # cheat_on_open: the check runs at the next open
+        self._at_open = False
+        # futures-like schemes: Backtrader's cash excludes the margin held
+        self._futures = any(not self.getcommissioninfo(d).stocklike for d in run.datas)
         run.phase = self._phase_a
 
     # --------------------------------------------------------------- creation
@@ -261,8 +288,14 @@ class BackBroker(ParamsHolder):
         if exectype in _UNSUPPORTED_EXEC:
             raise NotImplementedError(f"{_UNSUPPORTED_EXEC[exectype]} is not supported by the "
                                       "ml4t shim yet")
+        if exectype == Order.Close and self.p.coc:
+            raise NotImplementedError(
+                "Order.Close together with cheat-on-close (set_coc(True)) is not supported "
+                "by the ml4t shim: the native same_close mode matches only after next()")
         if len(data) == 0:
             raise RuntimeError(f"cannot place an order on {data._name!r} before its first bar")
+        if exectype == Order.Close:
+            self._check_close_session(data)
         ref = self._next_ref
         self._next_ref += 1
         order = cls(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
@@ -278,6 +311,18 @@ class BackBroker(ParamsHolder):
             self._ocos[ref] = leader
             self._ocol[leader].append(ref)
         return self._submit(order, checksubmit)
+
+    @staticmethod
+    def _check_close_session(data):
+        """Order.Close follows the native sessions (calendar days); an intraday feed with
+        its own ``sessionend`` makes Backtrader fill on the bar stamped at that time."""
+        from .utils import TIME_MAX, TimeFrame
+        p = data.p
+        if p.timeframe < TimeFrame.Days and p.sessionend != TIME_MAX:
+            raise NotImplementedError(
+                f"Order.Close on the intraday feed {data._name!r} with sessionend="
+                f"{p.sessionend}: the ml4t shim closes sessions at the end of the calendar "
+                "day (Backtrader's default session end); drop sessionend to use Order.Close")
 
     def submit(self, order, check=True):
         return self._submit(order, check)
@@ -382,6 +427,8 @@ class BackBroker(ParamsHolder):
         """Run the submission check on this bar's orders and transmit the accepted ones;
         schedule the expiries of the next bar."""
         run = self._run
+        if self._bt_cheat_open:
+            return                      # checked at the next open (``_bt_open``)
         run.phase = self._phase_b
         if not last_bar and self.p.checksubmit and self.submitted:
             self._check_submitted()
@@ -389,13 +436,31 @@ class BackBroker(ParamsHolder):
             self._schedule_expiries()
         run.phase = self._phase_a
 
+    def _bt_open(self):
+        """Cheat-on-open, after ``next_open()``: Backtrader's broker step before
+        matching -- the submission check of the orders of the last ``next()`` and of
+        ``next_open()`` (market orders priced at this open), then the expiries due
+        now -- so that the native engine matches this bar with them."""
+        run = self._run
+        run.phase = self._phase_b
+        self._at_open = True
+        try:
+            if self.p.checksubmit and self.submitted:
+                self._check_submitted()
+        finally:
+            self._at_open = False
+        self._schedule_expiries(now=True)
+        run.phase = self._phase_a
+
     def _pseudo_price(self, order):
         if self.p.coo and order.exectype == Order.Market:
+            if self._at_open:
+                return order.data.open[0]
             return self._run.next_open(order.data)
         return order.created.price
 
     def _check_submitted(self):
-        cash = self._run.native.cash
+        cash = self.get_cash()
         positions = {}
         accepted = []
         while self.submitted:
@@ -504,10 +569,17 @@ class BackBroker(ParamsHolder):
         if et == Order.StopLimit:
             return {"stop_price": float(o.created.price),
                     "limit_price": float(o.created.pricelimit)}
-        if et == Order.StopTrail:
-            if o.trailamount:
-                return {"trail_amount": float(o.trailamount)}
-            return {"trail_percent": float(o.trailpercent)}
+        if et == Order.Close:
+            return {"at_close": True}
+        if et in (Order.StopTrail, Order.StopTrailLimit):
+            kw = ({"trail_amount": float(o.trailamount)} if o.trailamount
+                  else {"trail_percent": float(o.trailpercent)})
+            kw["trail_start"] = float(o._trailstart)
+            if et == Order.StopTrailLimit:
+                # Backtrader: limit = stop - (price - plimit) for either side
+                off = float(o._limitoffset)
+                kw["limit_offset"] = off if o.issell() else -off
+            return kw
         raise NotImplementedError(_UNSUPPORTED_EXEC.get(et, f"exectype {et}"))
 
     def _send_bracket(self, native, parent, children):
@@ -531,6 +603,8 @@ class BackBroker(ParamsHolder):
         skw = self._native_prices(stop)
         if stop.exectype == Order.Stop:
             skw = {"stop_loss": skw["stop_price"]}
+        else:
+            skw.pop("trail_start", None)    # a native bracket trails from the entry's fill
         entry, tp, sl = native.bracket(self._asset(parent.data), float(parent.size),
                                        take_profit=float(limit.created.price), **skw, **kw)
         self._link(parent, entry.id)
@@ -542,7 +616,7 @@ class BackBroker(ParamsHolder):
     def _link(self, order, native_id):
         self._native_id[order.ref] = native_id
         self._by_native[native_id] = order
-        if order.exectype == Order.StopTrail:
+        if order.exectype in (Order.StopTrail, Order.StopTrailLimit):
             self._trail.append(order)
 
     def _native_cancel(self, order):
@@ -557,14 +631,14 @@ class BackBroker(ParamsHolder):
             self._run.native.cancel(nid)
 
     # ------------------------------------------------------------------ expiry
-    def _schedule_expiries(self):
+    def _schedule_expiries(self, now=False):
         self._expiring = []
         run = self._run
         for o in self.pending:
             v = o.valid
             if not v or o.exectype == Order.Market:
                 continue
-            if run.next_datetime(o.data) > v:
+            if (o.data.datetime[0] if now else run.next_datetime(o.data)) > v:
                 self._expiring.append(o)
                 nid = self._native_id.get(o.ref)
                 if nid is not None and nid not in self._native_done:
@@ -576,6 +650,9 @@ class BackBroker(ParamsHolder):
         """Turn what the native broker did on this bar into Backtrader's order changes,
         in Backtrader's queue order."""
         run = self._run
+        if not events and not self._expiring and not self._trail:
+            run.phase = self._phase_a           # nothing happened on this bar
+            return
         run.phase = self._phase_c
         work = []
         for o in self._expiring:
@@ -599,7 +676,7 @@ class BackBroker(ParamsHolder):
                     work.append((o.ref, seq, o, snap, None))
             seq += 1
         work.sort(key=lambda w: (w[0], w[1]))
-        filled = False
+        filled = {}                               # the feeds that got fills
         for ref, _, o, snap, fill in work:
             if snap is None:                      # Backtrader's expiry
                 if not self._in_pending(o):
@@ -611,7 +688,7 @@ class BackBroker(ParamsHolder):
                 self._bracketize(o, cancel=True)
             elif fill is not None:
                 self._execute(o, fill)
-                filled = True
+                filled[id(o.data)] = o.data
             elif snap.status == "rejected":
                 self._native_done.add(snap.id)
                 if not o.alive():
@@ -635,12 +712,15 @@ class BackBroker(ParamsHolder):
         if self._trail:
             self._refresh_trails()
         if filled:
-            self._check_positions()
+            self._check_positions(filled.values())
         run.phase = self._phase_a
 
-    def _check_positions(self):
+    def _check_positions(self, datas=None):
+        """The mirrored positions (of ``datas``, default all) agree with the native ledger."""
         native = self._run.native
-        for data, pos in self.positions.items():
+        items = (self.positions.items() if datas is None
+                 else [(d, self.positions[d]) for d in datas])
+        for data, pos in items:
             qty = native.position(self._asset(data)).qty
             if not math.isclose(qty, pos.size, rel_tol=1e-9, abs_tol=1e-9):
                 raise RuntimeError(f"internal: position of {data._name!r} is {pos.size} in "
@@ -656,6 +736,8 @@ class BackBroker(ParamsHolder):
             snap = native.get_order(nid)
             if snap.stop_price is not None and snap.status in ("accepted", "partially_filled"):
                 o.created.price = snap.stop_price
+                if o.exectype == Order.StopTrailLimit and snap.limit_price is not None:
+                    o.created.pricelimit = snap.limit_price
             live.append(o)
         self._trail = live
 
@@ -688,6 +770,9 @@ class BackBroker(ParamsHolder):
         coc = (self.p.coc and order.exectype == Order.Market
                and order.info.get("coc", True))
         dt = order.created.dt if coc else data.datetime[0]
+        if (order.exectype == Order.Close and len(data) > 1
+                and fill.ts_ns < self._run.native_ts_now()):
+            dt = data.datetime[-1]          # filled at the close of the session's last bar
         bit = OrderExecutionBit(dt, size, price, closed, closedvalue, closedcomm, opened,
                                 openedvalue, openedcomm, pnl, psize, pprice)
         order.execute(bit, comminfo.margin)
@@ -702,6 +787,9 @@ class BackBroker(ParamsHolder):
 
     def _bt_take_notifications(self):
         """All notifications due before this bar's ``next()``, in delivery order."""
+        if not (self._phase_a or self._phase_b or self._phase_c):
+            self._run.phase = self._phase_a
+            return ()
         out = self._phase_a + self._phase_b + self._phase_c
         self._phase_a = []
         self._phase_b = []

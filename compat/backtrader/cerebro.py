@@ -7,9 +7,13 @@ One run builds one ``ml4t.Engine`` configured for Backtrader's semantics:
 * ``fill_order="submission"`` (Backtrader fills in queue order),
 * a cash account that allows shorting (short-sale proceeds are cash, as Backtrader's
   ``shortcash``), fractional quantities (Backtrader does not round sizes),
-* the commission of ``broker.setcommission`` as a native commission model,
+* the commission of ``broker.setcommission`` as a native commission model; a
+  futures-like scheme (``margin``/``mult``) makes every feed a native ``Future`` in a
+  margin account instead,
 * ``calendar=None``: bars keep the feeds' own timestamps (daily CSV bars at
   23:59:59.999989).
+* ``cheat_on_open=True``: the native ``on_open`` hook runs ``next_open()`` and the
+  broker's submission check before the engine matches the new bar (``broker_coo``).
 
 Each feed becomes one native asset named after the feed; the native clock walks the union
 of the feeds' timestamps, which is Backtrader's master clock. An internal native
@@ -25,7 +29,7 @@ import numpy as np
 from ._params import ParamsHolder
 from .broker import BackBroker
 from .feeds import DataBase, data_frame_for_engine
-from .lines import Clock
+from .lines import Clock, LineBuffer
 from .strategy import BUILDING
 from .utils import nums_to_datetime64
 
@@ -58,6 +62,7 @@ class _Run:
         self.asset_of = {}
         self.events = []
         self.k = -1
+        self.opened = False
 
     def _build_clock(self, datas):
         """Backtrader's master clock: the union of the feeds' bar times; a resampled feed
@@ -134,26 +139,143 @@ class _Run:
         raise KeyError(data)
 
     # ------------------------------------------------------------- the loop
+    def _plan_ticks(self):
+        """What moves at each master tick, worked out once: the clocks of the feeds that
+        get a new bar (each advances by one bar, as the per-tick rule "advance when the
+        feed's next bar belongs to this tick" does) and each strategy's minimum-period
+        status (the longest warm-up left over its datas, Backtrader's
+        ``_getminperstatus``)."""
+        n = self.nticks
+        nd = len(self.datas)
+        lens = np.zeros((n, nd), dtype=np.int64)     # bars of each feed seen after tick k
+        ks = np.arange(n)
+        for i, t in enumerate(self.ticks):
+            t = np.asarray(t, dtype=np.int64)
+            if len(t) == 0 or (len(t) > 1 and not (np.diff(t) > 0).all()):
+                idx = -1                             # repeated ticks: replay the rule
+                col = lens[:, i]
+                for k in range(n):
+                    if idx + 1 < len(t) and t[idx + 1] == k:
+                        idx += 1
+                    col[k] = idx + 1
+            else:
+                lens[:, i] = np.searchsorted(t, ks, side="right")
+        clocks = [d._clock for d in self.datas]
+        moved = np.diff(lens, axis=0, prepend=0) > 0
+        every = moved.all(axis=1)
+        if every.all():                              # every feed on every tick
+            adv = [clocks] * n
+        else:
+            shared = {}
+            adv = []
+            for k in range(n):
+                if every[k]:
+                    adv.append(clocks)
+                    continue
+                key = moved[k].tobytes()
+                lst = shared.get(key)
+                if lst is None:
+                    lst = shared[key] = [clocks[i] for i in np.flatnonzero(moved[k])]
+                adv.append(lst)
+        self._adv = adv
+        self._lens = lens
+        self._ts_list = self.master_ns.tolist()
+
+    def _strategy_status(self, strat):
+        """``strat._getminperstatus()`` at every tick (lengths only grow, so it is known
+        in advance); None when the strategy's minimum periods cannot be read."""
+        mps = getattr(strat, "_minperiods", None)
+        if mps is None or len(mps) != len(self.datas) or not self.datas:
+            return None
+        return (np.asarray(mps, dtype=np.int64)[None, :] - self._lens).max(axis=1).tolist()
+
     def start(self, native_broker):
         self.native = native_broker
         for d in self.datas:
             d._clock._idx = -1
         self.master._idx = -1
+        self._plan_ticks()
+        self._per_strat = []
         for strat in self.strats:
             for a in self.analyzers_of(strat):
                 a._start()
             strat.start()
+        for strat in self.strats:
+            self._per_strat.append((strat, self._strategy_status(strat),
+                                    list(self.analyzers_of(strat)), self.values_of(strat),
+                                    self.cash_of(strat)))
+
+    def native_ts_now(self):
+        return int(self.master_ns[self.k])
+
+    def _advance(self, ts_ns):
+        k = self.k = self.k + 1
+        if ts_ns != self._ts_list[k]:
+            raise RuntimeError(f"internal: native slice {ts_ns} is not master tick {k}")
+        self.master._idx = k
+        for c in self._adv[k]:
+            c._idx += 1
+        return k
+
+    def step_open(self, opens):
+        """Cheat-on-open: the feeds move to the new bar, ``next_open()`` runs, then the
+        broker checks the pending orders and transmits them before the native engine
+        matches this bar (market orders fill at this open)."""
+        k = self._advance(opens.ts_ns)
+        self.opened = True
+        moved = {id(c) for c in self._adv[k]}
+        # the strategy's own lines (len(self), self.datetime) move after next_open() too
+        self.master._idx = k - 1
+        for strat, statuses, analyzers, values, cash in self._per_strat:
+            # Backtrader moves the indicators only after next_open(): there they still
+            # show the previous bar, while the feeds show the new one
+            swapped = []
+            lags = {}
+            for buf in self._indicator_lines(strat):
+                c = buf._clock
+                if id(c) in moved:
+                    lc = lags.get(id(c))
+                    if lc is None:
+                        lc = lags[id(c)] = object.__new__(Clock)
+                        lc._dtnums, lc._idx = c._dtnums, c._idx - 1
+                    swapped.append((buf, c))
+                    buf._clock = lc
+            try:
+                strat._next_open()
+            finally:
+                for buf, c in swapped:
+                    buf._clock = c
+        self.master._idx = k
+        self.cerebro.broker._bt_open()
+
+    def _indicator_lines(self, strat):
+        """Every line of the indicators and line operations a strategy declared."""
+        cache = self.__dict__.setdefault("_ind_lines", {})
+        out = cache.get(id(strat))
+        if out is None:
+            out, seen = [], set()
+            stack = list(strat.__dict__.get("_bt_items", ()))
+            while stack:
+                it = stack.pop()
+                if id(it) in seen:
+                    continue
+                seen.add(id(it))
+                if isinstance(it, LineBuffer):
+                    out.append(it)
+                    continue
+                lines = it.__dict__.get("lines")
+                if lines is not None:
+                    out.extend(b for b in lines._buffers if isinstance(b, LineBuffer))
+                stack.extend(it.__dict__.get("_sub", ()))
+            cache[id(strat)] = out
+        return out
 
     def step(self, bars):
-        k = self.k = self.k + 1
-        if bars.ts_ns != self.master_ns[k]:
-            raise RuntimeError(f"internal: native slice {bars.ts} is not master tick {k}")
-        self.master._idx = k
-        for i, d in enumerate(self.datas):
-            c = d._clock
-            nxt = c._idx + 1
-            if nxt < len(self.ticks[i]) and self.ticks[i][nxt] == k:
-                c._idx = nxt
+        if self.opened:
+            self.opened = False
+            k = self.k
+        else:
+            k = self._advance(bars.ts_ns)
         broker = self.cerebro.broker
         events, self.events = self.events, []
         broker._bt_market(events)
@@ -161,24 +283,27 @@ class _Run:
         for note in broker._bt_take_notifications():
             owner = note.p.owner or first
             owner._bt_take_order(note)
-        for strat in self.strats:
+        for strat, statuses, analyzers, values, cash in self._per_strat:
             strat._bt_notify()
-            status = strat._getminperstatus()
+            if statuses is None:
+                status = strat._getminperstatus()
+            else:
+                status = strat._minperstatus = statuses[k]
             if status < 0:
                 strat.next()
             elif status == 0:
                 strat.nextstart()
             else:
                 strat.prenext()
-            for a in self.analyzers_of(strat):
+            for a in analyzers:
                 if status < 0:
                     a._next()
                 elif status == 0:
                     a._nextstart()
                 else:
                     a._prenext()
-            self.values_of(strat).append(broker.getvalue())
-            self.cash_of(strat).append(broker.getcash())
+            values.append(broker.getvalue())
+            cash.append(broker.getcash())
         broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
 
     def stop(self):
@@ -217,7 +342,11 @@ def _driver_class():
         def on_stop(self):
             self._bt_run.stop()
 
-    return _BacktraderDriver
+    class _CheatOnOpenDriver(_BacktraderDriver):
+        def on_open(self, opens):
+            self._bt_run.step_open(opens)
+
+    return _BacktraderDriver, _CheatOnOpenDriver
 
 
 def _slippage_model(p):
@@ -383,8 +512,11 @@ class Cerebro(ParamsHolder):
         if not self.datas:
             return []
         if self.p.cheat_on_open:
-            raise NotImplementedError("cheat_on_open needs a native fill-at-this-open mode "
-                                      "(next_open hook before matching); not available yet")
+            if not self.p.broker_coo:
+                raise NotImplementedError(
+                    "cheat_on_open=True with broker_coo=False (next_open orders filling at "
+                    "the next bar) is not supported by the ml4t shim")
+            self._broker.set_coo(True)
         if not self.strats:
             from .strategy import Strategy
             self.addstrategy(Strategy)
@@ -427,15 +559,25 @@ class Cerebro(ParamsHolder):
                     "different commission schemes per data need a native per-asset "
                     f"commission model; {d._name!r} differs from {self.datas[0]._name!r}")
         commission = first._native_model()
+        # a futures-like scheme: each feed is a native Future in a margin account
+        # (margin per contract, daily settlement) that never liquidates (Backtrader's
+        # broker has no margin calls)
+        contracts = {d._bt_asset: first._native_future(d._bt_asset) for d in self.datas}
+        futures = any(c is not None for c in contracts.values())
         return dict(
             cash=float(broker.startingcash),
             fill="same_close" if broker.p.coc else "next_open",
             commission=commission,
             slippage=_slippage_model(broker.p),
-            account="cash", allow_short=True, fill_order="submission", fractional=True,
+            account="margin" if futures else "cash", allow_short=True,
+            fill_order="submission", fractional=True,
+            contracts=contracts if futures else None,
+            margin_calls=False,           # Backtrader's broker never liquidates
             # Backtrader: the earlier-submitted member of an OCO group / bracket fills
             # when one bar touches both; only the opening part of a fill needs cash
             intrabar_policy="submission", cash_check="opening",
+            # a stop-limit triggered inside the bar may fill at its limit (bar direction)
+            stop_limit_rule="bar_direction",
             calendar=None, record="slice", record_positions=False,
         )
 
@@ -479,7 +621,8 @@ class Cerebro(ParamsHolder):
                   for i, d in enumerate(self.datas)}
         bars = load_bars(frames, calendar=None)
         engine = Engine(**self._engine_config())
-        driver = _driver_class()(run)
+        broker._bt_cheat_open = bool(self.p.cheat_on_open)
+        driver = _driver_class()[1 if self.p.cheat_on_open else 0](run)
         result = engine.run(driver, bars)
         broker._bt_stop()
         self.last_result = result

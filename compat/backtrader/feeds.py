@@ -307,15 +307,23 @@ class YahooFinanceCSVData(CSVDataBase):
         rows = self._lines_of_file()
         if self.p.reverse:
             rows.reverse()
-        rows = [r for r in rows if not any(t == "null" for t in r[1:])]
+        rows = [r for r in rows if "null" not in r[1:]]
         p = self.p
         n = len(rows)
         if n == 0:
             return {k: np.zeros(0) for k in _STD_LINES + ("adjclose",)}
         days = np.array([r[0][0:10] for r in rows], dtype="M8[D]")
-        o, h, lo, c, adj = (np.array([r[i] for r in rows], dtype=np.float64)
-                            for i in (1, 2, 3, 4, 5))
-        vol = np.array([_volume(r) for r in rows], dtype=np.float64)
+        if all(len(r) == 7 for r in rows):
+            cols = list(zip(*rows))                 # one tuple of strings per column
+            o, h, lo, c, adj = (np.array(cols[i], dtype=np.float64) for i in (1, 2, 3, 4, 5))
+            try:
+                vol = np.array(cols[6], dtype=np.float64)
+            except ValueError:
+                vol = np.array([_volume(r) for r in rows], dtype=np.float64)
+        else:
+            o, h, lo, c, adj = (np.array([r[i] for r in rows], dtype=np.float64)
+                                for i in (1, 2, 3, 4, 5))
+            vol = np.array([_volume(r) for r in rows], dtype=np.float64)
         if p.swapcloses:
             c, adj = adj, c
         factor = c / adj
@@ -328,14 +336,42 @@ class YahooFinanceCSVData(CSVDataBase):
                 vol = vol * factor
         if p.round:
             d = p.decimals
-            o, h, lo, c = (np.array([round(x, d) for x in a.tolist()]) for a in (o, h, lo, c))
-        vol = np.array([round(x, p.roundvolume) for x in vol.tolist()], dtype=np.float64)
+            o, h, lo, c = (_round_like_python(a, d) for a in (o, h, lo, c))
+        vol = _round_like_python(vol, p.roundvolume)
         end = p.sessionend
         stamps = (days.astype("M8[us]")
                   + np.timedelta64(((end.hour * 60 + end.minute) * 60 + end.second)
                                    * 1_000_000 + end.microsecond, "us"))
         return {"datetime": datetime64_to_nums(stamps), "open": o, "high": h, "low": lo,
                 "close": c, "volume": vol, "openinterest": np.zeros(n), "adjclose": adj}
+
+
+def _round_like_python(a, digits):
+    """``[round(x, digits) for x in a]`` as a float64 array, vectorised.
+
+    Python rounds the exact binary value half to even and returns the double nearest to
+    the decimal result, i.e. ``k / 10**digits`` (a correctly rounded division) for the
+    integer ``k`` nearest to ``x * 10**digits``. ``numpy.rint(x * 10**digits)`` finds the
+    same ``k`` unless the (rounded) product lies within a few ulps of a half-integer; those
+    values, non-finite ones and very large ones go through Python's ``round``.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    if isinstance(digits, bool):
+        digits = int(digits)                    # round(x, False) is round(x, 0)
+    if not isinstance(digits, int) or not 0 <= digits <= 8:
+        return np.array([round(x, digits) for x in a.tolist()], dtype=np.float64)
+    scale = float(10 ** digits)
+    with np.errstate(all="ignore"):
+        y = a * scale
+        k = np.rint(y)
+        out = k / scale
+        frac = np.abs(y - np.floor(y) - 0.5)
+    unsure = ~(np.isfinite(y) & (np.abs(y) < 2.0 ** 50)
+               & (frac > 1e-6 + 8.0 * np.finfo(np.float64).eps * np.abs(y)))
+    if unsure.any():
+        idx = np.flatnonzero(unsure)
+        out[idx] = [round(x, digits) for x in a[idx].tolist()]
+    return out
 
 
 def _volume(tokens):
@@ -371,6 +407,10 @@ class BacktraderCSVData(CSVDataBase):
 BacktraderCSV = BacktraderCSVData
 
 
+# the last DataFrame index PandasData converted to day numbers, and the day numbers
+_LAST_INDEX_NUMS: list = []
+
+
 class PandasData(DataBase):
     """A pandas DataFrame feed.
 
@@ -381,8 +421,9 @@ class PandasData(DataBase):
     params = (("nocase", True), ("datetime", None), ("open", -1), ("high", -1), ("low", -1),
               ("close", -1), ("volume", -1), ("openinterest", -1))
 
-    def _column(self, frame, spec, line):
-        names = list(frame.columns)
+    def _column(self, frame, spec, line, names=None):
+        if names is None:
+            names = frame.columns.tolist()
         if spec is None:
             return None
         if isinstance(spec, int) and spec < 0:
@@ -408,20 +449,31 @@ class PandasData(DataBase):
         spec = self.p.datetime
         if spec is None:
             stamps = frame.index
+            last = _LAST_INDEX_NUMS
+            if last and last[0] is stamps:        # feeds cut from one panel share it
+                return self._bt_columns(frame, last[1].copy())
         else:
             col = self._column(frame, spec, "datetime")
             if col is None:
                 raise ValueError("PandasData: no datetime column found")
             stamps = col
-        stamps = pd.DatetimeIndex(pd.to_datetime(stamps))
+        if not isinstance(stamps, pd.DatetimeIndex):
+            stamps = pd.DatetimeIndex(pd.to_datetime(stamps))
         if stamps.tz is not None:
             stamps = stamps.tz_convert("UTC").tz_localize(None)
-        out = {"datetime": datetime64_to_nums(stamps.values)}
+        nums = datetime64_to_nums(stamps.values)
+        if spec is None:
+            _LAST_INDEX_NUMS[:] = [frame.index, nums.copy()]
+        return self._bt_columns(frame, nums)
+
+    def _bt_columns(self, frame, nums) -> dict:
+        out = {"datetime": nums}
         n = len(frame)
+        names = frame.columns.tolist()          # read once (not per line)
         for line in self._line_names:
             if line == "datetime":
                 continue
-            col = self._column(frame, getattr(self.p, line, -1), line)
+            col = self._column(frame, getattr(self.p, line, -1), line, names)
             out[line] = (np.full(n, np.nan) if col is None
                          else np.asarray(col, dtype=np.float64))
         return out

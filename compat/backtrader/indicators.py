@@ -21,6 +21,11 @@ import numpy as np
 from ._params import OWNER, STAGE, run_declaring
 from .lines import (Clock, LineBuffer, LineSeries, aligned, as_line, _register)
 
+try:  # compiled loops (bit-identical to the Python loops below, which remain the fallback)
+    from ml4t._core import btfast as _fast
+except ImportError:  # pragma: no cover - the extension is always built in practice
+    _fast = None
+
 NAN = float("nan")
 
 __all__ = ["Indicator"]
@@ -40,6 +45,14 @@ def _arr(x, clock):
     if line is None:
         return [float(x)] * clock.buflen()
     return aligned(line, clock).tolist()
+
+
+def _farr(x, clock):
+    """Values of ``x`` on ``clock`` as a float64 array (scalars become constants)."""
+    line = as_line(x)
+    if line is None:
+        return np.full(clock.buflen(), float(x))
+    return np.ascontiguousarray(aligned(line, clock), dtype=np.float64)
 
 
 def _mp(x) -> int:
@@ -206,12 +219,31 @@ class OperationN(PeriodN):
     func = None
 
     def _bt_compute(self):
+        f = type(self).func
+        fast = _FAST_WINDOW.get(f)
+        if fast is not None and self._fast_window(fast):
+            return
         src, start, n = self._span()
         p = self.p.period
-        f = type(self).func
         out = self.lines[0].array
         for i in range(max(start, 0), n):
             out[i] = f(src[i - p + 1:i + 1])
+
+    def _fast_window(self, fast) -> bool:
+        p = self.p.period
+        if not isinstance(p, int) or p < 1:
+            return False                        # the Python loop reports the problem
+        src = _farr(self.data, _clock_of(self))
+        return bool(fast(src, p, max(self._minperiod - 1, p - 1), self.lines[0].array))
+
+
+def _fsum_window(src, p, start, out):
+    return _fast.rolling_fsum(src, p, start, out, 1.0)
+
+
+# compiled twins of the window functions of OperationN subclasses
+_FAST_WINDOW = {} if _fast is None else {max: _fast.window_max, min: _fast.window_min,
+                                         math.fsum: _fsum_window}
 
 
 class Highest(OperationN):
@@ -258,8 +290,13 @@ class Average(PeriodN):
     lines = ("av",)
 
     def _bt_compute(self):
-        src, start, n = self._span()
         p = self.p.period
+        if _fast is not None and isinstance(p, int) and p >= 1:
+            src = _farr(self.data, _clock_of(self))
+            if _fast.rolling_fsum(src, p, max(self._minperiod - 1, p - 1),
+                                  self.lines[0].array, float(p)):
+                return
+        src, start, n = self._span()
         out = self.lines[0].array
         fsum = math.fsum
         for i in range(max(start, 0), n):
@@ -288,6 +325,9 @@ class ExponentialSmoothing(Average):
         prev = math.fsum(src[start - p + 1:start + 1]) / p
         out[start] = prev
         a, a1 = self.alpha, self.alpha1
+        if _fast is not None and isinstance(a, float) and isinstance(a1, float):
+            _fast.exp_smooth(_farr(self.data, _clock_of(self)), start, prev, a, a1, out)
+            return
         vals = [0.0] * n
         for i in range(start + 1, n):
             prev = prev * a1 + src[i] * a
@@ -307,6 +347,12 @@ class WeightedAverage(PeriodN):
         coef = self.p.coef
         w = self.p.weights
         out = self.lines[0].array
+        if (_fast is not None and isinstance(coef, float) and len(w) == p
+                and all(isinstance(x, float) for x in w)):
+            if _fast.weighted_fsum(np.asarray(src, dtype=np.float64),
+                                   np.asarray(w, dtype=np.float64), max(start, p - 1),
+                                   out, coef):
+                return
         fsum = math.fsum
         for i in range(max(start, 0), n):
             out[i] = coef * fsum(map(operator.mul, src[i - p + 1:i + 1], w))
@@ -323,6 +369,9 @@ class Accum(Indicator):
             _clock_of(self).buflen()
         out = self.lines[0].array
         prev = self.p.seed
+        if _fast is not None and isinstance(prev, (int, float)) and start < n:
+            _fast.accum(np.asarray(src, dtype=np.float64), max(start, 0), float(prev), out)
+            return
         for i in range(max(start, 0), n):
             prev = prev + src[i]
             out[i] = prev
@@ -839,6 +888,10 @@ class NonZeroDifference(Indicator):
         out = self.lines[0].array
         n = clock.buflen()
         if start < 0 or start >= n:
+            return
+        if _fast is not None:
+            _fast.nonzero_diff(np.asarray(a, dtype=np.float64),
+                               np.asarray(b, dtype=np.float64), start, out)
             return
         prev = a[start] - b[start]
         out[start] = prev

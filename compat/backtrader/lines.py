@@ -164,6 +164,28 @@ def delayed(line: "LineBuffer", ago: int) -> "LineBuffer":
     return res
 
 
+def _fast_op(op, reverse=False):
+    """The dunder method of ``op``: builds a line while declaring (stage 1), compares or
+    computes the current values while the backtest runs (stage 2)."""
+    stage = STAGE.get
+    if reverse:
+        def method(self, other):
+            if stage() == 1:
+                return _binary(self, other, op, True)
+            if isinstance(other, LineRoot):
+                other = other[0]
+            return op(other, self[0])
+    else:
+        def method(self, other):
+            if stage() == 1:
+                return _binary(self, other, op)
+            if isinstance(other, LineRoot):
+                other = other[0]
+            return op(self[0], other)
+    method.__name__ = f"__{'r' if reverse else ''}{op.__name__.strip('_')}__"
+    return method
+
+
 class LineRoot:
     """Operators shared by single lines and multi-line objects."""
 
@@ -185,26 +207,27 @@ class LineRoot:
             return _unary(self, op)
         return op(self[0])
 
-    def __add__(self, o): return self._op(o, operator.add)
-    def __radd__(self, o): return self._op(o, operator.add, True)
-    def __sub__(self, o): return self._op(o, operator.sub)
-    def __rsub__(self, o): return self._op(o, operator.sub, True)
-    def __mul__(self, o): return self._op(o, operator.mul)
-    def __rmul__(self, o): return self._op(o, operator.mul, True)
-    def __truediv__(self, o): return self._op(o, operator.truediv)
-    def __rtruediv__(self, o): return self._op(o, operator.truediv, True)
-    def __floordiv__(self, o): return self._op(o, operator.floordiv)
-    def __rfloordiv__(self, o): return self._op(o, operator.floordiv, True)
-    def __pow__(self, o): return self._op(o, operator.pow)
-    def __rpow__(self, o): return self._op(o, operator.pow, True)
-    def __mod__(self, o): return self._op(o, operator.mod)
-    def __rmod__(self, o): return self._op(o, operator.mod, True)
-    def __lt__(self, o): return self._op(o, operator.lt)
-    def __gt__(self, o): return self._op(o, operator.gt)
-    def __le__(self, o): return self._op(o, operator.le)
-    def __ge__(self, o): return self._op(o, operator.ge)
-    def __eq__(self, o): return self._op(o, operator.eq)
-    def __ne__(self, o): return self._op(o, operator.ne)
+    # one function per operator (no extra call layer: these run on every bar of next())
+    __add__ = _fast_op(operator.add)
+    __radd__ = _fast_op(operator.add, True)
+    __sub__ = _fast_op(operator.sub)
+    __rsub__ = _fast_op(operator.sub, True)
+    __mul__ = _fast_op(operator.mul)
+    __rmul__ = _fast_op(operator.mul, True)
+    __truediv__ = _fast_op(operator.truediv)
+    __rtruediv__ = _fast_op(operator.truediv, True)
+    __floordiv__ = _fast_op(operator.floordiv)
+    __rfloordiv__ = _fast_op(operator.floordiv, True)
+    __pow__ = _fast_op(operator.pow)
+    __rpow__ = _fast_op(operator.pow, True)
+    __mod__ = _fast_op(operator.mod)
+    __rmod__ = _fast_op(operator.mod, True)
+    __lt__ = _fast_op(operator.lt)
+    __gt__ = _fast_op(operator.gt)
+    __le__ = _fast_op(operator.le)
+    __ge__ = _fast_op(operator.ge)
+    __eq__ = _fast_op(operator.eq)
+    __ne__ = _fast_op(operator.ne)
     def __abs__(self): return self._own(operator.abs)
     def __neg__(self): return self._own(operator.neg)
     def __pos__(self): return self._own(operator.pos)
@@ -448,7 +471,8 @@ class LineSeries(LineRoot, ParamsHolder):
         return self.__dict__["_l0"]
 
     def __getitem__(self, ago):
-        return self.__dict__["_l0"][ago]
+        l0 = self.__dict__["_l0"]
+        return l0.array.item(l0._clock._idx + ago)
 
     def __setitem__(self, ago, value):
         self.__dict__["_l0"][ago] = value

@@ -170,6 +170,7 @@ class Order(ParamsHolder):
         if p.exectype in (Order.StopTrail, Order.StopTrailLimit):
             self._limitoffset = self.created.price - self.created.pricelimit
             start = self.created.price
+            self._trailstart = start
             self.created.price = float("inf") if self.isbuy() else float("-inf")
             self.trailadjust(start)
         else:
@@ -521,9 +522,12 @@ class CommInfoBase(ParamsHolder):
 
     Stock-like percentage (``commission=0.001`` = 0.1% of size x price with the broker's
     ``percabs=True``) and per-share fixed commissions map onto the native
-    ``PercentCommission`` / ``PerShareCommission``. Futures-like schemes (``margin``),
-    ``mult`` other than 1, ``interest`` and ``leverage`` other than 1 need native support
-    that does not exist yet; running with them raises ``NotImplementedError``.
+    ``PercentCommission`` / ``PerShareCommission``. A futures-like scheme (``margin=``
+    given, or ``stocklike=False`` with an explicit ``commtype``) makes each feed it
+    applies to a native ``ml4t.Future`` with ``multiplier=mult`` and ``margin`` per
+    contract (see :meth:`_native_future`). ``mult`` other than 1 on a stock-like
+    scheme, ``automargin``, ``interest`` and ``leverage`` other than 1 have no native
+    equivalent; running with them raises ``NotImplementedError``.
     """
 
     COMM_PERC, COMM_FIXED = range(2)
@@ -626,18 +630,18 @@ class CommInfoBase(ParamsHolder):
         from ml4t.models import NoCommission, PerShareCommission, PercentCommission
         p = self.p
         problems = []
-        if not self._stocklike:
-            problems.append("futures-like schemes (margin=...)")
-        if p.mult != 1.0:
-            problems.append(f"mult={p.mult}")
+        if self._stocklike and p.mult != 1.0:
+            problems.append(f"mult={p.mult} on a stock-like scheme")
+        if not self._stocklike and p.automargin:
+            problems.append(f"automargin={p.automargin}")
         if p.interest:
             problems.append(f"interest={p.interest}")
         if p.leverage != 1.0:
             problems.append(f"leverage={p.leverage}")
         if problems:
             raise NotImplementedError(
-                "the ml4t native engine has no per-contract margin, multiplier, short "
-                "interest or leverage for a commission scheme yet; unsupported: "
+                "the ml4t shim maps commission schemes onto native commission models and "
+                "native futures (fixed margin per contract); unsupported: "
                 + ", ".join(problems))
         if type(self)._getcommission is not CommInfoBase._getcommission:
             return _PythonCommission(self)
@@ -646,6 +650,24 @@ class CommInfoBase(ParamsHolder):
         if self._commtype == self.COMM_PERC:
             return PercentCommission(self._rate)
         return PerShareCommission(self._rate)
+
+
+    def _native_future(self, name):
+        """The native contract for a feed under this futures-like scheme, else None.
+
+        Backtrader debits ``margin`` per contract from cash on opening and credits it on
+        closing, settles the P&L (``mult`` x price move) into cash at every fill and bar
+        close, and values the account at cash + ``margin`` per contract held: the native
+        ``Future`` (no cash for the notional, daily settlement) with ``margin`` as the
+        initial margin per contract has the same value and the same opening check. The
+        engine runs with ``margin_calls=False`` because Backtrader never liquidates.
+        """
+        if self._stocklike:
+            return None
+        from ml4t.futures import Future
+        margin = float(self.p.margin)
+        return Future(root=name, expiry="2262-04-01", multiplier=float(self.p.mult),
+                      initial_margin=margin, maintenance_margin=margin)
 
 
 class CommissionInfo(CommInfoBase):

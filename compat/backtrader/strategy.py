@@ -136,6 +136,27 @@ class Strategy(LineSeries):
     def next(self):
         """Called on every bar once every indicator is ready."""
 
+    def prenext_open(self):
+        """Cheat-on-open twin of ``prenext``."""
+
+    def nextstart_open(self):
+        """Cheat-on-open twin of ``nextstart``."""
+        self.next_open()
+
+    def next_open(self):
+        """With ``Cerebro(cheat_on_open=True)``: called when a new bar arrives, before the
+        broker fills orders on it; market orders placed here fill at this bar's open."""
+
+    def _next_open(self):
+        # Backtrader uses the minimum-period status of the previous bar here
+        status = self._minperstatus
+        if status < 0:
+            self.next_open()
+        elif status == 0:
+            self.nextstart_open()
+        else:
+            self.prenext_open()
+
     def notify_order(self, order):
         """Order status changes, a bar after they happen (as in Backtrader)."""
 
@@ -382,6 +403,18 @@ class Strategy(LineSeries):
     def _bt_notify(self):
         orders = self._orderspending
         trades = self._tradespending
+        if not orders and not trades:
+            quiet = self.__dict__.get("_bt_quiet")
+            if quiet is None:
+                # nothing to tell when the cash/value hooks are Strategy's own (empty)
+                # ones and no analyzer listens
+                cls = type(self)
+                quiet = self.__dict__["_bt_quiet"] = (
+                    cls.notify_cashvalue is Strategy.notify_cashvalue
+                    and cls.notify_fund is Strategy.notify_fund
+                    and not self._run.analyzers_of(self))
+            if quiet:
+                return
         self._orderspending = []
         self._tradespending = []
         analyzers = self._run.analyzers_of(self)

@@ -137,16 +137,20 @@ class BarData:
         asset_list = [self._asset(assets)] if single_asset else [self._asset(a) for a in assets]
         if isinstance(fields, str):
             _check_field(fields, HISTORY_FIELDS)
-            cols = {a: s.window(a.sid, fields, end, bar_count) for a in asset_list}
             if single_asset:
-                return pd.Series(cols[asset_list[0]], index=index, name=asset_list[0])
+                return pd.Series(s.window(asset_list[0].sid, fields, end, bar_count),
+                                 index=index, name=asset_list[0])
+            if len(set(asset_list)) == len(asset_list):
+                block = s.window_block([a.sid for a in asset_list], fields, end, bar_count)
+                return pd.DataFrame(block, index=index, columns=asset_list)
+            cols = {a: s.window(a.sid, fields, end, bar_count) for a in asset_list}
             return pd.DataFrame(cols, index=index, columns=asset_list)
         fields = list(fields)
         for f in fields:
             _check_field(f, HISTORY_FIELDS)
         rows = pd.MultiIndex.from_product([index, asset_list], names=["date", None])
-        data = {f: np.column_stack([s.window(a.sid, f, end, bar_count) for a in asset_list])
-                .reshape(-1) for f in fields}
+        sids = [a.sid for a in asset_list]
+        data = {f: s.window_block(sids, f, end, bar_count).reshape(-1) for f in fields}
         out = pd.DataFrame(data, index=rows, columns=pd.Index(fields, name="fields"))
         return out.sort_index()
 

@@ -19,10 +19,20 @@ import pandas as pd
 __all__ = ["end_session", "build_frame"]
 
 
+def _period_opens(algo) -> list:
+    """Per session: its first minute plus one minute (Zipline's ``period_open``)."""
+    opens = algo.__dict__.get("_period_opens")
+    if opens is None:
+        opens = algo._period_opens = list(algo._store.session_first_minutes
+                                          + pd.Timedelta(minutes=1))
+    return opens
+
+
 def end_session(algo, i: int) -> None:
     """Record session ``i``'s row (called after ``handle_data`` and scheduled functions)."""
     store = algo._store
-    long_v, short_v, longs, shorts = algo._stats(i)
+    prices = store.ffill_close[i].tolist()
+    long_v, short_v, longs, shorts = algo._stats(i, prices)
     cash = algo._cash()
     value = long_v + short_v
     gross = long_v - short_v
@@ -37,12 +47,12 @@ def end_session(algo, i: int) -> None:
     positions = []
     for asset, pos in algo._zpos.items():
         if pos.amount != 0:
-            price = algo._price(asset, i)
+            price = prices[asset.sid]
             positions.append({"sid": asset, "amount": pos.amount, "cost_basis": pos.cost_basis,
                               "last_sale_price": price if price == price
                               else pos.last_sale_price})
     row = {
-        "period_open": store.session_first_minutes[i] + pd.Timedelta(minutes=1),
+        "period_open": _period_opens(algo)[i],
         "period_close": algo._closes[i],
         "starting_exposure": prev["exposure"],
         "long_exposure": long_v,

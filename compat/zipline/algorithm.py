@@ -9,6 +9,8 @@ algorithm in a native ``Strategy`` (``_Host``):
   native models (default: 5 bps with a 10% volume cap, $0.001 per share);
 * ``account="unchecked"`` (no buying-power checks, no margin calls, shorting allowed),
   because Zipline checks no buying power at all;
+* ``zero_volume="skip"``: Zipline fills nothing on a bar that traded nothing, whatever
+  the slippage model;
 * slippage models with ``respect_limit = False`` (Zipline's models do not re-check a
   limit; its ``VolumeShareSlippage`` declines such a fill by returning NaN);
 * bars stamped at each session close, prices stored to 3 decimals, no csvdir dividends
@@ -235,10 +237,11 @@ class TradingAlgorithm:
         self._recorded: dict = {}
         self._orders: dict[str, Order] = {}
         self._by_engine: dict[int, Order] = {}
-        self._open: "OrderedDict[Asset, list[Order]]" = OrderedDict()
+        # plain dicts (insertion-ordered): iterating an OrderedDict's items hashes every key
+        self._open: "dict[Asset, list[Order]]" = {}
         self._new_orders: list[Order] = []
         self._day_orders: "OrderedDict[str, Order]" = OrderedDict()
-        self._zpos: "OrderedDict[Asset, _ZPosition]" = OrderedDict()
+        self._zpos: "dict[Asset, _ZPosition]" = {}
         self._fills = []
         self._engine_closed = []
         self._next_id = 0
@@ -256,6 +259,7 @@ class TradingAlgorithm:
         self._session_labels = [d.strftime("%Y-%m") for d in self.sim_sessions]
         self._pf_cache = None
         self._version = 0
+        self._positions_moved = True      # compare positions with the engine's (see _on_bar)
         self.perf = None
 
     # ==================================================================== running
@@ -299,7 +303,7 @@ class TradingAlgorithm:
         self._python_models = isinstance(slip, UserSlippage)
         self._cap = float(getattr(slip, "volume_limit", float("nan")))
         return Engine(cash=self.capital_base, fill="next_close", commission=comm, slippage=slip,
-                      account="unchecked", allow_short=True,
+                      account="unchecked", allow_short=True, zero_volume="skip",
                       fill_order="submission", fractional=False,
                       calendar=None, price_adjustment="raw", record="slice",
                       record_positions=False)
@@ -342,7 +346,9 @@ class TradingAlgorithm:
         for order in self._new_orders:
             self._touch(order)
         self._new_orders = []
-        self._check_positions()
+        if self._positions_moved or i == self._i1:
+            self._check_positions()
+            self._positions_moved = False
         for control in self._account_controls:
             control(self)
         self._end_session(i)
@@ -366,8 +372,11 @@ class TradingAlgorithm:
     def _apply_splits(self, i: int) -> None:
         self._version += 1
         store = self._store
+        split_sids = store.split_sids_at(i)
+        if not split_sids:
+            return
         care = set(self._zpos) | set(self._open)
-        for asset in sorted(care, key=lambda a: a.sid):
+        for asset in sorted((a for a in care if a.sid in split_sids), key=lambda a: a.sid):
             for r, ratio, zl_ratio in store.splits[asset.sid]:
                 if r != i:
                     continue
@@ -382,6 +391,7 @@ class TradingAlgorithm:
                     # the engine books the split itself (cash in lieu of a fraction at the
                     # pre-split close); Zipline's amount rule gives the same whole shares
                     pos.split(zl_ratio)
+                    self._positions_moved = True
                     if pos.amount == 0:
                         del self._zpos[asset]
 
@@ -415,6 +425,8 @@ class TradingAlgorithm:
         close = store.close[i]
         volume = store.volume[i]
         fills, self._fills = self._fills, []
+        if fills:
+            self._positions_moved = True
         by_order = {}
         for f in fills:
             by_order.setdefault(f.order_id, []).append(f)
@@ -507,13 +519,17 @@ class TradingAlgorithm:
         self._day_orders.move_to_end(order.id)
 
     def _check_positions(self) -> None:
-        broker = self._host.broker
+        # the engine's non-flat positions against the shim's (both keep only non-zero ones)
+        engine = {name: p.qty for name, p in self._host.broker.positions().items()}
+        mine_by_name = {a.symbol: p.amount for a, p in self._zpos.items()
+                        if a.symbol in self._engine_names}
+        if engine == mine_by_name:
+            return
         for asset in self._store.assets:
             if asset.symbol not in self._engine_names:
                 continue
-            engine_qty = broker.position(asset.symbol).qty
-            pos = self._zpos.get(asset)
-            mine = 0 if pos is None else pos.amount
+            engine_qty = engine.get(asset.symbol, 0)
+            mine = mine_by_name.get(asset.symbol, 0)
             if engine_qty != mine:
                 raise RuntimeError(f"ml4t.compat.zipline: {asset.symbol} position {mine} differs "
                                    f"from the engine's {engine_qty} at {self.datetime}; please "
@@ -523,11 +539,15 @@ class TradingAlgorithm:
     def _price(self, asset, i=None) -> float:
         return float(self._store.ffill_close[self._data_idx if i is None else i, asset.sid])
 
-    def _stats(self, i=None):
+    def _stats(self, i=None, prices=None):
+        """(long value, short value, longs, shorts) at session ``i``'s close;
+        ``prices``: that session's ``ffill_close`` row as a list, if the caller has it."""
+        if prices is None:
+            prices = self._store.ffill_close[self._data_idx if i is None else i].tolist()
         long_v = short_v = 0.0
         longs = shorts = 0
         for asset, pos in self._zpos.items():
-            price = self._price(asset, i)
+            price = prices[asset.sid]
             if price != price:
                 price = pos.last_sale_price
             exposure = pos.amount * price

@@ -21,10 +21,39 @@ cdef class Ledger:
     cdef public double credit_rate        # annual interest on positive cash
     cdef public double debit_rate         # annual interest on negative cash (margin loan)
     cdef public double day_count          # days in the rate year (360 or 365)
+    # futures: value = qty * price * multiplier; positions settle daily (variation margin)
+    cdef readonly object mult_np, is_fut_np, im_c_np, mm_c_np, settle_np
+    cdef double[::1] mult                 # contract multiplier (1 for everything else)
+    cdef unsigned char[::1] is_fut        # 1: futures accounting (no cash for notional)
+    cdef double[::1] im_c                 # initial margin per contract (NaN: a fraction)
+    cdef double[::1] mm_c                 # maintenance margin per contract (NaN: a fraction)
+    cdef double[::1] settle               # price the open futures position last settled at
+    cdef readonly int n_fut
+    cdef readonly object im_frac_np
+    cdef double[::1] im_frac           # initial requirement per asset (fraction)
+    cdef readonly bint im_varies
+    # currencies: an asset's prices, commissions and lots are in its currency (index into
+    # rate); currency 0 is the base currency, whose balance is ``cash``
+    cdef readonly int n_ccy
+    cdef readonly object acur_np, rate_np, ccy_cash_np, ccy_cost_np, lot_value_base_np
+    cdef int[::1] acur
+    cdef double[::1] rate                 # base units per unit of each currency (rate[0] = 1)
+    cdef double[::1] ccy_cash             # balances held in foreign currencies
+    cdef double[::1] ccy_cost             # base value of those balances when they arrived
+    cdef public bint fx_auto              # True: foreign cash flows convert to base at once
+    cdef public double fx_spread          # conversion cost, a fraction of the amount
+    cdef double[::1] lot_value_base       # sum of open lots' qty * price * rate at entry
+    cdef readonly double fx_realized      # FX P&L realised by closing foreign positions
+    cdef readonly double fx_unrealized    # FX P&L of open positions and foreign balances
+    cdef readonly double fx_costs         # spread paid on conversions (base currency)
+    cdef double _cons_local, _cons_base
 
     # -- state
     cdef readonly double cash
-    cdef readonly double net_mv            # sum qty * mark
+    cdef readonly double net_mv            # value of positions in NAV: sum qty * mark for
+                                           # cash instruments, unsettled P&L for futures
+    cdef readonly double net_exp           # net exposure: futures at notional
+    cdef readonly double variation_total   # futures P&L settled into cash
     cdef readonly double gross_mv          # sum |qty * mark|
     cdef readonly double unrealized
     cdef readonly double maint_req         # maintenance requirement at the last mark
@@ -42,6 +71,7 @@ cdef class Ledger:
     # -- FIFO lots: a pool of linked nodes, one queue per asset
     cdef double[::1] lot_q
     cdef double[::1] lot_p
+    cdef double[::1] lot_r                # FX rate at which each lot was opened
     cdef long long[::1] lot_next
     cdef long long[::1] lot_head
     cdef long long[::1] lot_tail
@@ -70,12 +100,18 @@ cdef class Ledger:
     cdef readonly I64Buf s_ts, s_asset
     cdef readonly I64Buf acc_ts, acc_kind, acc_asset
     cdef readonly F64Buf acc_amount, acc_base, acc_rate
-    cdef readonly F64Buf s_qty, s_price, s_cost
+    cdef readonly F64Buf s_qty, s_price, s_cost, s_value
+    cdef readonly F64Buf p_net_exp, p_fx_pnl, p_fx_cash, f_fx
+    cdef readonly I64Buf x_ts, x_ccy
+    cdef readonly F64Buf x_amount, x_rate, x_base, x_cost
+    cdef readonly I64Buf vm_ts, vm_asset
+    cdef readonly F64Buf vm_qty, vm_from, vm_to, vm_amount
 
     cdef int check(self, int a, double q, double px, double comm) noexcept
     cdef long long apply_fill(self, long long ts, long long slice_no, long long oid, int a,
                               double q, double px, double ref, double comm) except -1
     cdef void mark_to_market(self, const double[::1] last_close) noexcept
+    cdef void _mark_mixed(self, const double[::1] last_close) noexcept
     cdef int record(self, long long ts, bint positions) except -1
     cdef int _push_lot(self, int a, double q, double p) except -1
     cdef double _consume_lots(self, int a, double amount, double px) noexcept
@@ -88,5 +124,17 @@ cdef class Ledger:
     cpdef void accrue(self, double amount)
     cpdef double accrue_session(self, long long ts, double days) except? -1e300
     cpdef double fund(self, long long ts, int a, double rate) except? -1e300
+    cpdef double settle_futures(self, long long ts) except? -1e300
+    cdef void _revalue(self) noexcept
+    cdef int _local_cash(self, long long ts, int c, double amount) except -1
+    cdef double _foreign_cash_value(self) noexcept
+    cdef int _hold_cash(self, long long ts, int c, double amount) except -1
+    cdef int _log_conversion(self, long long ts, int c, double amount, double r, double base,
+                             double cost) except -1
+    cdef int _check_general(self, int a, double q, double px, double comm) noexcept
+    cdef int _log_variation(self, long long ts, int a, double q, double p0, double p1,
+                            double amt) except -1
+    cdef double _init_req(self, int a, double q, double p) noexcept
+    cdef double _maint_req(self, int a, double q, double p) noexcept
     cdef int _log_accrual(self, long long ts, int kind, int a, double amount, double base,
                           double rate) except -1

@@ -49,11 +49,18 @@ cdef class Simulator:
     cdef int[::1] fu_asset
     cdef double[::1] fu_rate
     cdef Py_ssize_t fu_n, fu_pos
+    # exchange rates: at ts, currency index ccy is worth rate base units
+    cdef long long[::1] fx_ts
+    cdef int[::1] fx_ccy
+    cdef double[::1] fx_rate
+    cdef Py_ssize_t fx_n, fx_pos
     # accruals and margin calls
     cdef public bint accruals              # accrue borrow fees / interest at session ends
     cdef public object session_hook        # Python callable(session, ts) before accruals (rate schedules)
     cdef public object margin_hook         # Python callable(k, ts) when equity < maintenance
     cdef public object next_session_fn     # Python callable(session) -> the session after it
+    cdef public object close_hook          # Python callable(session, ts, k) at each session end
+    cdef public object open_hook           # Python callable(ts, asset_ids, opens) before a slice's bars
 
     cdef object _driver
     cdef public Py_ssize_t events_seen     # order events already handed to the strategy

@@ -8,6 +8,10 @@ in this order, nothing at time t sees data after t --
    and open orders (cash in lieu for fractions at the pre-split close); a
    dividend is earned on the position held at the start of the ex-date and
    paid on the pay date (the same slice when it has none); shorts pay it;
+0b. a session that just ended closes: market-on-close orders fill at its close;
+0c. with an open hook (``Strategy.on_open``), the strategy sees the slice's
+   opens, before its rows are read (everything else still shows the previous
+   slice); orders it places are matched against this slice;
 1. the rows of the slice update each asset's last bar and its history;
 2. orders submitted before t are matched against this slice's bars
    (``fill="next_open"``: intrabar rules; ``"next_close"``: close rules);
@@ -32,6 +36,24 @@ from ml4t._core.enums cimport FillMode, BarRules, ActionKind
 from ml4t._core.buffers cimport F64Buf, I64Buf
 
 cdef long long NO_TS = 0x7FFFFFFFFFFFFFFF
+
+
+def _schedule(what, ts, key, rate, int lo, int hi, bint positive):
+    """Validated (ts, key, rate) arrays of a time-ordered schedule; keys in [lo, hi)."""
+    ts_a = np.ascontiguousarray(ts, dtype=np.int64)
+    key_a = np.ascontiguousarray(key, dtype=np.int32)
+    rate_a = np.ascontiguousarray(rate, dtype=np.float64)
+    n = ts_a.shape[0]
+    if key_a.shape[0] != n or rate_a.shape[0] != n:
+        raise ValueError(f"{what} columns have different lengths")
+    if n:
+        if (np.diff(ts_a) < 0).any():
+            raise ValueError(f"{what} times must be sorted")
+        if key_a.min() < lo or key_a.max() >= hi:
+            raise ValueError(f"{what} ids outside [{lo}, {hi})")
+        if not np.isfinite(rate_a).all() or (positive and not (rate_a > 0).all()):
+            raise ValueError(f"{what} rates must be finite" + (" and > 0" if positive else ""))
+    return ts_a, key_a, rate_a
 
 
 cdef class Simulator:
@@ -110,6 +132,8 @@ cdef class Simulator:
         self.session_hook = None
         self.margin_hook = None
         self.next_session_fn = None
+        self.close_hook = None
+        self.open_hook = None
         self.set_funding(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0))
         self._pending_pay = []
         self._next_pay_ts = NO_TS
@@ -235,6 +259,10 @@ cdef class Simulator:
 
     cdef int _session_end(self, long long session, long long ts, long long next_session) except -1:
         self.book.expire_day(session, ts)
+        if self.close_hook is not None:         # futures expiries and rolls
+            self.close_hook(session, ts, self.slice_no)
+        if self.ledger.n_fut > 0:                # daily settlement (variation margin)
+            self.ledger.settle_futures(ts)
         if self.accruals:
             if self.session_hook is not None:
                 self.session_hook(session, ts)
@@ -243,6 +271,24 @@ cdef class Simulator:
         if not self.record_each_slice:
             self.ledger.record(ts, self.record_positions)
         return 0
+
+    def set_fx(self, ts, ccy, rate):
+        """Schedule exchange rates: from ``ts`` (ns UTC, sorted) currency index ``ccy``
+        (>= 1) is worth ``rate`` base units. A rate applies from the first slice at or
+        after its time, before that slice's orders are matched.
+
+        Raises
+        ------
+        ValueError
+            Mismatched lengths, unsorted times, unknown currencies, rates that are not
+            finite and > 0.
+        """
+        if self.running or self.finished:
+            raise RuntimeError("exchange rates must be set before run()")
+        self.fx_ts, self.fx_ccy, self.fx_rate = _schedule(
+            "exchange-rate", ts, ccy, rate, 1, self.ledger.n_ccy, True)
+        self.fx_n = self.fx_ts.shape[0]
+        self.fx_pos = 0
 
     def set_funding(self, ts, asset, rate):
         """Schedule perpetual funding payments: at ``ts`` (ns UTC, sorted) the holder of
@@ -255,23 +301,9 @@ cdef class Simulator:
         """
         if self.running or self.finished:
             raise RuntimeError("funding must be set before run()")
-        ts_a = np.ascontiguousarray(ts, dtype=np.int64)
-        asset_a = np.ascontiguousarray(asset, dtype=np.int32)
-        rate_a = np.ascontiguousarray(rate, dtype=np.float64)
-        n = ts_a.shape[0]
-        if asset_a.shape[0] != n or rate_a.shape[0] != n:
-            raise ValueError("funding columns have different lengths")
-        if n:
-            if (np.diff(ts_a) < 0).any():
-                raise ValueError("funding times must be sorted")
-            if asset_a.min() < 0 or asset_a.max() >= self.n_assets:
-                raise ValueError(f"funding asset ids outside [0, {self.n_assets})")
-            if not np.isfinite(rate_a).all():
-                raise ValueError("funding rates must be finite")
-        self.fu_ts = ts_a
-        self.fu_asset = asset_a
-        self.fu_rate = rate_a
-        self.fu_n = n
+        self.fu_ts, self.fu_asset, self.fu_rate = _schedule(
+            "funding", ts, asset, rate, 0, self.n_assets, False)
+        self.fu_n = self.fu_ts.shape[0]
         self.fu_pos = 0
 
     def run(self, batches, on_bar=None, bars=None, notify=None):
@@ -353,6 +385,11 @@ cdef class Simulator:
                     s = sess_v[i]
                     k += 1
                     if have_prev and s != prev_session:
+                        if book.open_idx.n > 0:
+                            book.close_session(k - 1, prev_session, prev_ts, self.last_close,
+                                               self.last_volume, self.last_bid, self.last_ask,
+                                               self.quotes)
+                            ledger.mark_to_market(self.last_close)
                         self._session_end(prev_session, prev_ts, s)
                     if have_prev and self.record_each_slice:
                         # the previous slice's row, after its session's expiries and accruals
@@ -361,9 +398,21 @@ cdef class Simulator:
                         self._apply_actions(t, k)
                     if self._next_pay_ts <= t:
                         self._pay_due(t)
+                    while self.fx_pos < self.fx_n and self.fx_ts[self.fx_pos] <= t:
+                        ledger.set_rate(self.fx_ccy[self.fx_pos], self.fx_rate[self.fx_pos])
+                        self.fx_pos += 1
                     while self.fu_pos < self.fu_n and self.fu_ts[self.fu_pos] <= t:
                         ledger.fund(t, self.fu_asset[self.fu_pos], self.fu_rate[self.fu_pos])
                         self.fu_pos += 1
+                    if self.open_hook is not None:
+                        j = i
+                        while j < n and ts_v[j] == t:
+                            j += 1
+                        if tell and (book.ev_ts.n != self.events_seen
+                                     or self.ax_ts.n != self.actions_seen):
+                            notify()
+                        self.ts = t                # now is this slice's open
+                        self.open_hook(t, asset_a[i:j], cols[0][i:j])
                     j = i
                     while j < n and ts_v[j] == t:
                         a = asset_v[j]
@@ -461,7 +510,7 @@ cdef class FieldView:
     def __getitem__(self, asset):
         a = self.ids.get(asset)
         if a is None:
-            self.bars._unknown(asset)
+            a = self.bars._unknown(asset)     # an alias (continuous future) or an error
         cdef int i = a
         if self.sim.bar_slice[i] != self.sim.slice_no:
             raise KeyError(f"{asset!r} has no bar at {self.bars.ts}")
@@ -471,7 +520,7 @@ cdef class FieldView:
         """Value for ``asset``, or ``default`` when it has no bar in this slice."""
         a = self.ids.get(asset)
         if a is None:
-            self.bars._unknown(asset)
+            a = self.bars._unknown(asset)     # an alias (continuous future) or an error
         cdef int i = a
         if self.sim.bar_slice[i] != self.sim.slice_no:
             return default
@@ -517,7 +566,7 @@ cdef class SliceBars:
         self.price = self.close
 
     def _unknown(self, asset):
-        self._on_unknown(asset)
+        return self._on_unknown(asset)
 
     @property
     def ts(self):
@@ -539,12 +588,15 @@ cdef class SliceBars:
     def assets(self):
         """Names of the assets with a bar in this slice."""
         names = self.names
-        return [names[i] for i in self.asset_ids]
+        return [names[i] for i in self.asset_ids.tolist()]    # Python ints: fast tuple indexing
 
     def __contains__(self, asset):
         a = self.ids.get(asset)
         if a is None:
-            return False
+            try:
+                a = self._on_unknown(asset)   # an alias (continuous future)
+            except Exception:
+                return False
         cdef int i = a
         return self.sim.bar_slice[i] == self.sim.slice_no
 

@@ -7,6 +7,8 @@ cpdef enum OrderType:
     STOP = 2
     STOP_LIMIT = 3
     TRAILING_STOP = 4
+    MARKET_ON_CLOSE = 5       # fills at a session's close (see matching.pyx)
+    TRAILING_STOP_LIMIT = 6   # trailing stop whose limit follows the stop at an offset
 
 cpdef enum TimeInForce:
     GTC = 0
@@ -43,6 +45,9 @@ cpdef enum Reason:
     BELOW_MIN_QTY = 15
     MARGIN_CALL = 16
     HARD_TO_BORROW = 17
+    CONTRACT_EXPIRED = 18
+    ROLL = 19
+    NO_FX_RATE = 20
 
 cpdef enum FillMode:
     NEXT_OPEN = 0

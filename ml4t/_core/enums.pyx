@@ -23,4 +23,7 @@ REASON_TEXT = {
     15: "the quantity is below the asset's minimum order quantity",
     16: "forced liquidation: equity fell below the maintenance margin requirement",
     17: "the asset is hard to borrow: new or larger shorts are not accepted",
+    18: "the futures contract has expired (positions settle at its last close)",
+    19: "continuous-future roll: the expiring contract is closed and the next opened",
+    20: "no exchange rate for the asset's currency at this time",
 }

@@ -14,6 +14,9 @@ Intrabar rules (``fill="next_open"``), for an order submitted before the bar:
   at ``max(open, limit)``.
 * Buy stop: triggers if ``high >= stop``, fills at ``max(open, stop)`` (the
   worse of open and stop). Sell stop: ``low <= stop``, at ``min(open, stop)``.
+  Triggers are sticky: once elected a stop is a market order, so the part a
+  volume cap leaves unfilled trades at the next bar's open (at its close under
+  the at-close rules), wherever the price has gone.
 * Stop-limit: triggered at the open (gap through the stop) it acts as a limit
   for the whole bar; triggered inside the bar it fills at the stop when the
   stop is within the limit, otherwise it rests as a limit from the next bar.
@@ -22,6 +25,14 @@ Intrabar rules (``fill="next_open"``), for an order submitted before the bar:
   starting from the last close when placed. Each bar is first checked against
   the stop as it stood, then the trail moves with the bar's close (or its
   high/low, ``trail_source="high_low"``) for the next bar.
+* Trailing stop-limit (a trail plus a limit offset): stop-limit rules; the
+  limit is the stop minus the offset (sell) or plus it (buy), and both move
+  with the trail up to and including the bar that triggers the stop; from
+  then on the limit stays where it is.
+* Market-on-close: fills at the close of the last bar of its asset in the
+  session it was placed in (``close_session``, when the next session starts);
+  placed on or after that bar (always so with daily bars) at the close of the
+  asset's next bar; never on the bar it was placed on.
 
 Close rules (``fill="next_close"`` and ``"same_close"``): only the close
 decides; market orders fill at the close, a buy limit fills at the close when
@@ -75,6 +86,8 @@ to what fits with the rest canceled when ``on_insufficient="partial"``.
 import numpy as np
 from libc.math cimport fabs, floor, ceil, sqrt, log, isfinite, INFINITY, NAN
 
+from ml4t.errors import OrderError
+
 from ml4t._core.buffers cimport F64Buf, I64Buf
 from ml4t._core.accounting cimport Ledger
 from ml4t._core.costs cimport CommissionModel, SlippageModel
@@ -101,7 +114,18 @@ cdef inline bint _is_final(int status) noexcept nogil:
 
 
 cdef inline bint _stop_like(long long t) noexcept nogil:
-    return t == OrderType.STOP or t == OrderType.STOP_LIMIT or t == OrderType.TRAILING_STOP
+    return (t == OrderType.STOP or t == OrderType.STOP_LIMIT or t == OrderType.TRAILING_STOP
+            or t == OrderType.TRAILING_STOP_LIMIT)
+
+
+cdef inline bint _trailing(long long t) noexcept nogil:
+    return t == OrderType.TRAILING_STOP or t == OrderType.TRAILING_STOP_LIMIT
+
+
+cdef inline bint _limit_now(long long t, long long triggered) noexcept nogil:
+    """The order acts as a limit order (a limit, or a triggered stop-limit)."""
+    return t == OrderType.LIMIT or ((t == OrderType.STOP_LIMIT
+                                     or t == OrderType.TRAILING_STOP_LIMIT) and triggered)
 
 
 cdef class OrderBook:
@@ -126,13 +150,19 @@ cdef class OrderBook:
         touches several.
     trail_source : int
         A ``TrailSource``: what trailing stops follow.
+    stop_limit_rule : int
+        0: a stop-limit triggered inside a bar fills there only at its stop (when the
+        stop is within the limit); 1 ("bar direction"): also at its limit when the limit
+        lies beyond the stop and the bar closes past the limit moving away from its
+        open (a buy on a bar closing below its open, at a close <= limit; a sell on a
+        bar closing at or above its open, at a close >= limit) -- Backtrader's rule.
     """
 
     def __init__(self, Ledger ledger, CommissionModel commission_model,
                  SlippageModel slippage_model, bint exit_first=True,
                  bint partial_on_insufficient=False, bint fractional=False,
                  double volume_limit=NAN, int intrabar_policy=IntrabarPolicy.STOP_FIRST,
-                 int trail_source=TrailSource.TRAIL_CLOSE):
+                 int trail_source=TrailSource.TRAIL_CLOSE, int stop_limit_rule=0):
         if ledger is None or commission_model is None or slippage_model is None:
             raise TypeError("ledger, commission_model and slippage_model are required")
         if volume_limit == volume_limit and not (volume_limit > 0 and volume_limit <= 1):
@@ -152,6 +182,9 @@ cdef class OrderBook:
         self.volume_limit = volume_limit
         self.intrabar_policy = intrabar_policy
         self.trail_source = trail_source
+        if stop_limit_rule not in (0, 1):
+            raise ValueError(f"unknown stop-limit rule {stop_limit_rule}")
+        self.stop_limit_rule = stop_limit_rule
         n = self.n_assets
         self.tick_np = np.full(n, np.nan)
         self.lot_np = np.full(n, np.nan)
@@ -172,6 +205,7 @@ cdef class OrderBook:
         self.o_qty = F64Buf(); self.o_filled = F64Buf(); self.o_limit = F64Buf()
         self.o_stop = F64Buf(); self.o_comm = F64Buf(); self.o_fill_value = F64Buf()
         self.o_trail_amount = F64Buf(); self.o_trail_percent = F64Buf(); self.o_best = F64Buf()
+        self.limit_offsets = {}
         self.open_idx = I64Buf()
         self.ev_ts = I64Buf(); self.ev_oid = I64Buf(); self.ev_status = I64Buf()
         self.ev_reason = I64Buf(); self.ev_fill = I64Buf(); self.ev_filled = F64Buf()
@@ -179,6 +213,8 @@ cdef class OrderBook:
         self._cand = I64Buf()
         self._cand_ref = F64Buf()
         self._slice = -1
+        self.expired = set()
+        self.skip_zero_volume = False
 
     def attach_history(self, History history):
         """Give the book the bar history (used by impact models that need context)."""
@@ -241,17 +277,20 @@ cdef class OrderBook:
             return floor(p / tick + 1e-9) * tick
         return ceil(p / tick - 1e-9) * tick
 
-    def submit(self, int asset, double qty, int order_type=OrderType.MARKET,
+    cpdef long long submit(self, int asset, double qty, int order_type=OrderType.MARKET,
                double limit_price=NAN, double stop_price=NAN,
                int time_in_force=TimeInForce.GTC, long long ts=0, long long slice_no=-1,
                double trail_amount=NAN, double trail_percent=NAN, double ref_price=NAN,
-               long long parent=0, long long oco=0):
+               long long parent=0, long long oco=0, double limit_offset=NAN) except -1:
         """Validate and accept an order; return its id (ids count from 1).
 
         ``parent`` (an order id) makes this a bracket exit held until the parent
         ends; ``oco`` (an order id) puts it in that order's one-cancels-other group.
         A trailing stop needs ``ref_price`` (the price its trail starts from) and
-        exactly one of ``trail_amount`` / ``trail_percent``. An order whose
+        exactly one of ``trail_amount`` / ``trail_percent``; a trailing stop-limit
+        also needs ``limit_offset`` (its limit is the stop minus the offset for a
+        sell, plus it for a buy). A market-on-close order takes no prices and a
+        GTC or DAY time in force. An order whose
         quantity rounds below the asset's minimum is logged as rejected
         (``BELOW_MIN_QTY``) and its id returned.
 
@@ -263,7 +302,6 @@ cdef class OrderBook:
             price or trail, an unknown order type / time in force, or an unknown
             or finished parent / OCO peer.
         """
-        from ml4t.errors import OrderError
         if asset < 0 or asset >= self.n_assets:
             raise OrderError(f"unknown asset id {asset} (valid: 0..{self.n_assets - 1})")
         if not isfinite(qty) or qty == 0:
@@ -272,8 +310,11 @@ cdef class OrderBook:
                 and qty != floor(qty)):
             raise OrderError(f"qty {qty} is not a whole number; fractional trading is off "
                              "(run with fractional=True to allow it)")
-        if order_type < OrderType.MARKET or order_type > OrderType.TRAILING_STOP:
+        if order_type < OrderType.MARKET or order_type > OrderType.TRAILING_STOP_LIMIT:
             raise OrderError(f"unknown order type {order_type}")
+        if order_type == OrderType.MARKET_ON_CLOSE and time_in_force > TimeInForce.DAY:
+            raise OrderError("a market-on-close order fills at a session close: it takes "
+                             "time in force GTC or DAY, not IOC/FOK")
         if time_in_force < TimeInForce.GTC or time_in_force > TimeInForce.FOK:
             raise OrderError(f"unknown time in force {time_in_force}")
         cdef bint buy = qty > 0
@@ -287,10 +328,14 @@ cdef class OrderBook:
             if not isfinite(stop_price) or stop_price <= 0:
                 raise OrderError(f"stop_price must be finite and > 0, was {stop_price}")
             stop_price = self._round_price(asset, stop_price, not buy)
-        elif order_type != OrderType.TRAILING_STOP:
+        elif not _trailing(order_type):
             stop_price = NAN
         cdef double best = NAN
-        if order_type == OrderType.TRAILING_STOP:
+        if order_type == OrderType.TRAILING_STOP_LIMIT:
+            if not isfinite(limit_offset):
+                raise OrderError(f"a trailing stop-limit needs a finite limit_offset, was "
+                                 f"{limit_offset}")
+        if _trailing(order_type):
             if (trail_amount == trail_amount) == (trail_percent == trail_percent):
                 raise OrderError("a trailing stop needs exactly one of trail_amount and "
                                  "trail_percent")
@@ -339,9 +384,14 @@ cdef class OrderBook:
         self.o_trail_amount.push(trail_amount)
         self.o_trail_percent.push(trail_percent)
         self.o_best.push(best)
-        if order_type == OrderType.TRAILING_STOP and best == best:
+        if order_type == OrderType.TRAILING_STOP_LIMIT:
+            self.limit_offsets[idx] = limit_offset
+        if _trailing(order_type) and best == best:
             self.o_stop.data[idx] = self._trail_stop(idx)
         self._event(ts, idx, OrderStatus.SUBMITTED, Reason.NONE, -1)
+        if self.expired and asset in self.expired:
+            self._event(ts, idx, OrderStatus.REJECTED, Reason.CONTRACT_EXPIRED, -1)
+            return idx + 1
         if q == 0 or fabs(q) < self.min_qty[asset] - QTY_EPS:
             self.o_qty.data[idx] = qty                 # keep what was asked for the record
             self._event(ts, idx, OrderStatus.REJECTED, Reason.BELOW_MIN_QTY, -1)
@@ -428,6 +478,16 @@ cdef class OrderBook:
         self._compact_open()
         return True
 
+    def cancel_asset(self, int asset, long long ts, int reason):
+        """Cancel every live order of ``asset`` with ``reason``; return how many."""
+        cdef Py_ssize_t i, n = 0
+        for i in range(self.o_asset.n):
+            if self.o_asset.data[i] == asset and _is_live(self.o_status.data[i]):
+                self._close_order(ts, i, OrderStatus.CANCELED, reason)
+                n += 1
+        self._compact_open()
+        return n
+
     def cancel_all(self, long long ts, int reason):
         """Cancel every live order with ``reason``; return how many were canceled."""
         cdef Py_ssize_t i, n = 0
@@ -459,7 +519,7 @@ cdef class OrderBook:
         """Ids of open and held (bracket exits waiting for their entry) orders."""
         return [i + 1 for i in range(self.o_asset.n) if _is_live(self.o_status.data[i])]
 
-    def open_qty(self, int asset):
+    cpdef double open_qty(self, int asset):
         """Signed quantity still to fill over the open orders of ``asset``."""
         cdef double total = 0.0
         cdef long long idx
@@ -547,7 +607,7 @@ cdef class OrderBook:
             if fabs(filled) > QTY_EPS:
                 self.o_qty.data[c] = -filled
                 self.o_slice_created.data[c] = self._slice
-                if self.o_type.data[c] == OrderType.TRAILING_STOP:
+                if _trailing(self.o_type.data[c]):
                     self.o_best.data[c] = self.o_fill_value.data[idx] / fabs(filled)
                     self.o_stop.data[c] = self._trail_stop(c)
                 self._event(ts, c, OrderStatus.ACCEPTED, Reason.NONE, -1)
@@ -600,11 +660,28 @@ cdef class OrderBook:
         return 0
 
     cdef double _trail_stop(self, long long idx) noexcept:
+        """The stop of a trailing order from its best price (a trailing stop-limit's
+        limit is set here too: the stop minus its offset for a sell, plus for a buy)."""
         cdef double best = self.o_best.data[idx], amt = self.o_trail_amount.data[idx]
-        cdef double pct = self.o_trail_percent.data[idx]
+        cdef double pct = self.o_trail_percent.data[idx], stp
         if self.o_qty.data[idx] < 0:                   # sell stop under the highest price
-            return best - amt if amt == amt else best * (1.0 - pct)
-        return best + amt if amt == amt else best * (1.0 + pct)
+            stp = best - amt if amt == amt else best * (1.0 - pct)
+        else:
+            stp = best + amt if amt == amt else best * (1.0 + pct)
+        if self.o_type.data[idx] == OrderType.TRAILING_STOP_LIMIT:
+            self._set_trail_limit(idx, stp)
+        return stp
+
+    cdef void _set_trail_limit(self, long long idx, double stp) noexcept:
+        """The limit of trailing stop-limit ``idx`` for the stop ``stp`` (its offset is
+        kept in the ``limit_offsets`` dict: only these orders have one)."""
+        cdef object off = self.limit_offsets.get(idx)
+        if off is None:
+            return
+        if self.o_qty.data[idx] < 0:
+            self.o_limit.data[idx] = stp - <double> off
+        else:
+            self.o_limit.data[idx] = stp + <double> off
 
     cdef int _update_trails(self, long long k, const long long[::1] bar_slice,
                             const double[::1] h, const double[::1] l,
@@ -615,11 +692,18 @@ cdef class OrderBook:
         cdef double p
         for i in range(self.open_idx.n):
             idx = self.open_idx.data[i]
-            if self.o_type.data[idx] != OrderType.TRAILING_STOP or not _is_open(self.o_status.data[idx]):
+            if not _trailing(self.o_type.data[idx]) or not _is_open(self.o_status.data[idx]):
                 continue
             a = <int> self.o_asset.data[idx]
             if bar_slice[a] != k or self.o_slice_created.data[idx] >= k:
                 continue
+            if self.o_type.data[idx] == OrderType.TRAILING_STOP_LIMIT:
+                # a trailing stop-limit trails up to and including the bar that triggers
+                # it; from then on it is a limit order at a fixed price
+                if self.o_triggered.data[idx] == 2:
+                    continue
+                if self.o_triggered.data[idx] == 1:
+                    self.o_triggered.data[idx] = 2
             if self.o_qty.data[idx] < 0:
                 p = h[a] if self.trail_source == TrailSource.TRAIL_HIGH_LOW else c[a]
                 if p > self.o_best.data[idx]:
@@ -637,27 +721,36 @@ cdef class OrderBook:
         cdef int t = <int> self.o_type.data[idx]
         cdef bint buy = self.o_qty.data[idx] > 0
         cdef double lim = self.o_limit.data[idx], stp = self.o_stop.data[idx], px
+        cdef bint sl = t == OrderType.STOP_LIMIT or t == OrderType.TRAILING_STOP_LIMIT
+        if t == OrderType.MARKET_ON_CLOSE:
+            # only when its own session closed before it could fill (see close_session)
+            if not self.o_triggered.data[idx]:
+                return NAN
+            if rules == BarRules.QUOTES:
+                px = ask if buy else bid
+                return px if px > 0 else NAN
+            return c
         if rules == BarRules.QUOTES:
             px = ask if buy else bid
             if not (px > 0):
                 return NAN                                 # one-sided or empty quote
-            if _stop_like(t) and not (t == OrderType.STOP_LIMIT and self.o_triggered.data[idx]):
+            if _stop_like(t) and not self.o_triggered.data[idx]:
                 if (buy and px >= stp) or (not buy and px <= stp):
                     self.o_triggered.data[idx] = 1
                 else:
                     return NAN
-            if t == OrderType.LIMIT or t == OrderType.STOP_LIMIT:
+            if t == OrderType.LIMIT or sl:
                 if (buy and px <= lim) or (not buy and px >= lim):
                     return px
                 return NAN
             return px
         if rules == BarRules.AT_CLOSE:
-            if _stop_like(t) and not (t == OrderType.STOP_LIMIT and self.o_triggered.data[idx]):
+            if _stop_like(t) and not self.o_triggered.data[idx]:
                 if (buy and c >= stp) or (not buy and c <= stp):
                     self.o_triggered.data[idx] = 1
                 else:
                     return NAN
-            if t == OrderType.LIMIT or t == OrderType.STOP_LIMIT:
+            if t == OrderType.LIMIT or sl:
                 if (buy and c <= lim) or (not buy and c >= lim):
                     return c
                 return NAN
@@ -665,14 +758,24 @@ cdef class OrderBook:
         # intrabar rules
         if t == OrderType.MARKET:
             return o
-        if t == OrderType.LIMIT or (t == OrderType.STOP_LIMIT and self.o_triggered.data[idx]):
+        if _limit_now(t, self.o_triggered.data[idx]):
             if buy:
                 return (o if o < lim else lim) if l <= lim else NAN
             return (o if o > lim else lim) if h >= lim else NAN
         if t == OrderType.STOP or t == OrderType.TRAILING_STOP:
+            # once elected a stop is a market order: what a partial fill leaves trades
+            # at the next bar's open, whatever the price does
+            if self.o_triggered.data[idx]:
+                return o
             if buy:
-                return (o if o > stp else stp) if h >= stp else NAN
-            return (o if o < stp else stp) if l <= stp else NAN
+                if h < stp:
+                    return NAN
+                self.o_triggered.data[idx] = 1
+                return o if o > stp else stp
+            if l > stp:
+                return NAN
+            self.o_triggered.data[idx] = 1
+            return o if o < stp else stp
         # stop-limit not yet triggered
         if buy:
             if h < stp:
@@ -680,13 +783,21 @@ cdef class OrderBook:
             self.o_triggered.data[idx] = 1
             if o >= stp:                                   # gapped through: a limit all bar
                 return (o if o < lim else lim) if l <= lim else NAN
-            return stp if stp <= lim else NAN
+            if stp <= lim:
+                return stp
+            if self.stop_limit_rule == 1 and o > c and c <= lim:
+                return lim                                 # fell back through the limit
+            return NAN
         if l > stp:
             return NAN
         self.o_triggered.data[idx] = 1
         if o <= stp:
             return (o if o > lim else lim) if h >= lim else NAN
-        return stp if stp >= lim else NAN
+        if stp >= lim:
+            return stp
+        if self.stop_limit_rule == 1 and o <= c and c >= lim:
+            return lim                                     # rose back through the limit
+        return NAN
 
     cdef bint _prefer(self, long long a_idx, double a_ref, long long b_idx, double b_ref,
                       double o) noexcept:
@@ -733,6 +844,8 @@ cdef class OrderBook:
             sc = self.o_slice_created.data[idx]
             if sc > k or (sc == k and not include_current):
                 continue
+            if sc == k and self.o_type.data[idx] == OrderType.MARKET_ON_CLOSE:
+                continue                                   # never on the bar it was placed on
             a = <int> self.o_asset.data[idx]
             if bar_slice[a] != k:
                 continue                                   # no bar for this asset now (halt)
@@ -847,6 +960,13 @@ cdef class OrderBook:
         cdef int reason = 0
         cdef long long fi
         cdef bint capped = False
+        if self.skip_zero_volume and quote_size != quote_size and not (volume > 0):
+            # nothing traded in this bar: nothing can fill in it
+            if tif == TimeInForce.IOC:
+                self._close_order(ts, idx, OrderStatus.CANCELED, Reason.IOC_UNFILLED)
+            elif tif == TimeInForce.FOK:
+                self._close_order(ts, idx, OrderStatus.CANCELED, Reason.FOK_UNFILLED)
+            return 0
         # liquidity: a share of the bar's volume, shared by this asset's orders
         if self.volume_limit == self.volume_limit:
             cap = self.volume_limit
@@ -883,7 +1003,8 @@ cdef class OrderBook:
         if not isfinite(px) or px <= 0:
             self._close_order(ts, idx, OrderStatus.REJECTED, Reason.PRICE_INVALID)
             return 0
-        if (t == OrderType.LIMIT or t == OrderType.STOP_LIMIT) and self.slippage_model.respect_limit:
+        if (t == OrderType.LIMIT or t == OrderType.STOP_LIMIT
+                or t == OrderType.TRAILING_STOP_LIMIT) and self.slippage_model.respect_limit:
             if q > 0 and px > self.o_limit.data[idx]:
                 px = self.o_limit.data[idx]
             elif q < 0 and px < self.o_limit.data[idx]:
@@ -984,6 +1105,49 @@ cdef class OrderBook:
             self._compact_open()
         return 0
 
+    cdef int close_session(self, long long k, long long session, long long ts,
+                           const double[::1] c, const double[::1] v, const double[::1] bid,
+                           const double[::1] ask, bint quotes) except -1:
+        """A session ended (the next slice starts another): market-on-close orders that
+        had a bar of their asset in it after they were placed fill at its close (the
+        asset's last close, or its last quote), stamped ``ts`` / slice ``k`` (the
+        session's last slice); the others -- placed at or after their asset's last bar
+        of the session -- fill at the close of their asset's next bar. Position-reducing
+        orders first under ``exit_first``, then submission order."""
+        cdef Py_ssize_t i, n = self.open_idx.n
+        cdef long long idx
+        cdef int a, p
+        cdef double ref
+        cdef bint any_closed = False
+        if n == 0:
+            return 0
+        for p in range(2 if self.exit_first else 1):
+            for i in range(n):
+                idx = self.open_idx.data[i]
+                if (self.o_type.data[idx] != OrderType.MARKET_ON_CLOSE
+                        or not _is_open(self.o_status.data[idx])
+                        or self.o_triggered.data[idx]):
+                    continue
+                if self.o_first_session.data[idx] != session:
+                    if p == 0 or not self.exit_first:
+                        self.o_triggered.data[idx] = 1     # no bar after it this session
+                    continue
+                if self.exit_first and (p == 0) != self._reduces(idx):
+                    continue
+                a = <int> self.o_asset.data[idx]
+                if quotes:
+                    ref = ask[a] if self.o_qty.data[idx] > 0 else bid[a]
+                else:
+                    ref = c[a]
+                if not (ref > 0):
+                    continue
+                self._slice = k
+                self._fill_one(k, ts, idx, ref, v[a], NAN)
+                any_closed = True
+        if any_closed:
+            self._compact_open()
+        return 0
+
     cpdef int split(self, int asset, double ratio, long long ts) except -1:
         """Adjust the live orders of ``asset`` for a split of ``ratio``.
 
@@ -1014,6 +1178,8 @@ cdef class OrderBook:
             self.o_stop.data[i] /= ratio
             self.o_best.data[i] /= ratio
             self.o_trail_amount.data[i] /= ratio
+            if i in self.limit_offsets:
+                self.limit_offsets[i] = self.limit_offsets[i] / ratio
             if rem == 0:
                 self._close_order(ts, i, OrderStatus.CANCELED, Reason.CORPORATE_ACTION)
             else:                                      # a row showing the adjusted order
@@ -1039,25 +1205,48 @@ cdef class OrderBook:
             raise ValueError(f"a liquidation must reduce the position ({pos}), got {qty}")
         if not (isfinite(price) and price > 0):
             raise ValueError(f"liquidation price must be finite and > 0, was {price}")
+        return self.forced_fill(k, ts, asset, qty, price, Reason.MARGIN_CALL, False)
+
+    cpdef long long forced_fill(self, long long k, long long ts, int asset, double qty,
+                                double price, int reason, bint check) except -1:
+        """A market order the engine places itself (margin call, contract expiry, roll),
+        filled now at ``price`` plus slippage and commission and logged with ``reason``.
+        With ``check`` the account's buying-power check applies: a fill that fails it is
+        logged as rejected with the check's reason. Returns the order id.
+        """
+        if asset < 0 or asset >= self.n_assets:
+            raise IndexError(f"asset id {asset} out of range [0, {self.n_assets})")
+        if not isfinite(qty) or qty == 0:
+            raise ValueError(f"a forced fill needs a finite non-zero quantity, got {qty}")
+        if not (isfinite(price) and price > 0):
+            raise ValueError(f"forced fill price must be finite and > 0, was {price}")
         cdef long long idx = self.o_asset.n
+        cdef int why
         self.o_asset.push(asset); self.o_type.push(OrderType.MARKET)
         self.o_tif.push(TimeInForce.IOC); self.o_status.push(OrderStatus.CREATED)
-        self.o_reason.push(Reason.MARGIN_CALL); self.o_ts_created.push(ts)
+        self.o_reason.push(reason); self.o_ts_created.push(ts)
         self.o_slice_created.push(k); self.o_first_session.push(NO_SESSION)
         self.o_triggered.push(0); self.o_parent.push(-1); self.o_child1.push(-1)
         self.o_child2.push(-1); self.o_oco_next.push(idx); self.o_oco_reduce.push(0)
         self.o_qty.push(qty); self.o_filled.push(0.0); self.o_limit.push(NAN)
         self.o_stop.push(NAN); self.o_comm.push(0.0); self.o_fill_value.push(0.0)
         self.o_trail_amount.push(NAN); self.o_trail_percent.push(NAN); self.o_best.push(NAN)
-        self._event(ts, idx, OrderStatus.SUBMITTED, Reason.MARGIN_CALL, -1)
-        self._event(ts, idx, OrderStatus.ACCEPTED, Reason.MARGIN_CALL, -1)
+        self._event(ts, idx, OrderStatus.SUBMITTED, reason, -1)
         cdef double px = self.slippage_model.fill_price(price, qty, NAN)
         if not (isfinite(px) and px > 0):
             px = price
         cdef double comm = self.commission_model.commission(qty, px, 0.0, 0.0)
+        if check:
+            why = self.ledger.check(asset, qty, px, comm)
+            if why != 0:
+                self.o_status.data[idx] = OrderStatus.REJECTED
+                self.o_reason.data[idx] = why
+                self._event(ts, idx, OrderStatus.REJECTED, why, -1)
+                return idx + 1
+        self._event(ts, idx, OrderStatus.ACCEPTED, reason, -1)
         cdef long long fi = self.ledger.apply_fill(ts, k, idx + 1, asset, qty, px, price, comm)
         self.o_filled.data[idx] = qty
         self.o_comm.data[idx] = comm
         self.o_fill_value.data[idx] = fabs(qty) * px
-        self._event(ts, idx, OrderStatus.FILLED, Reason.MARGIN_CALL, fi)
+        self._event(ts, idx, OrderStatus.FILLED, reason, fi)
         return idx + 1
