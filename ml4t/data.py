@@ -50,8 +50,8 @@ _NAT = np.iinfo(np.int64).min
 TIME_ALIASES = ("ts", "timestamp", "datetime", "date")
 ASSET_ALIASES = ("asset", "symbol", "ticker")
 PRICE_COLUMNS = ("open", "high", "low", "close")
-EXTRA_COLUMNS = ("dividend", "split")
-_EXTRA_DEFAULT = {"dividend": 0.0, "split": 1.0}
+EXTRA_COLUMNS = ("dividend", "split", "open_interest")
+_EXTRA_DEFAULT = {"dividend": 0.0, "split": 1.0, "open_interest": np.nan}
 _CSV_SUFFIXES = (".csv.gz", ".txt.gz", ".csv", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _DIR_SUFFIXES = (".csv.gz", ".csv")
@@ -123,8 +123,8 @@ class BarData:
     calendar : str or None
         Exchange calendar name used for stamping and sessions, e.g. ``"XNYS"``.
     extra : dict of str to numpy.ndarray
-        Optional float64 columns (``"dividend"``, ``"split"``) aligned with the in-memory rows;
-        empty when Parquet is streamed.
+        Optional float64 columns (``"dividend"``, ``"split"``, ``"open_interest"``) aligned
+        with the in-memory rows; empty when Parquet is streamed.
     n_rows : int or None
         Number of rows, or None when a streamed Parquet file is filtered by `start`/`end`.
     splits_after_end : dict of str to numpy.ndarray
@@ -703,6 +703,10 @@ def _check_values(cols: dict[str, np.ndarray], where: _Where) -> None:
     if s is not None:
         first([("split", ~np.isfinite(s) | (s <= 0), lambda i: f"split ratio is {_num(s[i])}")],
               "bad_split")
+    oi = cols.get("open_interest")
+    if oi is not None:
+        first([("open_interest", oi < 0, lambda i: f"open interest is {_num(oi[i])}")],
+              "bad_open_interest")
 
 
 def _check_order(ts: np.ndarray, asset: np.ndarray, assets: tuple[str, ...],

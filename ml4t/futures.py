@@ -35,7 +35,7 @@ import pandas as pd
 from ml4t.errors import ConfigError
 from ml4t.orders import ContractSpec
 
-ROLL_RULES = ("days", "volume")
+ROLL_RULES = ("days", "volume", "open_interest")
 
 
 def _day(value, name: str) -> int:
@@ -122,11 +122,12 @@ class ContinuousFuture:
     ----------
     root : str, optional
         The chain's root (default: the key it is given under in ``contracts``).
-    roll : {"days", "volume"}
+    roll : {"days", "volume", "open_interest"}
         ``"days"``: roll at the end of the session ``days`` sessions before the
-        active contract's expiry. ``"volume"``: roll at the end of the first
-        session in which the next contract traded more volume than the active one
-        (and at the latest ``days`` sessions before expiry).
+        active contract's expiry. ``"volume"`` / ``"open_interest"``: roll at the end
+        of the first session in which the next contract's volume / open interest
+        (the bars' ``open_interest`` column) exceeds the active one's, and at the
+        latest ``days`` sessions before expiry.
     days : int
         Sessions before expiry (>= 0; 0 rolls at the end of the expiry session,
         before the expiry closes the position).
@@ -219,6 +220,28 @@ class FuturesDesk:
             self.chains.append(ch)
         self.rolls: list[tuple] = []
         self.prev_close_ts = -(1 << 62)
+        self.open_interest = self._open_interest(run, specs)
+
+    def _open_interest(self, run, specs) -> dict | None:
+        """{(asset, session): open interest} of the chains that roll on it."""
+        chains = [ch for ch in self.chains if ch.spec.roll == "open_interest"]
+        if not chains:
+            return None
+        bd = run.bar_data
+        bars = getattr(bd, "_bars", None)
+        oi = bd.extra.get("open_interest")
+        if bars is None or oi is None:
+            ch = chains[0]
+            raise ConfigError(f"contracts[{ch.alias!r}]", "roll='open_interest'",
+                              "bars with an 'open_interest' column, loaded in memory "
+                              "(a streamed Parquet file carries no extra columns)")
+        wanted = np.zeros(len(bd.assets), dtype=bool)
+        for ch in chains:
+            wanted[ch.contracts] = True
+        asset = np.asarray(bars.asset)
+        rows = np.flatnonzero(wanted[asset] & np.isfinite(oi))
+        session = np.asarray(bars.session)
+        return {(int(asset[i]), int(session[i])): float(oi[i]) for i in rows}
 
     def on_close(self, session: int, ts: int, k: int) -> None:
         from ml4t._core.enums import Reason
@@ -252,6 +275,10 @@ class FuturesDesk:
                 traded = sim.last_ts_np
                 due = (traded[nxt] > self.prev_close_ts and traded[c] > self.prev_close_ts
                        and sim.last_volume_np[nxt] > sim.last_volume_np[c])
+            elif not due and ch.spec.roll == "open_interest":
+                a_oi = self.open_interest.get((c, session))
+                n_oi = self.open_interest.get((nxt, session))
+                due = a_oi is not None and n_oi is not None and n_oi > a_oi
             if not due:
                 return
             if not math.isfinite(close[nxt]) or sim.last_ts_np[nxt] <= self.prev_close_ts:

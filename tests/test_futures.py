@@ -189,6 +189,25 @@ def test_volume_rule_rolls_when_the_next_contract_trades_more():
     assert roll["ts"] == TS[2] and (roll["from_price"], roll["to_price"]) == (4990, 5041)
 
 
+def test_open_interest_rule_rolls_when_the_next_contract_holds_more():
+    # open interest column: ESM24 first exceeds ESH24 on 03-12 (6,000 > 5,500), while its
+    # volume never does; roll at the 03-12 closes 5010 / 5062
+    df = chain_frame()
+    oi = {("ESH24", TS[i]): v for i, v in enumerate([9000, 5500, 4000, 3000, 1000])}
+    oi.update({("ESM24", TS[i]): v for i, v in enumerate([1000, 6000, 7000, 8000, 9000, 9500])})
+    df["open_interest"] = [oi[(a, t)] for a, t in zip(df["asset"], df["ts"])]
+    r = run({0: [("ES", 1, {})]}, df=df, contracts=specs(days=0, roll="open_interest"))
+    roll = r.rolls.iloc[0]
+    assert roll["ts"] == TS[1] and (roll["from_price"], roll["to_price"]) == (5010, 5062)
+    # without the column the rule is refused, naming it
+    with pytest.raises(ConfigError, match="open_interest"):
+        run({}, contracts=specs(roll="open_interest"))
+    bad = df.copy()
+    bad.loc[3, "open_interest"] = -1
+    with pytest.raises(ml4t.errors.DataError, match="open interest"):
+        run({}, df=bad, contracts=specs(roll="open_interest"))
+
+
 def test_roll_cost_shows_slippage_and_commission():
     # with 0.25 points of fixed spread slippage per side the roll costs
     # 2 contracts * 2 legs * 0.25 * 50 = 50, plus 4 * 2.00 commission
@@ -228,7 +247,7 @@ def test_continuous_future_needs_its_contracts():
     with pytest.raises(ConfigError, match="root"):
         run({}, contracts={"ESH24": specs()["ESH24"], "NQ": ContinuousFuture()})
     with pytest.raises(ConfigError, match="roll"):
-        ContinuousFuture(roll="open_interest")
+        ContinuousFuture(roll="calendar")
     with pytest.raises(ConfigError, match="days"):
         ContinuousFuture(days=-1)
 
