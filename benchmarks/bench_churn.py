@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import sys
 
+from benchmarks.common import bt_counting_strategy, bt_outcome  # noqa: F401 (bt_outcome: the workers read it here)
+
 CASH = 1_000_000.0
 N_LONG = 25
 N_SHORT = 25
@@ -87,21 +89,10 @@ def ml4t_outcome(result) -> dict:
 def bt_strategy(n_assets: int, n_bars: int):
     import backtrader as bt
 
-    class Churn(bt.Strategy):
+    class Churn(bt_counting_strategy()):
         def __init__(self):
+            super().__init__()
             self.sides = sides(n_assets, n_bars)
-            self.n_fills = 0
-            self.n_orders = 0
-            self.bad = {}
-            self.commission = 0.0
-
-        def notify_order(self, order):
-            if order.status == order.Completed:
-                self.n_fills += 1
-                self.commission += order.executed.comm
-            elif order.status in (order.Margin, order.Rejected, order.Canceled, order.Expired):
-                name = order.getstatusname()
-                self.bad[name] = self.bad.get(name, 0) + 1
 
         def next(self):
             side = self.sides[len(self) - 1]
@@ -117,10 +108,6 @@ def bt_config() -> dict:
     return dict(cash=CASH, commission=0.001)
 
 
-def bt_outcome(strategy, cerebro) -> dict:
-    return dict(fills=strategy.n_fills, final_value=float(cerebro.broker.getvalue()),
-                orders=strategy.n_orders, rejected=sum(strategy.bad.values()),
-                reject_reasons=strategy.bad, commission=strategy.commission)
 
 
 def _bt_cpu_worker(argv: list[str]) -> None:

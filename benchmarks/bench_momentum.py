@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import sys
 
+from benchmarks.common import bt_counting_strategy, bt_outcome  # noqa: F401 (bt_outcome: the workers read it here)
+
 CASH = 1_000_000.0
 TOP = 50
 WEIGHT = 0.95 / TOP
@@ -106,20 +108,7 @@ def bt_strategy(n_assets: int, n_bars: int):
     import backtrader as bt
     import numpy as np
 
-    class Momentum(bt.Strategy):
-        def __init__(self):
-            self.n_fills = 0
-            self.n_orders = 0
-            self.bad = {}
-            self.commission = 0.0
-
-        def notify_order(self, order):
-            if order.status == order.Completed:
-                self.n_fills += 1
-                self.commission += order.executed.comm
-            elif order.status in (order.Margin, order.Rejected, order.Canceled, order.Expired):
-                name = order.getstatusname()
-                self.bad[name] = self.bad.get(name, 0) + 1
+    class Momentum(bt_counting_strategy()):
 
         def next(self):
             d0 = self.datas[0]
@@ -146,10 +135,6 @@ def bt_config() -> dict:
     return dict(cash=CASH, commission=0.001)
 
 
-def bt_outcome(strategy, cerebro) -> dict:
-    return dict(fills=strategy.n_fills, final_value=float(cerebro.broker.getvalue()),
-                orders=strategy.n_orders, rejected=sum(strategy.bad.values()),
-                reject_reasons=strategy.bad, commission=strategy.commission)
 
 
 SIZES = {"100": (100, 2520), "500": (500, 2520)}

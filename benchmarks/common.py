@@ -166,6 +166,36 @@ def python_floor(n: int = 5) -> float:
 
 
 # ------------------------------------------------------------------ Backtrader
+def bt_counting_strategy():
+    """A ``bt.Strategy`` base that counts fills, orders placed, commission and the orders
+    that ended without a fill (by status), for the side-by-side checks."""
+    import backtrader as bt
+
+    class Counting(bt.Strategy):
+        def __init__(self):
+            self.n_fills = 0
+            self.n_orders = 0
+            self.bad = {}
+            self.commission = 0.0
+
+        def notify_order(self, order):
+            if order.status == order.Completed:
+                self.n_fills += 1
+                self.commission += order.executed.comm
+            elif order.status in (order.Margin, order.Rejected, order.Canceled, order.Expired):
+                name = order.getstatusname()
+                self.bad[name] = self.bad.get(name, 0) + 1
+
+    return Counting
+
+
+def bt_outcome(strategy, cerebro) -> dict:
+    """What a ``bt_counting_strategy`` run did: fills, value, orders, rejections, commission."""
+    return dict(fills=strategy.n_fills, final_value=float(cerebro.broker.getvalue()),
+                orders=strategy.n_orders, rejected=sum(strategy.bad.values()),
+                reject_reasons=strategy.bad, commission=strategy.commission)
+
+
 def bt_feeds(bt, df):
     """One ``PandasData`` feed per asset, ``[(name, feed), ...]``, from a dense long frame.
 
