@@ -586,6 +586,8 @@ def test_buy_and_hold_is_continuous_and_matches_the_adjusted_return(path):
             if kind == "split":
                 prev_unit = c[h - 1] / v                     # pre-split close in new units
                 q_new = q * v if fractional else float(math.floor(q * v + 1e-9))
+                if abs(q_new - round(q_new)) <= 1e-9:
+                    q_new = float(round(q_new))    # the ledger snaps float noise to whole units
                 cil += (q * v - q_new) * prev_unit
                 q = q_new
             else:
