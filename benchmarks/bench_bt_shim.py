@@ -233,10 +233,7 @@ def main(argv=None) -> None:
         worker(a.worker, a.workload)
         return
     if not a.no_pyc_cache:
-        # bytecode caching on for both engines, in a cache tree outside the repository
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = os.path.join(
-            os.environ.get("TMPDIR", "/tmp"), "ml4t-bench-pycache")
+        common.pyc_cache()        # bytecode caching on for both engines
     from benchmarks.data import bars_parquet
     bars_parquet(ROT_ASSETS, ROT_BARS)
     results = {}

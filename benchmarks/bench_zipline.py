@@ -18,7 +18,9 @@ runs ``ml4t.compat.zipline.run_algorithm``, which reads the csvdir folders direc
 worker reports its final ``portfolio_value`` and cash, its transaction and order counts,
 the shares and dollars traded and a digest of every transaction (session, symbol, amount in
 order), so the table shows both engines did the same work (values equal within 1e-9
-relative, counts and digest exactly).
+relative, counts and digest exactly). Bytecode caching is on for both engines
+(``common.pyc_cache``: ``PYTHONDONTWRITEBYTECODE`` removed, a ``PYTHONPYCACHEPREFIX`` outside
+the repository) and one untimed run per engine and workload fills that cache first.
 
 Needs an interpreter with zipline-reloaded (pandas < 3) and ml4t installed::
 
@@ -118,7 +120,9 @@ def _worker(engine: str, name: str, zroot: str, n_assets: int, n_bars: int) -> N
     from benchmarks.zl.algos import momentum_source, namespace, parity_source
 
     spec = workloads(n_assets, n_bars)[name]
-    shim = engine == "shim"
+    shim = engine.startswith("shim")
+    if engine == "shim_cached":       # the shim's optional bundle cache, filled by the warm-up
+        os.environ["ML4T_BUNDLE_CACHE"] = os.path.join(zroot, "ml4t-bundle-cache")
     if shim:
         import ml4t.compat.zipline as zl
         from ml4t.compat.zipline.data import bundles as sb
@@ -181,9 +185,10 @@ def measure(name: str, spec: dict, zroot: str, zl_runs: int, shim_runs: int,
             geo: list[str]) -> dict:
     args = ["--workload", name, "--zroot", zroot, *geo]
     out = {"workload": name, "label": spec["label"], "loadavg_before": os.getloadavg()[0]}
-    for engine, n in (("shim", shim_runs), ("zipline", zl_runs)):
+    for engine, n in (("shim", shim_runs), ("shim_cached", shim_runs), ("zipline", zl_runs)):
         if n <= 0:
             continue
+        common.run_worker(MODULE, ["--worker", engine, *args])    # untimed: fills the pyc cache
         runs = common.repeat_worker(MODULE, ["--worker", engine, *args], n, f"{name} {engine}")
         s = common.summarize(runs, ("wall_s", "cpu_s", "peak_rss_mb", "import_s", "run_s"))
         s["cpu_min"] = min(r["cpu_s"] for r in runs)
@@ -196,12 +201,14 @@ def measure(name: str, spec: dict, zroot: str, zl_runs: int, shim_runs: int,
                 s[k + "_varies"] = sorted(vals)
         out[engine] = s
     out["loadavg_after"] = os.getloadavg()[0]
-    z, s = out.get("zipline"), out.get("shim")
-    if z and s:
-        out["agree"] = {k: _same(k, z[k], s[k]) for k in AGREE}
-        out["ratio_wall"] = z["wall_s"] / s["wall_s"]
-        out["ratio_cpu"] = z["cpu_s"] / s["cpu_s"]
-        out["ratio_run"] = z["run_s"] / s["run_s"]
+    z = out.get("zipline")
+    for engine, suffix in (("shim", ""), ("shim_cached", "_cached")):
+        s = out.get(engine)
+        if z and s:
+            out["agree" + suffix] = {k: _same(k, z[k], s[k]) for k in AGREE}
+            out["ratio_wall" + suffix] = z["wall_s"] / s["wall_s"]
+            out["ratio_cpu" + suffix] = z["cpu_s"] / s["cpu_s"]
+            out["ratio_run" + suffix] = z["run_s"] / s["run_s"]
     return out
 
 
@@ -211,52 +218,51 @@ def _fmt(x, digits=2):
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| workload | zipline wall | shim wall | ratio wall | zipline CPU | shim CPU | ratio CPU "
-        "| run_algorithm zipline / shim | peak RSS zipline / shim |",
+        "| workload | zipline wall | shim wall (ratio) | shim + cache wall (ratio) "
+        "| zipline CPU | shim CPU (ratio) | shim + cache CPU (ratio) "
+        "| run_algorithm zipline / shim / + cache | peak RSS zipline / shim / + cache |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+
+    def wall(d):
+        return "-" if not d else f"{d['wall_s']:.2f} s ({d['wall_min']:.2f}-{d['wall_max']:.2f})"
+
+    def ratio(r, key):
+        return f" ({r[key]:.1f}x)" if key in r else ""
+
     for r in results:
-        z, s = r.get("zipline", {}), r.get("shim", {})
-
-        def wall(d):
-            return "-" if not d else (f"{d['wall_s']:.2f} s ({d['wall_min']:.2f}-"
-                                      f"{d['wall_max']:.2f})")
-
-        def cpu(d):
-            return "-" if not d else f"{d['cpu_s']:.2f} s"
-
-        def rss(d):
-            return "-" if not d else f"{d['peak_rss_mb']:.0f}"
-        rw = f"{r['ratio_wall']:.1f}x" if "ratio_wall" in r else "-"
-        rc = f"{r['ratio_cpu']:.1f}x" if "ratio_cpu" in r else "-"
-        run = f"{_fmt(z.get('run_s'))} / {_fmt(s.get('run_s'))}"
-        lines.append(f"| {r['label']} | {wall(z)} | {wall(s)} | {rw} | {cpu(z)} | {cpu(s)} "
-                     f"| {rc} | {run} | {rss(z)} / {rss(s)} MiB |")
-    lines += ["", "Same work (zipline / shim; every run of an engine gave the same values):", "",
+        z, s, c = (r.get(k, {}) for k in ("zipline", "shim", "shim_cached"))
+        cpu = ["-" if not d else f"{d['cpu_s']:.2f} s" for d in (z, s, c)]
+        runs = " / ".join(_fmt(d.get("run_s")) for d in (z, s, c))
+        rss = " / ".join("-" if not d else f"{d['peak_rss_mb']:.0f}" for d in (z, s, c))
+        lines.append(f"| {r['label']} | {wall(z)} | {wall(s)}{ratio(r, 'ratio_wall')} "
+                     f"| {wall(c)}{ratio(r, 'ratio_wall_cached')} | {cpu[0]} "
+                     f"| {cpu[1]}{ratio(r, 'ratio_cpu')} | {cpu[2]}{ratio(r, 'ratio_cpu_cached')} "
+                     f"| {runs} | {rss} MiB |")
+    lines += ["", "Same work (zipline / shim / shim + cache; every run of an engine gave the "
+              "same values):", "",
               "| workload | final portfolio_value | transactions | orders | shares traded "
               "| transaction digest | all equal |",
               "|---|--:|--:|--:|--:|--:|:-:|"]
     for r in results:
-        z, s = r.get("zipline", {}), r.get("shim", {})
+        ds = [r.get(k, {}) for k in ("zipline", "shim", "shim_cached")]
 
-        def pair(k, f="{}"):
-            a = f.format(z[k]) if k in z else "-"
-            b = f.format(s[k]) if k in s else "-"
-            return f"{a} / {b}"
-        agree = r.get("agree")
-        ok = "-" if agree is None else ("yes" if all(agree.values()) else
-                                        "NO: " + ", ".join(k for k, v in agree.items() if not v))
-        varies = [k for d in (z, s) for k in d if k.endswith("_varies")]
+        def triple(k, f="{}"):
+            return " / ".join(f.format(d[k]) if k in d else "-" for d in ds)
+        checks = [r[k] for k in ("agree", "agree_cached") if k in r]
+        bad = sorted({k for a in checks for k, v in a.items() if not v})
+        ok = "-" if not checks else ("yes" if not bad else "NO: " + ", ".join(bad))
+        varies = [k for d in ds for k in d if k.endswith("_varies")]
         if varies:
             ok += f" (varies between runs: {', '.join(sorted(set(varies)))})"
-        lines.append(f"| {r['label']} | {pair('final_value', '{:,.2f}')} | "
-                     f"{pair('transactions', '{:,}')} | {pair('orders', '{:,}')} | "
-                     f"{pair('shares', '{:,}')} | {pair('txn_digest')} | {ok} |")
+        lines.append(f"| {r['label']} | {triple('final_value', '{:,.2f}')} | "
+                     f"{triple('transactions', '{:,}')} | {triple('orders', '{:,}')} | "
+                     f"{triple('shares', '{:,}')} | {triple('txn_digest')} | {ok} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--worker", choices=["zipline", "shim"])
+    p.add_argument("--worker", choices=["zipline", "shim", "shim_cached"])
     p.add_argument("--ingest", action="store_true")
     p.add_argument("--workload")
     p.add_argument("--zroot")
@@ -268,6 +274,9 @@ def main(argv: list[str]) -> None:
     p.add_argument("--python", default=os.environ.get("ML4T_BENCH_PYTHON", sys.executable),
                    help="interpreter of the workers (needs zipline-reloaded and ml4t)")
     p.add_argument("--keep-root", default="", help="use/keep this ZIPLINE_ROOT (ingest once)")
+    p.add_argument("--no-pyc-cache", action="store_true",
+                   help="keep the environment as it is (e.g. PYTHONDONTWRITEBYTECODE=1, "
+                        "which recompiles the repository's modules in every worker)")
     p.add_argument("--no-section", action="store_true", help="do not rewrite "
                    "README.zipline-section.md")
     a = p.parse_args(argv)
@@ -284,6 +293,7 @@ def main(argv: list[str]) -> None:
         _ingest(a.zroot, names, a.assets, a.bars)
         return
     common.PY = a.python
+    pyc = None if a.no_pyc_cache else common.pyc_cache()
     for n in names:                       # write the synthetic csvdir (not timed)
         _bundle_folder(specs[n])
     zroot = a.keep_root or tempfile.mkdtemp(prefix="ml4t-bench-zipline-root-")
@@ -306,7 +316,7 @@ def main(argv: list[str]) -> None:
                             capture_output=True, text=True).stdout.strip()
     except OSError:
         zv = "?"
-    payload = dict(started=started, machine=mach, zipline=zv, python_floor_s=floor,
+    payload = dict(started=started, machine=mach, zipline=zv, python_floor_s=floor, pyc_cache=pyc,
                    argv=argv, results=results)
     common.save("zipline", payload)
     text = table(results)
@@ -344,8 +354,10 @@ Python {m.get('python')}, pandas {m.get('pandas')}, numpy {m.get('numpy')}, zipl
 
 Whole process (spawn to exit), median (min-max) of {a.zl_runs} zipline and {a.shim_runs} shim
 runs; CPU = user + sys of the worker; `run_algorithm` = the call alone, inside the worker.
-Zipline reads bundles ingested beforehand (ingest not timed); the shim reads the csvdir
-folders on every run. Ratio = zipline / shim.
+Zipline reads bundles ingested beforehand (ingest not timed); "shim" reads the csvdir
+folders on every run; "shim + cache" reads the optional bundle cache
+(`ML4T_BUNDLE_CACHE`, filled by the untimed warm-up run, the shim's counterpart of the
+ingest). Ratio = zipline / shim.
 
 {text}
 """

@@ -68,6 +68,19 @@ def run_worker(module: str, args: list[str], timeout: float = 1800.0) -> dict:
     return res
 
 
+def pyc_cache() -> str:
+    """Switch bytecode caching on for the workers, in a tree outside the repository.
+
+    Without it (``PYTHONDONTWRITEBYTECODE=1``) every worker recompiles the repository's own
+    modules while the reference engine's installed modules load from their ``.pyc``: a cost
+    of the test set-up, not of either engine. Returns the cache directory.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "ml4t-bench-pycache")
+    os.environ["PYTHONPYCACHEPREFIX"] = path
+    return path
+
+
 def repeat_worker(module: str, args: list[str], n: int, label: str = "") -> list[dict]:
     out = []
     for i in range(n):

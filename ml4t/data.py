@@ -56,9 +56,6 @@ _CSV_SUFFIXES = (".csv.gz", ".txt.gz", ".csv", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _DIR_SUFFIXES = (".csv.gz", ".csv")
 
-# Calendars are slow to build (~0.2 s); keep one per (name, first date, last date).
-_CALENDARS: dict[tuple[str, str | None, str | None], Any] = {}
-
 
 # --------------------------------------------------------------------------------------------
 # public containers
@@ -495,21 +492,9 @@ def _get_calendar(name: str, first_day: int | None = None, last_day: int | None 
     """Return the exchange calendar `name` covering [first_day, last_day] (cached)."""
     start = None if first_day is None else _day_str(first_day)
     end = None if last_day is None else _day_str(last_day + 1)  # needs end > start
-    key = (name, start, end)
-    cal = _CALENDARS.get(key)
-    if cal is None:
-        import exchange_calendars
+    from ml4t.calendars import calendar
 
-        with warnings.catch_warnings():
-            # exchange_calendars 4.x reads Series.values of tz-aware data, which pandas 3.1
-            # deprecates; the warning is about the library, not about the user's data
-            warnings.filterwarnings("ignore", message="Series.values returning")
-            if start is None:
-                cal = exchange_calendars.get_calendar(name)
-            else:
-                cal = exchange_calendars.get_calendar(name, start=start, end=end)
-        _CALENDARS[key] = cal
-    return cal
+    return calendar(name, start, end)
 
 
 class _Stamper:

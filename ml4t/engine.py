@@ -194,12 +194,10 @@ class _Run:
         day = np.datetime64(int(session), "D")
         if cal is not None:
             try:
-                import warnings
+                from ml4t.calendars import calendar
 
-                import exchange_calendars as xc
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    c = xc.get_calendar(cal)
+                year = int(str(day)[:4])           # a two-year window, cached per year
+                c = calendar(cal, f"{year}-01-01", f"{year + 1}-12-31")
                 nxt = c.date_to_session(pd.Timestamp(day) + pd.Timedelta(days=1), direction="next")
                 return int(np.datetime64(nxt.date(), "D").astype(np.int64))
             except Exception:  # outside the calendar's range: fall back to business days

@@ -33,10 +33,11 @@ def _calendar_tz(calendar):
         return None
     if calendar in _TZ:
         return _TZ[calendar]
+    from ml4t.calendars import calendar_tz
+
     try:
-        import exchange_calendars as xc
-        return str(xc.get_calendar(calendar).tz)
-    except Exception:  # an unknown calendar name was already rejected by the loader
+        return calendar_tz(calendar)
+    except LookupError:  # an unknown calendar name was already rejected by the loader
         return None
 
 

@@ -587,6 +587,13 @@ class Broker(BrokerCore):
                         price=None if math.isnan(price) else price, market_value=mv,
                         unrealized_pnl=(price - cost) * q * mult if q != 0 else 0.0)
 
+    def holdings(self) -> dict[str, float]:
+        """Quantity of every non-flat position, by asset name (`positions` without the
+        prices and costs: cheap enough to call every bar)."""
+        qty = self._ledger.qty_np
+        names = self._assets.names
+        return {names[a]: float(qty[a]) for a in np.flatnonzero(qty).tolist()}
+
     def positions(self) -> dict[str, Position]:
         """Every non-flat position, by asset name."""
         qty = self._ledger.qty_np

@@ -242,7 +242,7 @@ def test_position_cash_and_value_inside_on_bar():
     def look(s, bars):
         b = s.broker
         out.update(pos=b.position("X"), flat=b.position("Y"), positions=b.positions(),
-                   cash=b.cash, value=b.value)
+                   holdings=b.holdings(), cash=b.cash, value=b.value)
 
     run_backtest(scripted({0: [("X", 100, {})], 1: [look]}), df, cash=10_000)
     p = out["pos"]
@@ -253,6 +253,7 @@ def test_position_cash_and_value_inside_on_bar():
     assert bool(p) is True
     assert bool(out["flat"]) is False and out["flat"].qty == 0 and out["flat"].avg_cost is None
     assert list(out["positions"]) == ["X"]
+    assert out["holdings"] == {"X": 100.0}
     # cash 10000 - 1000 = 9000; value 9000 + 100 * 10.5 = 10050
     assert out["cash"] == pytest.approx(9_000.0)
     assert out["value"] == pytest.approx(10_050.0)

@@ -7,9 +7,12 @@ must give the very same stored arrays.
 from __future__ import annotations
 
 import pathlib
+import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ml4t.compat.zipline import _store
 from ml4t.errors import DataError
@@ -66,3 +69,62 @@ def test_bad_row_error_names_the_file_and_line(tmp_path):
         _store.BundleData(tmp_path)
     message = str(info.value)
     assert "BBB.csv" in message and "line 3" in message, message
+
+
+def _batch_equal(a, b):
+    assert a.assets == b.assets and a.calendar == b.calendar and a.n_rows == b.n_rows
+    x, y = next(iter(a.batches())), next(iter(b.batches()))
+    for f in ("ts", "asset", "open", "high", "low", "close", "volume", "session"):
+        u, v = getattr(x, f), getattr(y, f)
+        assert u.dtype == v.dtype, f
+        assert np.array_equal(u, v, equal_nan=True), f
+    assert a.extra.keys() == b.extra.keys()
+    for k in a.extra:
+        assert np.array_equal(a.extra[k], b.extra[k], equal_nan=True), k
+    assert all(np.array_equal(a.splits_after_end[k], b.splits_after_end[k])
+               for k in a.splits_after_end)
+
+
+@pytest.mark.parametrize("first,last", [(0, None), (600, 700), (5, 5)])
+def test_engine_bars_equal_a_validated_load_of_the_engine_frame(first, last):
+    from ml4t.data import load_bars
+
+    store = _store.BundleData(RAW)
+    last = len(store.sessions) - 1 if last is None else last
+    direct = store.engine_bars(first, last)
+    loaded = load_bars(store.engine_frame(first, last), calendar=None)
+    _batch_equal(direct, loaded)
+    if first == 0:                       # the whole span holds the sample's splits
+        assert (direct.extra["split"] != 1.0).sum() >= 2
+
+
+def test_engine_bars_leave_out_assets_without_a_bar_in_the_window(tmp_path):
+    (tmp_path / "AAA.csv").write_text(HEADER + ROWS)
+    (tmp_path / "BBB.csv").write_text(HEADER + "2012-01-05,5.0,5.0,5.0,5.0,100,0.0,1.0\n")
+    store = _store.BundleData(tmp_path)
+    assert store.symbols == ["AAA", "BBB"]
+    bars = store.engine_bars(2, 2)                 # 2012-01-05: only BBB traded
+    assert bars.assets == ("BBB",)
+    assert next(iter(bars.batches())).asset.tolist() == [0]
+    from ml4t.data import load_bars
+
+    _batch_equal(bars, load_bars(store.engine_frame(2, 2), calendar=None))
+
+
+def test_widest_field_by_hand():
+    assert _store._widest_field(b"2012-01-03,10.25,1\n") == 10
+    assert _store._widest_field(b"1,12345678901234567\n") == 17
+    assert _store._widest_field(b"1234\n1,2") == 4        # no trailing newline
+    assert _store._widest_field(b"") == 0
+    assert _store._widest_field(b"abc") == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text("0123456789.-e", max_size=25), min_size=1, max_size=6),
+                max_size=8), st.booleans())
+def test_widest_field_is_the_longest_split_field(rows, trailing):
+    text = "\n".join(",".join(r) for r in rows) + ("\n" if trailing and rows else "")
+    buf = text.encode()
+    expect = max((len(f) for f in re.split(rb"[,\n]", buf)), default=0)
+    assert _store._widest_field(buf) == expect
+    assert _store._widest_field(buf, step=3) == expect      # fields across block borders

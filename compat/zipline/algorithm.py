@@ -272,8 +272,7 @@ class TradingAlgorithm:
                 self._initialize(self.context)
             self.initialized = True
             engine = self._make_engine()
-            from ml4t.data import load_bars
-            bars = load_bars(self._store.engine_frame(self._i0, self._i1), calendar=None)
+            bars = self._store.engine_bars(self._i0, self._i1)
             self._host = _Host(self)
             self._engine_result = engine.run(self._host, bars)
             self.perf = self._build_perf()
@@ -311,7 +310,7 @@ class TradingAlgorithm:
     def _bts_time(self, i: int) -> pd.Timestamp:
         """08:45 exchange time of session ``i`` (Zipline's before_trading_start minute), UTC."""
         if self._bts_times is None:
-            tz = self._store.exchange_calendar.tz
+            tz = self._store.tz
             local = pd.DatetimeIndex(self._store.sessions) + pd.Timedelta(hours=8, minutes=45)
             self._bts_times = list(local.tz_localize(tz).tz_convert("UTC"))
         return self._bts_times[i]
@@ -520,7 +519,7 @@ class TradingAlgorithm:
 
     def _check_positions(self) -> None:
         # the engine's non-flat positions against the shim's (both keep only non-zero ones)
-        engine = {name: p.qty for name, p in self._host.broker.positions().items()}
+        engine = self._host.broker.holdings()
         mine_by_name = {a.symbol: p.amount for a, p in self._zpos.items()
                         if a.symbol in self._engine_names}
         if engine == mine_by_name:
@@ -914,16 +913,9 @@ class TradingAlgorithm:
             raise zerr.ScheduleFunctionInvalidCalendar(
                 given_calendar=calendar,
                 allowed_calendars="[calendars.US_EQUITIES, calendars.US_FUTURES]")
-        cal = self._store.exchange_calendar
-        all_sessions = pd.DatetimeIndex(cal.sessions)
-        if all_sessions.tz is not None:
-            all_sessions = all_sessions.tz_localize(None)
-        days = date_rule.sessions(all_sessions)
+        days = date_rule.sessions(self._store.calendar_sessions)
         if not half_days:
-            early = pd.DatetimeIndex(cal.early_closes)
-            if early.tz is not None:
-                early = early.tz_localize(None)
-            days -= set(early)
+            days -= set(self._store.early_closes)
         self._schedules.append((days, func))
 
     def get_environment(self, field="platform"):

@@ -1,7 +1,9 @@
 """Bundle registry: ``register``, ``unregister``, ``bundles``, ``ingest``, ``load``.
 
 A registered csvdir bundle is read in place when a run starts (and cached for the
-process); ``ingest`` only validates it. A bundle name may also be a csvdir folder path.
+process); ``ingest`` only validates it, and fills the optional on-disk cache when one is
+configured (``csvdir_equities(cache_dir=...)`` or ``ML4T_BUNDLE_CACHE``). A bundle name may
+also be a csvdir folder path.
 """
 from __future__ import annotations
 
@@ -95,7 +97,8 @@ def load(name, environ=None, timestamp=None):
 
 
 def ingest(name, environ=None, timestamp=None, assets_versions=(), show_progress=False):
-    """Validate bundle ``name`` (nothing is copied: runs read the folder directly)."""
+    """Validate bundle ``name`` (runs read the folder directly; with a cache directory
+    configured, the cache is written or refreshed)."""
     _cache.pop((name, id(_source(name))), None)
     load(name, environ, timestamp)
 

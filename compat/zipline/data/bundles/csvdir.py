@@ -3,6 +3,12 @@
 Zipline copies csvdir files into ``~/.zipline`` with ``zipline ingest``; the shim reads
 the folder directly each time a run starts (in well under a second for years of daily
 bars), so there is no ingest step and no stale copy.
+
+Optionally, a cache under a directory the user names (``cache_dir=`` or the
+``ML4T_BUNDLE_CACHE`` environment variable; nothing is written anywhere without one) keeps
+the bundle's stored form as one ``.npz`` file, so later runs skip parsing the CSV files
+and building the calendar. The cache is keyed on every file's name, size and modification
+time and on the reading options: an edited file is read again, never served stale.
 """
 from __future__ import annotations
 
@@ -23,9 +29,14 @@ class CSVDIRBundle:
     price_adjustment : {"detect", "raw", "split_adjusted"}
         ml4t extension: how to read prices next to a ``split`` column (see
         ``ml4t.Engine``). ``detect`` refuses split-adjusted prices.
+    cache_dir : str, optional
+        ml4t extension: keep the bundle's stored form in this directory and read it from
+        there while the files are unchanged. Default: the ``ML4T_BUNDLE_CACHE``
+        environment variable, else no cache.
     """
 
-    def __init__(self, tframes=None, csvdir=None, price_adjustment: str = "detect"):
+    def __init__(self, tframes=None, csvdir=None, price_adjustment: str = "detect",
+                 cache_dir=None):
         if tframes is not None and set(tframes) - {"daily"}:
             from ml4t.compat.zipline.errors import UnsupportedFeature
             raise UnsupportedFeature(what=f"csvdir time frames {sorted(set(tframes))}",
@@ -33,6 +44,7 @@ class CSVDIRBundle:
         self.tframes = tframes
         self.csvdir = csvdir
         self.price_adjustment = price_adjustment
+        self.cache_dir = cache_dir
 
     def folder(self, environ=None) -> str:
         path = self.csvdir or (environ or os.environ).get("CSVDIR")
@@ -44,15 +56,18 @@ class CSVDIRBundle:
 
     def load(self, environ=None, calendar="XNYS", start_session=None, end_session=None):
         from ml4t.compat.zipline._store import BundleData
+        cache_dir = self.cache_dir or (environ or os.environ).get("ML4T_BUNDLE_CACHE") or None
         return BundleData(self.folder(environ), calendar=calendar,
                           price_adjustment=self.price_adjustment,
-                          start_session=start_session, end_session=end_session)
+                          start_session=start_session, end_session=end_session,
+                          cache_dir=cache_dir)
 
     def ingest(self, *args, **kwargs):
         """Nothing to copy: the folder is read when a run starts."""
         return None
 
 
-def csvdir_equities(tframes=None, csvdir=None, price_adjustment: str = "detect"):
+def csvdir_equities(tframes=None, csvdir=None, price_adjustment: str = "detect",
+                    cache_dir=None):
     """A bundle source over a csvdir folder, for ``bundles.register(name, ...)``."""
-    return CSVDIRBundle(tframes, csvdir, price_adjustment)
+    return CSVDIRBundle(tframes, csvdir, price_adjustment, cache_dir)
