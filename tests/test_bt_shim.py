@@ -207,3 +207,50 @@ def test_plot_draws_value_prices_and_indicators(tmp_path):
     figs = cerebro.plot(savefig=str(out))
     assert out.stat().st_size > 0
     assert len(figs[0][0].axes) == 3            # value, prices + SMA, RSI
+
+
+# -------------------------------------------------------- feeds handed to the engine
+def _two_feed_run(rows_b):
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars([(10, 11, 9, 10.5)] * 4)), name="A")
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(rows_b, start="2024-01-03")), name="B")
+
+    class Both(bt.Strategy):
+        def nextstart(self):         # the first bar on which both feeds have data
+            self.buy(data=self.datas[0], size=2)
+            self.buy(data=self.datas[1], size=3)
+
+    cerebro.addstrategy(Both)
+    cerebro.run()
+    res = cerebro.last_result
+    return res, cerebro.broker.getvalue()
+
+
+def test_one_long_engine_frame_gives_the_per_feed_result(monkeypatch):
+    """``frame_for_engine`` (one long frame) and the per-feed frames give the same run:
+    orders placed on 2024-01-03 (B's first bar) fill at the next opens, A 2 @ 10 and
+    B 3 @ 20; the last closes are 10.5 and 21.5 (cash 10,000)."""
+    rows_b = [(20, 21, 19, 20.5), (20, 22, 19, 21), (21, 22, 20, 21.5)]
+    long_res, long_value = _two_feed_run(rows_b)
+    from ml4t.compat.backtrader import cerebro as cmod
+    monkeypatch.setattr(cmod, "frame_for_engine", lambda *a: None)
+    dict_res, dict_value = _two_feed_run(rows_b)
+    assert long_value == dict_value == pytest.approx(10_000 - 2 * 10 - 3 * 20
+                                                     + 2 * 10.5 + 3 * 21.5)
+    cols = ["asset", "qty", "price"]
+    assert long_res.fills[cols].equals(dict_res.fills[cols])
+    assert long_res.fills["price"].tolist() == [10.0, 20.0]
+
+
+def test_a_feed_without_bars_keeps_the_per_feed_frames():
+    from ml4t.compat.backtrader.feeds import frame_for_engine
+
+    class Empty:
+        _bt_asset = "E"
+
+        class lines:
+            class close:
+                array = []
+
+    assert frame_for_engine([Empty], [[]]) is None
+    assert frame_for_engine([], []) is None

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._params import ParamsHolder
 from .broker import BackBroker
-from .feeds import DataBase, data_frame_for_engine
+from .feeds import DataBase, data_frame_for_engine, frame_for_engine
 from .lines import Clock, LineBuffer
 from .strategy import BUILDING
 from .utils import nums_to_datetime64
@@ -617,9 +617,11 @@ class Cerebro(ParamsHolder):
             run._analyzers[id(strat)] = list(strat.analyzers)
             sizer, sa, skw = self.sizers.get(idx, default_sizer)
             strat.setsizer(FixedSize() if sizer is None else sizer(*sa, **skw))
-        frames = {d._bt_asset: data_frame_for_engine(d, run.native_ts(i))
-                  for i, d in enumerate(self.datas)}
-        bars = load_bars(frames, calendar=None)
+        long = frame_for_engine(self.datas, [run.native_ts(i) for i in range(len(self.datas))])
+        if long is None:
+            long = {d._bt_asset: data_frame_for_engine(d, run.native_ts(i))
+                    for i, d in enumerate(self.datas)}
+        bars = load_bars(long, calendar=None)
         engine = Engine(**self._engine_config())
         broker._bt_cheat_open = bool(self.p.cheat_on_open)
         driver = _driver_class()[1 if self.p.cheat_on_open else 0](run)
