@@ -59,10 +59,20 @@ class ParamsBase:
     _defaults: "OrderedDict[str, object]" = OrderedDict()
 
     def __init__(self, **values):
-        for name, default in self._defaults.items():
-            setattr(self, name, values.pop(name, default))
+        # the defaults are class attributes (make_params_class); an instance keeps only
+        # the values it was given, so a parameter set costs one dict update
         if values:
-            raise TypeError(f"unknown parameters {sorted(values)}")
+            defaults = self._defaults
+            unknown = [k for k in values if k not in defaults]
+            if unknown:
+                raise TypeError(f"unknown parameters {sorted(unknown)}")
+            self.__dict__.update(values)
+
+    def _merged(self) -> dict:
+        """Every parameter's value by name (the defaults updated with what was set)."""
+        out = dict(self._defaults)
+        out.update(self.__dict__)
+        return out
 
     # Backtrader's introspection helpers
     @classmethod

@@ -110,7 +110,10 @@ class DataBase(LineSeries):
         over = np.flatnonzero(dt > hi)
         if len(over):
             keep[over[0]:] = False
-        cols = {k: np.asarray(v, dtype=np.float64)[keep] for k, v in cols.items()}
+        if keep.all():                    # (no copy when nothing is cut)
+            cols = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
+        else:
+            cols = {k: np.asarray(v, dtype=np.float64)[keep] for k, v in cols.items()}
         self._deliver = None
         if self._resample is not None:
             from .resample import resample_columns
@@ -470,13 +473,44 @@ class PandasData(DataBase):
         out = {"datetime": nums}
         n = len(frame)
         names = frame.columns.tolist()          # read once (not per line)
+        found = {}
         for line in self._line_names:
             if line == "datetime":
                 continue
-            col = self._column(frame, getattr(self.p, line, -1), line, names)
-            out[line] = (np.full(n, np.nan) if col is None
-                         else np.asarray(col, dtype=np.float64))
+            pos = self._column_position(getattr(self.p, line, -1), line, names)
+            if pos is None:
+                out[line] = np.full(n, np.nan)
+            else:
+                found[line] = pos
+        if found:
+            # one conversion of the needed columns (a Series per column costs more)
+            block = frame.iloc[:, list(found.values())].to_numpy(dtype=np.float64).T
+            for j, line in enumerate(found):
+                out[line] = np.ascontiguousarray(block[j])
         return out
+
+    def _column_position(self, spec, line, names):
+        """Position in ``names`` of the column for ``line`` (``spec`` as in `_column`)."""
+        if spec is None:
+            return None
+        if isinstance(spec, int) and spec < 0:
+            for i, c in enumerate(names):
+                if isinstance(c, str) and ((c.lower() == line.lower()) if self.p.nocase
+                                           else c == line):
+                    return i
+            return None
+        if isinstance(spec, str):
+            for i, c in enumerate(names):
+                if isinstance(c, str) and ((c.lower() == spec.lower()) if self.p.nocase
+                                           else c == spec):
+                    return i
+            raise ValueError(f"PandasData: no column {spec!r} for line {line!r} "
+                             f"(columns: {names})")
+        pos = int(spec)
+        if not -len(names) <= pos < len(names):
+            raise IndexError(f"PandasData: column {pos} for line {line!r} is out of range "
+                             f"({len(names)} columns)")
+        return pos
 
 
 PandasDirectData = PandasData

@@ -192,7 +192,7 @@ class Order(ParamsHolder):
                 p.valid = date2num(data.datetime.datetime(0) + v)
         # parameters read as attributes, as in Backtrader (copied for speed; the shim does
         # not change them afterwards)
-        d.update(p._getkwargs())
+        d.update(p._merged())
 
     @property
     def dteos(self):
