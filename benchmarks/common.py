@@ -157,11 +157,11 @@ def machine() -> dict:
 
 
 def code_hash() -> str:
-    """Short SHA-256 over ml4t's Python and Cython sources (the engine changes under us)."""
+    """Short SHA-256 over the Python and Cython sources of ml4t and its shims (`compat/`)."""
     import hashlib
 
     h = hashlib.sha256()
-    for f in sorted((ROOT / "ml4t").rglob("*")):
+    for f in sorted([*(ROOT / "ml4t").rglob("*"), *(ROOT / "compat").rglob("*")]):
         if f.suffix in (".py", ".pyx", ".pxd") and f.is_file():
             h.update(str(f.relative_to(ROOT)).encode())
             h.update(f.read_bytes())

@@ -57,6 +57,7 @@ class ParamsBase:
     """
 
     _defaults: "OrderedDict[str, object]" = OrderedDict()
+    _plain_defaults: dict = {}
 
     def __init__(self, **values):
         # the defaults are class attributes (make_params_class); an instance keeps only
@@ -70,7 +71,7 @@ class ParamsBase:
 
     def _merged(self) -> dict:
         """Every parameter's value by name (the defaults updated with what was set)."""
-        out = dict(self._defaults)
+        out = self._plain_defaults.copy()
         out.update(self.__dict__)
         return out
 
@@ -116,7 +117,7 @@ def make_params_class(owner_name: str, bases_defaults, spec) -> type:
     for base in bases_defaults:
         defaults.update(base)
     defaults.update(_pairs(spec, owner_name))
-    attrs = {"_defaults": defaults}
+    attrs = {"_defaults": defaults, "_plain_defaults": dict(defaults)}
     attrs.update(defaults)
     return type(f"{owner_name}Params", (ParamsBase,), attrs)
 
