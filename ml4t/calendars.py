@@ -74,6 +74,9 @@ def _windowed(cls: type) -> type:
         def special_opens(self):
             return [(t, _clip_calendar(c, *self._ml4t_window)) for t, c in super().special_opens]
 
+        def __reduce__(self):          # the class is made at run time: pickle the recipe
+            return (calendar, self._ml4t_args)
+
     Windowed.__name__ = cls.__name__
     Windowed.__qualname__ = cls.__qualname__
     Windowed.__module__ = cls.__module__
@@ -124,6 +127,7 @@ def calendar(name: str, start: Any = None, end: Any = None) -> Any:
             lo = pd.Timestamp(start) - pd.Timedelta(days=PAD_DAYS)
             hi = pd.Timestamp(end) + pd.Timedelta(days=PAD_DAYS)
             cal = cls.__new__(cls)
+            cal._ml4t_args = (name, start, end)
             cal._ml4t_window = (lo.tz_localize(None) if lo.tzinfo else lo,
                                 hi.tz_localize(None) if hi.tzinfo else hi)
             cls.__init__(cal, start=start, end=end)

@@ -61,6 +61,15 @@ def test_calendar_is_cached_per_window():
     assert calendar("XNYS", "2013-01-01", "2014-12-31") is not a
 
 
+def test_a_windowed_calendar_pickles():
+    import pickle
+
+    cal = calendar("XNYS", "2013-01-01", "2013-12-31")
+    back = pickle.loads(pickle.dumps(cal))
+    assert back.name == "XNYS" and (back.sessions == cal.sessions).all()
+    assert back.closes.equals(cal.closes)
+
+
 def test_unknown_name_and_time_zone():
     with pytest.raises(LookupError, match="NOPE"):
         calendar("NOPE", "2013-01-01", "2013-12-31")
