@@ -3,6 +3,7 @@ the parameter machinery, date numbers, and the errors for what is not supported.
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 
 import pandas as pd
 import pytest
@@ -254,3 +255,90 @@ def test_a_feed_without_bars_keeps_the_per_feed_frames():
 
     assert frame_for_engine([Empty], [[]]) is None
     assert frame_for_engine([], []) is None
+
+
+# ------------------------------------------------------- Yahoo CSV: one Arrow parse
+ORCL = pathlib.Path(__file__).resolve().parents[1] / "data" / "backtrader" / "orcl-1995-2014.txt"
+YAHOO_HEAD = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+
+
+def _yahoo_both(path, **params):
+    """(fast, line-by-line) reads of a Yahoo CSV feed, and whether the fast path was taken."""
+    from ml4t.compat.backtrader import feeds
+
+    import numpy as np
+
+    f = bt.feeds.YahooFinanceCSVData(dataname=str(path), **params)
+    took_fast = f._read_plain() is not None
+    with np.errstate(divide="ignore", invalid="ignore"):     # generated adj closes of 0
+        fast = f._bt_read()
+        orig = feeds.YahooFinanceCSVData._read_plain
+        feeds.YahooFinanceCSVData._read_plain = lambda self: None
+        try:
+            slow = f._bt_read()
+        finally:
+            feeds.YahooFinanceCSVData._read_plain = orig
+    return fast, slow, took_fast
+
+
+def _same_columns(a, b):
+    import numpy as np
+    assert list(a) == list(b)
+    for k in a:
+        assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k], equal_nan=True), k
+
+
+@pytest.mark.parametrize("params", [{}, {"reverse": True}, {"adjclose": False, "round": False},
+                                    {"swapcloses": True, "decimals": 3}])
+def test_yahoo_fast_read_equals_the_line_by_line_read(params):
+    fast, slow, took = _yahoo_both(ORCL, **params)
+    assert took
+    _same_columns(fast, slow)
+    assert len(fast["close"]) == 5036
+
+
+@pytest.mark.parametrize("body", [
+    "2024-01-02,1,2,0.5,1.5,1.5,null\n",          # Yahoo's null rows are skipped
+    "2024-01-02,1,2,0.5,1.5,1.5,100\r\n",         # CRLF
+    "2024-01-02,1,2,0.5,1.5,1.5\n",                # six fields
+    "2024-01-02,1,2,0.5,1.5,1.5,100\n\n2024-01-03,1,2,0.5,1.5,1.5,100\n",   # blank line
+    "2024-01-02, 1,2,0.5,1.5,1.5,100\n",           # a space
+    "2024-01-02,1,2,0.5,1.5,1.5,n/a\n",            # a volume Python reads as 0
+])
+def test_unusual_yahoo_files_take_the_line_path(tmp_path, body):
+    path = tmp_path / "X.csv"
+    path.write_bytes((YAHOO_HEAD + "2024-01-01,1,2,0.5,1.5,1.5,100\n" + body).encode())
+    fast, slow, took = _yahoo_both(path)
+    assert not took
+    _same_columns(fast, slow)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_DECIMAL = st.builds(lambda i, f, d: f"{i}.{str(f).zfill(d)[:d]}" if d else str(i),
+                     st.integers(0, 10**7), st.integers(0, 10**17), st.integers(0, 17))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_DECIMAL, _DECIMAL, _DECIMAL, _DECIMAL, _DECIMAL, _DECIMAL),
+                min_size=1, max_size=20), st.booleans())
+def test_yahoo_fast_read_parses_any_decimal_as_python_does(tmp_path_factory, rows, trailing):
+    import numpy as np
+    days = pd.bdate_range("2020-01-01", periods=len(rows))
+    text = YAHOO_HEAD + "\n".join(f"{d:%Y-%m-%d}," + ",".join(r) for d, r in zip(days, rows))
+    path = tmp_path_factory.mktemp("yahoo") / "X.csv"
+    path.write_text(text + ("\n" if trailing else ""))
+    fast, slow, took = _yahoo_both(path, adjclose=False, round=False)
+    assert took
+    _same_columns(fast, slow)
+    assert fast["open"].tolist() == [float(r[0]) for r in rows]     # Python's float itself
+    # volumes are rounded to whole numbers (roundvolume=False is round(x, 0))
+    assert np.array_equal(fast["volume"], [round(float(r[5]), 0) for r in rows])
+
+
+def test_quoted_yahoo_numbers_fail_as_in_backtrader(tmp_path):
+    path = tmp_path / "X.csv"
+    path.write_text(YAHOO_HEAD + '2024-01-02,"1",2,0.5,1.5,1.5,100\n')
+    with pytest.raises(ValueError, match="could not convert"):
+        bt.feeds.YahooFinanceCSVData(dataname=str(path))._bt_read()

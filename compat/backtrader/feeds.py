@@ -306,27 +306,40 @@ class YahooFinanceCSVData(CSVDataBase):
     params = (("reverse", False), ("adjclose", True), ("adjvolume", True), ("round", True),
               ("decimals", 2), ("roundvolume", False), ("swapcloses", False))
 
+    def _read_plain(self):
+        d = self.p.dataname
+        if not isinstance(d, (str, os.PathLike)) or not self.p.headers \
+                or self.p.separator != ",":
+            return None
+        return _read_plain_yahoo(d, bool(self.p.reverse))
+
     def _bt_read(self) -> dict:
-        rows = self._lines_of_file()
-        if self.p.reverse:
-            rows.reverse()
-        rows = [r for r in rows if "null" not in r[1:]]
         p = self.p
-        n = len(rows)
-        if n == 0:
-            return {k: np.zeros(0) for k in _STD_LINES + ("adjclose",)}
-        days = np.array([r[0][0:10] for r in rows], dtype="M8[D]")
-        if all(len(r) == 7 for r in rows):
-            cols = list(zip(*rows))                 # one tuple of strings per column
-            o, h, lo, c, adj = (np.array(cols[i], dtype=np.float64) for i in (1, 2, 3, 4, 5))
-            try:
-                vol = np.array(cols[6], dtype=np.float64)
-            except ValueError:
-                vol = np.array([_volume(r) for r in rows], dtype=np.float64)
+        fast = self._read_plain()
+        if fast is not None:
+            days, o, h, lo, c, adj, vol = fast
+            n = len(days)
         else:
-            o, h, lo, c, adj = (np.array([r[i] for r in rows], dtype=np.float64)
-                                for i in (1, 2, 3, 4, 5))
-            vol = np.array([_volume(r) for r in rows], dtype=np.float64)
+            rows = self._lines_of_file()
+            if p.reverse:
+                rows.reverse()
+            rows = [r for r in rows if "null" not in r[1:]]
+            n = len(rows)
+            if n == 0:
+                return {k: np.zeros(0) for k in _STD_LINES + ("adjclose",)}
+            days = np.array([r[0][0:10] for r in rows], dtype="M8[D]")
+            if all(len(r) == 7 for r in rows):
+                cols = list(zip(*rows))                 # one tuple of strings per column
+                o, h, lo, c, adj = (np.array(cols[i], dtype=np.float64)
+                                    for i in (1, 2, 3, 4, 5))
+                try:
+                    vol = np.array(cols[6], dtype=np.float64)
+                except ValueError:
+                    vol = np.array([_volume(r) for r in rows], dtype=np.float64)
+            else:
+                o, h, lo, c, adj = (np.array([r[i] for r in rows], dtype=np.float64)
+                                    for i in (1, 2, 3, 4, 5))
+                vol = np.array([_volume(r) for r in rows], dtype=np.float64)
         if p.swapcloses:
             c, adj = adj, c
         factor = c / adj
@@ -347,6 +360,50 @@ class YahooFinanceCSVData(CSVDataBase):
                                    * 1_000_000 + end.microsecond, "us"))
         return {"datetime": datetime64_to_nums(stamps), "open": o, "high": h, "low": lo,
                 "close": c, "volume": vol, "openinterest": np.zeros(n), "adjclose": adj}
+
+
+def _read_plain_yahoo(path, reverse: bool):
+    """(days, open, high, low, close, adj close, volume) of a plain Yahoo CSV file in one
+    Arrow parse, or None to read it line by line.
+
+    Plain: a file path, a header line, then rows of exactly 7 comma-separated fields, the
+    six after the date plain numbers (no ``null``, quotes, spaces or CRs). Arrow's number
+    parser rounds correctly, as Python's ``float`` does, so the values are the same; any
+    other file returns None.
+    """
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, TypeError):
+        return None
+    head, sep, body = raw.partition(b"\n")
+    if not sep or not body.strip(b"\n") or b"null" in body or b"\r" in raw or b'"' in body \
+            or b" " in body or b"\n\n" in body.rstrip(b"\n"):
+        return None
+    if not body.endswith(b"\n"):
+        body += b"\n"                       # (Arrow wants a terminated last row)
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        table = pcsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pcsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
+            parse_options=pcsv.ParseOptions(quote_char=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={"f0": pa.string(), **{f"f{i}": pa.float64() for i in range(1, 7)}},
+                null_values=[], strings_can_be_null=False))
+    except Exception:                       # anything Arrow cannot read: the line path
+        return None
+    if table.num_columns != 7 or table.num_rows != body.rstrip(b"\n").count(b"\n") + 1:
+        return None
+    dates = table.column(0).to_pylist()
+    days = np.array(dates, dtype="U10").astype("M8[D]")
+    cols = [table.column(i).to_numpy() for i in range(1, 7)]
+    if reverse:
+        days = days[::-1].copy()
+        cols = [x[::-1].copy() for x in cols]
+    return (days, *cols)
 
 
 def _round_like_python(a, digits):
