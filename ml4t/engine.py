@@ -53,6 +53,8 @@ class _Run:
                               int(TRAIL_SOURCES[c["trail_source"]]),
                               STOP_LIMIT_RULES[c["stop_limit_rule"]])
         self.book.skip_zero_volume = c["zero_volume"] == "skip"
+        c["commission"].asset_names = self.assets.names     # models see the fill's asset
+        c["slippage"].asset_names = self.assets.names
         from ml4t.orders import ContractSpec
         for name, spec in (c["contracts"] or {}).items():
             if isinstance(spec, ContractSpec):

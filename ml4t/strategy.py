@@ -529,6 +529,25 @@ class Broker(BrokerCore):
         ts, _ = self._now()
         return Order._from_tuple(t, self._assets.names[t[1]], ts=ts)
 
+    def filled_in_bar(self, asset) -> float:
+        """Absolute quantity of ``asset`` filled at the current timestamp so far.
+
+        Meant for cost models, which the engine calls while it fills a bar: there it
+        counts the fills of that bar made before the one being priced (Zipline's
+        ``VolumeShareSlippage`` needs them). Inside ``on_bar`` it counts the fills made
+        at that timestamp (e.g. market-on-close orders of an earlier bar).
+        """
+        a = self._assets.id(asset)
+        led = self._ledger
+        ts, _ = self._now()
+        total = 0.0
+        i = led.f_ts.n - 1
+        while i >= 0 and led.f_ts.get(i) == ts:
+            if led.f_asset.get(i) == a:
+                total += abs(led.f_qty.get(i))
+            i -= 1
+        return total
+
     def get_open_orders(self, asset=None) -> list[Order]:
         """Open orders in submission order, optionally of one asset (bracket exits
         waiting for their entry are included, with status ``submitted``)."""

@@ -224,3 +224,54 @@ def test_bad_model_parameters_raise_config_error(make, param):
     with pytest.raises(ConfigError) as e:
         make()
     assert e.value.param == param
+
+
+# ------------------------------------------------------------------- fill context
+def test_models_know_the_asset_and_order_of_each_fill():
+    """Orders 1 (X +5), 2 (Y -3), 3 (X +7) placed on bar 0 fill at bar 1's opens (X 11.0,
+    Y 20.0). Each model call sees its fill's asset and order id, and the slippage model
+    sees how much of X the bar has already filled (0 before order 1, 5 before order 3)."""
+    from ml4t import Strategy, run_backtest
+
+    calls = []
+
+    class Impact(SlippageModel):
+        broker = None
+
+        def fill_price(self, ref, qty, volume):
+            calls.append(("slip", self.asset, self.fill_asset, self.fill_order,
+                          self.broker.filled_in_bar(self.asset)))
+            return ref
+
+    class PerOrder(CommissionModel):
+        def commission(self, qty, price, filled_before, charged_before):
+            calls.append(("comm", self.asset, self.fill_order))
+            return 1.0 if self.asset == "X" else 2.0
+
+    slip = Impact()
+    assert (slip.asset, slip.fill_asset, slip.fill_order) == (None, -1, 0)
+
+    class Three(Strategy):
+        placed = False
+
+        def on_start(self):
+            slip.broker = self.broker
+
+        def on_bar(self, bars):
+            if not self.placed:
+                self.placed = True
+                self.broker.order("X", 5)
+                self.broker.order("Y", -3)
+                self.broker.order("X", 7)
+
+    df = frame({"X": [(10.0, 10.5, 9.5, 10.2), (11.0, 11.5, 10.5, 11.2)],
+                "Y": [(20.0, 20.5, 19.5, 20.2), (20.0, 21.0, 19.0, 20.5)]})
+    r = run_backtest(Three, df, cash=10_000, slippage=slip, commission=PerOrder(),
+                     allow_short=True)
+    assert calls == [("slip", "X", 0, 1, 0.0), ("comm", "X", 1),
+                     ("slip", "Y", 1, 2, 0.0), ("comm", "Y", 2),
+                     ("slip", "X", 0, 3, 5.0), ("comm", "X", 3)]
+    assert r.fills["commission"].tolist() == [1.0, 2.0, 1.0]
+    # cash: 10,000 - 5 * 11 + 3 * 20 - 7 * 11 - 4 (commissions) = 9,924
+    assert r.fills["price"].tolist() == [11.0, 20.0, 11.0]
+    assert r.portfolio["cash"].iloc[-1] == pytest.approx(9_924.0)

@@ -824,3 +824,41 @@ def test_golden_bracket_numbers():
     trades = expected("bracket", "trades")
     assert trades[["pnl", "commission", "pnl_net", "bars"]].iloc[0].tolist() == pytest.approx(
         [-300, 19.7, -319.7, 2])
+
+
+# --------------------------------------------- OCO member partly filled under a cap
+def _oco_capped_run(tif):
+    """X: bars 0-1 at 20 without volume, bar 2 opens 19.375 and trades to 20.585938 on
+    200 shares, bars 3-5 repeat its close, bar 4 on 200 shares. Bar 0: buy 1 at market;
+    bar 1: a buy-limit 5 @ 19.98 and a buy-stop 5 @ 20.02 in one OCO group. With
+    ``volume_limit=0.025`` bar 2 offers 5 shares: the market order takes 1, the stop
+    (checked first) triggers and takes the other 4 at 20.02, which cancels the limit."""
+    ts = pd.date_range("2024-01-02 21:00", periods=6, freq="B", tz="UTC")
+    flat = (20.585938,) * 4
+    rows = [(20.0,) * 4 + (0.0,), (20.0,) * 4 + (0.0,),
+            (19.375, 20.585938, 19.375, 20.585938, 200.0), flat + (0.0,), flat + (200.0,),
+            flat + (0.0,)]
+    df = pd.DataFrame([dict(ts=t, asset="X", open=o, high=h, low=lo, close=c, volume=v)
+                       for t, (o, h, lo, c, v) in zip(ts, rows)])
+    cfg = {"fill": "next_open", "volume_limit": 0.025, "intrabar_policy": "stop_first",
+           "trail_source": "close", "on_insufficient": "reject"}
+    return advanced_run(df, ((0, "market", 1, 0.0, "GTC"), (1, "oco", 5, 0.0, tif)), cfg)
+
+
+def test_oco_member_partly_filled_is_not_canceled_by_its_group():
+    r = _oco_capped_run("GTC")
+    statuses = {oid: list(rows["status"]) for oid, rows in r.orders.groupby("order_id")}
+    assert statuses[2][-1] == "canceled"
+    assert r.orders.loc[r.orders["order_id"] == 2, "reason"].iloc[-1] == "oco_canceled"
+    # the stop keeps its remaining share and fills it on bar 4 (open 20.585938)
+    assert statuses[3] == ["submitted", "accepted", "partially_filled", "filled"]
+    assert r.fills[["order_id", "qty"]].values.tolist() == [[1, 1.0], [3, 4.0], [3, 1.0]]
+    # the stop 20 x 1.001 (as a double), then the gap open of bar 4
+    assert r.fills["price"].tolist() == [19.375, pytest.approx(20.02, abs=1e-12), 20.585938]
+
+
+def test_ioc_oco_member_partly_filled_ends_once():
+    r = _oco_capped_run("IOC")
+    rows = r.orders[r.orders["order_id"] == 3]
+    assert list(rows["status"]) == ["submitted", "accepted", "partially_filled", "canceled"]
+    assert rows["reason"].iloc[-1] == "ioc_unfilled" and rows["filled"].iloc[-1] == 4.0

@@ -417,6 +417,43 @@ def test_custom_slippage_returning_none_skips_the_order_for_the_bar(toy):
     assert txns[:3] == [[], [(20, pytest.approx(10.1))], [(10, pytest.approx(10.2))]]
 
 
+def test_custom_models_on_twin_assets_get_their_own_orders(tmp_path):
+    """Two assets with the same close and volume on every bar: each custom-model call still
+    gets its own order (the engine passes the fill's asset and order), so each asset pays
+    its own commission: TWA 10 shares x 0.05, TWB 30 shares x 0.01 (both fill at 10.0)."""
+    days = _sessions("2020-01-02", 5)
+    for name in ("TWA", "TWB"):
+        _write(tmp_path, name, days, np.full(5, 10.0))
+    seen = []
+
+    class Tagged(slippage.SlippageModel):
+        def process_order(self, data, order):
+            seen.append((order.asset.symbol, order.amount))
+            return data.current(order.asset, "close"), order.open_amount
+
+    class ByAsset(commission.CommissionModel):
+        def calculate(self, order, transaction):
+            rate = 0.05 if transaction.asset.symbol == "TWA" else 0.01
+            return rate * abs(transaction.amount)
+
+    def initialize(context):
+        api.set_slippage(Tagged())
+        api.set_commission(ByAsset())
+
+    def handle_data(context, data):
+        if api.get_datetime().date() == days[0].date():
+            api.order(api.symbol("TWA"), 10)
+            api.order(api.symbol("TWB"), 30)
+
+    perf = run(str(tmp_path), initialize, handle_data, start=str(days[0].date()),
+               end=str(days[-1].date()))
+    assert sorted(seen) == [("TWA", 10), ("TWB", 30)]
+    day2 = perf.iloc[1]
+    assert sorted((t["sid"].symbol, t["amount"], t["price"]) for t in day2.transactions) == [
+        ("TWA", 10, 10.0), ("TWB", 30, 10.0)]
+    assert day2.ending_cash == pytest.approx(100_000 - 40 * 10.0 - 0.5 - 0.3)
+
+
 def test_limit_fill_may_cross_the_limit_with_default_slippage(toy):
     def handle_data(context, data):
         if api.get_datetime().date() == pd.Timestamp("2020-01-02").date():

@@ -6,19 +6,14 @@ uses the fill alone). ``UserSlippage`` and ``UserCommission`` run a Zipline mode
 subclass's own ``process_order`` / ``calculate`` once per fill.
 
 All three are plain-Python ``ml4t.models`` subclasses called by the compiled matching
-loop. The native model interface passes ``(reference price, quantity, bar volume)``
-only, so ``FillProbe`` works out which asset and order the engine is filling from the
-engine's state at that moment (the asset whose bar has that close and volume; the
-earliest open order of it, in submission order, that the close triggers and that has
-neither filled nor been declined in this bar) and the host checks every such fill against the engine's fill
-log afterwards. See the migration guide: an engine hook passing the order id would
-make this unnecessary.
+loop, which tells each model which fill it is pricing (``self.asset``,
+``self.fill_order``: the native fill context). ``FillProbe`` maps that to the shim's
+assets and orders and reads how much of the asset the engine has filled in the bar so far.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from ml4t.models import CommissionModel, SlippageModel
 
@@ -26,98 +21,27 @@ __all__ = ["FillProbe", "CumulativeVolumeShare", "UserSlippage", "UserCommission
 
 
 class FillProbe:
-    """Identifies the asset and order behind a cost-model call from the engine's state."""
+    """The shim's view of the fill a cost model is being called for."""
 
     def __init__(self, algo):
         self.algo = algo
-        self.last = None          # (slice, engine order id, asset sid) of the latest call
-        self.guesses = []         # (slice, engine order id) to verify after the bar
-        self.declined = (-1, set())   # (slice, engine order ids a model declined in it)
+        self._sids = None
 
-    def _engine(self):
-        host = self.algo._host
-        return host.broker._sim, host.broker._book, host.broker._ledger
+    def sid_of(self, model) -> int:
+        """The bundle sid of the fill's asset (from the model's native fill context)."""
+        if self._sids is None:
+            self._sids = {name: i for i, name in enumerate(self.algo._store.symbols)}
+        return self._sids[model.asset]
 
-    def filled_this_bar(self, sid: int) -> tuple[float, set]:
-        """Shares of ``sid`` filled in the current slice, and the engine order ids filled."""
-        sim, _, led = self._engine()
-        ts = sim.ts
-        total, ids = 0.0, set()
-        i = led.f_ts.n - 1
-        while i >= 0 and led.f_ts.get(i) == ts:
-            if led.f_asset.get(i) == sid:
-                total += abs(led.f_qty.get(i))
-                ids.add(int(led.f_oid.get(i)))
-            i -= 1
-        return total, ids
-
-    def asset_of(self, ref: float, volume: float) -> int:
-        """Sid of the asset whose current bar has close ``ref`` and volume ``volume``."""
-        sim, _, _ = self._engine()
-        here = np.flatnonzero((sim.bar_slice_np == sim.slice_no)
-                              & (sim.last_close_np == ref)
-                              & ((sim.last_volume_np == volume)
-                                 | (np.isnan(sim.last_volume_np) & (volume != volume))))
-        if len(here) != 1:
-            from ml4t.compat.zipline.errors import UnsupportedFeature
-            raise UnsupportedFeature(
-                what="a Python cost model on this bar",
-                why=f"{len(here)} assets share close {ref} and volume {volume} at "
-                    f"{self.algo.get_datetime()}, so the fill cannot be attributed; the "
-                    "native engine's model hook does not pass the asset (see the migration guide)")
-        return int(here[0])
-
-    def order_of(self, sid: int, ref: float, record: bool = True):
-        """Engine id of the order being filled: the earliest open order of ``sid`` that
-        this close triggers and that has neither filled nor been declined in this bar."""
-        sim, book, _ = self._engine()
-        _, done = self.filled_this_bar(sid)
-        if self.declined[0] == sim.slice_no:
-            done |= self.declined[1]
-        for oid in book.live_ids():
-            if oid in done:
-                continue
-            info = book.order(oid)
-            if info["asset"] != sid or info["ts_created"] >= sim.ts:
-                continue
-            if self._triggers(book, oid, info, ref):
-                if record:
-                    self.last = (sim.slice_no, oid, sid)
-                    self.guesses.append((sim.slice_no, oid))
-                return oid
-        return None
+    def filled_this_bar(self, sid: int) -> float:
+        """Shares of ``sid`` the engine has filled in the current bar before this fill."""
+        broker = self.algo._host.broker
+        return broker.filled_in_bar(self.algo._store.symbols[sid])
 
     def limit_of(self, oid: int) -> float:
         """Limit price of engine order ``oid`` (NaN when it has none)."""
-        _, book, _ = self._engine()
-        lim = book.order(oid)["limit_price"]
+        lim = self.algo._host.broker.get_order(oid).limit_price
         return math.nan if lim is None else float(lim)
-
-    def decline(self, oid: int) -> float:
-        """Note that a model declined order ``oid`` in this bar; NaN (the native decline)."""
-        sim, _, _ = self._engine()
-        if self.declined[0] != sim.slice_no:
-            self.declined = (sim.slice_no, set())
-        self.declined[1].add(oid)
-        if self.guesses and self.guesses[-1] == (sim.slice_no, oid):
-            self.guesses.pop()
-        if self.last is not None and self.last[:2] == (sim.slice_no, oid):
-            self.last = None
-        return math.nan
-
-    @staticmethod
-    def _triggers(book, oid, info, close) -> bool:
-        from ml4t.orders import ORDER_TYPES
-        buy = info["qty"] > 0
-        lim, stp = info["limit_price"], info["stop_price"]
-        kind = ORDER_TYPES[info["type"]]
-        if kind in ("stop", "stop_limit"):
-            armed = kind == "stop_limit" and book.o_triggered.get(oid - 1) == 1
-            if not armed and not ((buy and close >= stp) or (not buy and close <= stp)):
-                return False
-        if kind in ("limit", "stop_limit"):
-            return (buy and close <= lim) or (not buy and close >= lim)
-        return kind == "market" or kind == "stop"
 
 
 class CumulativeVolumeShare(SlippageModel):
@@ -135,15 +59,12 @@ class CumulativeVolumeShare(SlippageModel):
     def fill_price(self, ref, qty, volume):
         if not volume > 0:
             return ref
-        sid = self.probe.asset_of(ref, volume)
-        before, _ = self.probe.filled_this_bar(sid)
+        before = self.probe.filled_this_bar(self.probe.sid_of(self))
         share = min((before + abs(qty)) / volume, self.volume_limit)
         price = ref + share ** 2 * math.copysign(self.price_impact, qty) * ref
-        oid = self.probe.order_of(sid, ref, record=False)
-        if oid is not None:
-            limit = self.probe.limit_of(oid)
-            if limit == limit and ((qty > 0 and price > limit) or (qty < 0 and price < limit)):
-                return self.probe.decline(oid)
+        limit = self.probe.limit_of(self.fill_order)
+        if limit == limit and ((qty > 0 and price > limit) or (qty < 0 and price < limit)):
+            return math.nan                  # declined: the order stays open
         return price
 
 
@@ -197,15 +118,13 @@ class UserSlippage(SlippageModel):
     def fill_price(self, ref, qty, volume):
         from ml4t.compat.zipline.errors import UnsupportedFeature
         algo = self.probe.algo
-        sid = self.probe.asset_of(ref, volume)
-        oid = self.probe.order_of(sid, ref)
-        zorder = algo._by_engine[oid]
-        filled_before, _ = self.probe.filled_this_bar(sid)
+        zorder = algo._by_engine[self.fill_order]
+        filled_before = self.probe.filled_this_bar(self.probe.sid_of(self))
         self.model._volume_for_bar = int(filled_before)
         view = _OrderView(zorder, zorder.filled, zorder.commission, int(qty))
         price, amount = self.model.process_order(algo._data, view)
         if price is None:
-            return self.probe.decline(oid)
+            return math.nan                  # skipped in this bar: the order stays open
         if amount is None or int(amount) != int(qty):
             raise UnsupportedFeature(
                 what=f"{type(self.model).__name__}.process_order returning {amount!r} shares "
@@ -224,13 +143,7 @@ class UserCommission(CommissionModel):
 
     def commission(self, qty, price, filled_before, charged_before):
         algo = self.probe.algo
-        last = self.probe.last
-        sim = algo._host.broker._sim
-        if last is None or last[0] != sim.slice_no:
-            from ml4t.compat.zipline.errors import UnsupportedFeature
-            raise UnsupportedFeature(what="a custom commission model",
-                                     why="the fill could not be attributed to an order")
-        zorder = algo._by_engine[last[1]]
+        zorder = algo._by_engine[self.fill_order]
         sign = 1 if zorder.amount > 0 else -1
         view = _OrderView(zorder, sign * int(round(filled_before)), charged_before, int(qty))
         txn = _TxnView(zorder.asset, int(qty), price, algo.get_datetime(), zorder.id)

@@ -299,7 +299,6 @@ class TradingAlgorithm:
             if limit is not None and isinstance(self._slippage, (
                     zslip.FixedBasisPointsSlippage, zslip.VolumeShareSlippage)):
                 slip.volume_limit = float(limit)
-        self._python_models = isinstance(slip, UserSlippage)
         self._cap = float(getattr(slip, "volume_limit", float("nan")))
         return Engine(cash=self.capital_base, fill="next_close", commission=comm, slippage=slip,
                       account="unchecked", allow_short=True, zero_volume="skip",
@@ -500,18 +499,6 @@ class TradingAlgorithm:
                         del self._open[order.asset]
                 self._touch(order)
         self._engine_closed = []
-        if self._python_models:
-            self._verify_attribution(fills)
-
-    def _verify_attribution(self, fills) -> None:
-        sim_slice = self._host.broker._sim.slice_no
-        guessed = [oid for k, oid in self._probe.guesses if k == sim_slice]
-        actual = [f.order_id for f in fills]
-        self._probe.guesses = [g for g in self._probe.guesses if g[0] > sim_slice]
-        if guessed != actual:
-            raise RuntimeError(f"ml4t.compat.zipline: custom cost models were called for orders "
-                               f"{guessed} but the engine filled {actual} at {self.datetime}; "
-                               "please report this")
 
     def _touch(self, order: Order) -> None:
         self._day_orders[order.id] = order

@@ -2,6 +2,9 @@
 # that overrides the cpdef method is called through the same slot.
 
 cdef class CommissionModel:
+    cdef public int fill_asset            # asset id of the fill being charged (-1: none yet)
+    cdef public long long fill_order      # its order id (0: none yet)
+    cdef public object asset_names        # the run's asset names, set by the engine
     cpdef double commission(self, double qty, double price, double filled_before,
                             double charged_before) except? -1.0
 
@@ -21,6 +24,9 @@ cdef class FixedCommission(CommissionModel):
 
 
 cdef class SlippageModel:
+    cdef public int fill_asset            # asset id of the fill being priced (-1: none yet)
+    cdef public long long fill_order      # its order id (0: none yet)
+    cdef public object asset_names        # the run's asset names, set by the engine
     cdef public double volume_limit       # cap on fill size as a fraction of bar volume; NaN = none
     cdef public int history_window        # bars of history the model needs (0 = none)
     cdef public bint respect_limit        # True: a limit order never fills beyond its limit

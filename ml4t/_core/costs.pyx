@@ -25,10 +25,18 @@ def _finite_nonneg(name, value):
     return v
 
 
+cdef object _asset_name(object names, int a):
+    return None if names is None or a < 0 else names[a]
+
+
 cdef class CommissionModel:
     """Base class of commission models.
 
     Subclasses override :meth:`commission`.
+
+    Fill context: while the engine calls the model for a fill, ``self.fill_asset`` (asset
+    id), ``self.fill_order`` (order id, as in ``broker.get_order``) and ``self.asset``
+    (asset name) say which fill it is; before the first fill they are -1, 0 and None.
 
     Raises
     ------
@@ -39,6 +47,14 @@ cdef class CommissionModel:
     def __cinit__(self, *args, **kwargs):
         if getattr(type(self), "commission") is getattr(CommissionModel, "commission"):
             raise TypeError(f"{type(self).__name__} must override commission()")
+        self.fill_asset = -1
+        self.fill_order = 0
+        self.asset_names = None
+
+    @property
+    def asset(self):
+        """Name of the asset of the fill being charged (None before the first fill)."""
+        return _asset_name(self.asset_names, self.fill_asset)
 
     cpdef double commission(self, double qty, double price, double filled_before,
                             double charged_before) except? -1.0:
@@ -166,6 +182,10 @@ cdef class SlippageModel:
 
     Subclasses override :meth:`fill_price`.
 
+    Fill context: while the engine calls the model for a fill, ``self.fill_asset`` (asset
+    id), ``self.fill_order`` (order id, as in ``broker.get_order``) and ``self.asset``
+    (asset name) say which fill it is; before the first fill they are -1, 0 and None.
+
     Raises
     ------
     TypeError
@@ -180,6 +200,14 @@ cdef class SlippageModel:
         self.volume_limit = NAN
         self.history_window = 0
         self.respect_limit = True
+        self.fill_asset = -1
+        self.fill_order = 0
+        self.asset_names = None
+
+    @property
+    def asset(self):
+        """Name of the asset of the fill being priced (None before the first fill)."""
+        return _asset_name(self.asset_names, self.fill_asset)
 
     cpdef double fill_price(self, double ref, double qty, double volume) except? -1.0:
         """Price paid or received after slippage.

@@ -76,6 +76,7 @@ cdef class OrderBook:
     cdef bint _prefer(self, long long a_idx, double a_ref, long long b_idx, double b_ref,
                       double o) noexcept
     cdef int _context(self, int a, double* sigma, double* adv) noexcept
+    cdef void _fill_context(self, int a, long long order_id) noexcept
     cdef int expire_day(self, long long session, long long ts) except -1
     cdef int close_session(self, long long k, long long session, long long ts,
                            const double[::1] c, const double[::1] v, const double[::1] bid,

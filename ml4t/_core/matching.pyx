@@ -615,8 +615,11 @@ cdef class OrderBook:
             else:
                 self._event(ts, c, OrderStatus.CANCELED, Reason.PARENT_CANCELED, -1)
         # one cancels other: an order that ended without filling takes its group with it
-        # (bracket exits canceled with their parent are each canceled by the parent)
-        if self.o_reason.data[idx] == Reason.PARENT_CANCELED:
+        # (bracket exits canceled with their parent are each canceled by the parent, and a
+        # member canceled by its group leaves the rest to the member that canceled it: it
+        # must not turn on that member, e.g. one that is partly filled and still open)
+        if (self.o_reason.data[idx] == Reason.PARENT_CANCELED
+                or self.o_reason.data[idx] == Reason.OCO_CANCELED):
             return 0
         if self.o_status.data[idx] != OrderStatus.FILLED or not self.o_oco_reduce.data[idx]:
             j = self.o_oco_next.data[idx]
@@ -949,6 +952,13 @@ cdef class OrderBook:
         adv[0] = vs / m
         return 0
 
+    cdef void _fill_context(self, int a, long long order_id) noexcept:
+        """Tell both cost models which fill they are about to price and charge."""
+        self.slippage_model.fill_asset = a
+        self.slippage_model.fill_order = order_id
+        self.commission_model.fill_asset = a
+        self.commission_model.fill_order = order_id
+
     cdef int _fill_one(self, long long k, long long ts, long long idx, double ref,
                        double volume, double quote_size) except -1:
         cdef int a = <int> self.o_asset.data[idx]
@@ -993,6 +1003,7 @@ cdef class OrderBook:
                 capped = True
         if self.slippage_model.history_window > 0:
             self._context(a, &sigma, &adv)
+        self._fill_context(a, idx + 1)
         px = self.slippage_model.fill_price_ctx(ref, q, volume, sigma, adv)
         if px != px:                                   # the model declines this bar
             if tif == TimeInForce.IOC:
@@ -1232,6 +1243,7 @@ cdef class OrderBook:
         self.o_stop.push(NAN); self.o_comm.push(0.0); self.o_fill_value.push(0.0)
         self.o_trail_amount.push(NAN); self.o_trail_percent.push(NAN); self.o_best.push(NAN)
         self._event(ts, idx, OrderStatus.SUBMITTED, reason, -1)
+        self._fill_context(asset, idx + 1)
         cdef double px = self.slippage_model.fill_price(price, qty, NAN)
         if not (isfinite(px) and px > 0):
             px = price
