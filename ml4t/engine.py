@@ -69,6 +69,9 @@ class _Run:
         self.sim = Simulator(self.ledger, self.book, int(FILL_MODES[c["fill"]]), capacity,
                              c["record"] == "slice", c["record_positions"], c["fractional"],
                              in_memory)
+        if c["cash_in_lieu"] is not None:
+            lieu, names = c["cash_in_lieu"], self.assets.names
+            self.sim.lieu_hook = lambda a, ratio: lieu(names[a], ratio)
         self.start_ts = 0
 
     def setup_fx(self) -> None:
@@ -441,6 +444,13 @@ class Engine:
         waits for a bar that traded (IOC/FOK orders end unfilled). The default fills,
         because FX and index data often carry no volume at all. Quote data is not
         affected (the quoted sizes decide).
+    cash_in_lieu : callable, optional
+        ``f(asset, ratio) -> amount or None``, called when a split leaves a held
+        position with a fraction of a unit (whole units only): the cash paid for
+        that fraction (signed like the position; a short pays). None, or no
+        function, pays the fraction at the pre-split close / ratio. The
+        Zipline shim uses it for Zipline's rule (the fraction at the new cost
+        basis rounded to cents).
 
     Raises
     ------
@@ -463,7 +473,8 @@ class Engine:
                  hard_to_borrow=None, interest_rate=0.0, margin_rate=0.0, day_count: int = 360,
                  funding=None, cash_check: str = "all", currency: dict | None = None,
                  base_currency: str = "USD", fx=None, fx_conversion: str = "auto",
-                 fx_spread: float = 0.0, zero_volume: str = "fill", margin_calls: bool = True):
+                 fx_spread: float = 0.0, zero_volume: str = "fill", margin_calls: bool = True,
+                 cash_in_lieu=None):
         check_choice("fill", fill, FILL_MODES)
         check_choice("account", account, ACCOUNTS)
         check_choice("on_insufficient", on_insufficient, ON_INSUFFICIENT)
@@ -515,6 +526,9 @@ class Engine:
         from ml4t.fx import FX_CONVERSIONS
         check_choice("fx_conversion", fx_conversion, FX_CONVERSIONS)
         check_choice("zero_volume", zero_volume, ZERO_VOLUME)
+        if cash_in_lieu is not None and not callable(cash_in_lieu):
+            raise ConfigError("cash_in_lieu", cash_in_lieu,
+                              "a function (asset, ratio) -> amount, or None")
         if not isinstance(base_currency, str) or not base_currency:
             raise ConfigError("base_currency", base_currency, "a currency code such as 'USD'")
         if currency is not None and not (isinstance(currency, dict) and all(
@@ -588,7 +602,7 @@ class Engine:
             stop_limit_rule=stop_limit_rule, contracts=contracts,
             currency=currency, base_currency=base_currency, fx=fx, fx_conversion=fx_conversion,
             fx_spread=float(fx_spread), cash_balances=balances, zero_volume=zero_volume,
-            margin_calls=bool(margin_calls),
+            margin_calls=bool(margin_calls), cash_in_lieu=cash_in_lieu,
             maintenance_margin=maintenance_margin, liquidation_policy=liquidation_policy,
             borrow_rate=borrow_rate, hard_to_borrow=list(hard_to_borrow or []),
             interest_rate=interest_rate, margin_rate=margin_rate, day_count=day_count,

@@ -24,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ml4t
-from ml4t import Strategy
+from ml4t import Engine, Strategy, run_backtest
 from ml4t.corporate import check_price_adjustment
 from ml4t.data import load_bars
 from ml4t.datasets import data_dir
-from ml4t.errors import DataError
+from ml4t.errors import ConfigError, DataError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"            # csvdir root of the unadjusted prices
@@ -623,3 +623,46 @@ def test_buy_and_hold_is_continuous_and_matches_the_adjusted_return(path):
         assert len(window) == t + 1 and window[-1] == c[t]
         np.testing.assert_allclose(window / window[-1], adjusted[: t + 1] / adjusted[t],
                                    rtol=1e-9)
+
+
+# ------------------------------------------------------------ cash in lieu, custom
+def _three_for_two(**kw):
+    from conftest import frame, scripted
+
+    df = frame({"X": [(30.0, 30.0, 30.0, 30.0)] * 2 + [(20.0, 20.0, 20.0, 20.0)] * 2})
+    df["split"] = [1.0, 1.0, 1.5, 1.0]
+    return run_backtest(scripted({0: [("X", 101, {})]}), df, cash=10_000, **kw)
+
+
+def test_cash_in_lieu_default_and_from_a_function():
+    """101 shares bought at 30 (bar 1 open); a 3:2 split on bar 2 makes 151.5: 151 kept,
+    the half share paid at the pre-split close / ratio = 30 / 1.5 = 20 -> 10.00, or the
+    amount a ``cash_in_lieu`` function returns (5.17). Cash 10,000 - 3,030 + lieu."""
+    seen = []
+
+    def lieu(asset, ratio):
+        seen.append((asset, ratio))
+        return 5.17
+
+    plain = _three_for_two()
+    custom = _three_for_two(cash_in_lieu=lieu)
+    assert seen == [("X", 1.5)]
+    for r, cash in ((plain, 10.0), (custom, 5.17)):
+        row = r.corporate_actions[r.corporate_actions["action"] == "cash_in_lieu"].iloc[0]
+        assert row["cash"] == pytest.approx(cash) and row["qty"] == pytest.approx(0.5)
+        assert r.portfolio["cash"].iloc[-1] == pytest.approx(10_000 - 3_030 + cash)
+        # 151 shares kept, worth 151 x 20 = 3,020
+        assert r.portfolio["positions_value"].iloc[-1] == pytest.approx(3_020.0)
+    # the custom amount is a price of 10.34 per new share for the P&L of the half share
+    row = custom.corporate_actions[custom.corporate_actions["action"] == "cash_in_lieu"]
+    assert row["value"].iloc[0] == pytest.approx(10.34)
+
+
+def test_cash_in_lieu_function_returning_none_keeps_the_default():
+    r = _three_for_two(cash_in_lieu=lambda asset, ratio: None)
+    assert r.portfolio["cash"].iloc[-1] == pytest.approx(10_000 - 3_030 + 10.0)
+
+
+def test_cash_in_lieu_must_be_callable():
+    with pytest.raises(ConfigError, match="cash_in_lieu"):
+        Engine(cash_in_lieu=5.17)

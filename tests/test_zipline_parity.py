@@ -508,11 +508,9 @@ def handle_data(context, data):
 '''
 
 
-def test_zero_volume_bar_fills_nothing(tmp_path):
-    """A synthetic asset trades nothing on its 2nd and 3rd sessions: Zipline fills the
-    order (uncapped slippage) only on the 4th; the shim configures zero_volume="skip"."""
-    import os
-
+def _run_synthetic(tmp_path, name: str, frames: dict, source: str, days):
+    """Run ``source`` through real Zipline and the shim on a csvdir bundle written from
+    ``frames`` (symbol -> DataFrame with the csvdir columns); (zipline perf, shim perf)."""
     from zipline.data import bundles as zb
     from zipline.data.bundles.csvdir import csvdir_equities as z_csvdir
 
@@ -521,17 +519,12 @@ def test_zero_volume_bar_fills_nothing(tmp_path):
     from ml4t.compat.zipline.data import bundles as sb
     from ml4t.compat.zipline.data.bundles.csvdir import csvdir_equities as s_csvdir
 
-    days = pd.bdate_range("2014-06-02", "2014-06-10")
     folder = tmp_path / "csv" / "daily"
     folder.mkdir(parents=True)
-    vol = [1000, 0, 0, 1000, 1000, 1000, 1000]
-    px = [10.0, 10.5, 11.0, 11.5, 12.0, 12.5, 13.0]
-    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "open": px, "high": px, "low": px,
-                  "close": px, "volume": vol, "dividend": 0.0, "split": 1.0}
-                 ).to_csv(folder / "ZV.csv", index=False)
+    for symbol, frame in frames.items():
+        frame.to_csv(folder / f"{symbol}.csv", index=False)
     old = os.environ.get("ZIPLINE_ROOT")
     os.environ["ZIPLINE_ROOT"] = str(tmp_path / "zroot")
-    name = "ml4t-zero-volume"
     try:
         zb.register(name, z_csvdir(["daily"], str(tmp_path / "csv")), calendar_name="XNYS",
                     start_session=days[0], end_session=days[-1])
@@ -539,7 +532,7 @@ def test_zero_volume_bar_fills_nothing(tmp_path):
         sb.register(name, s_csvdir(["daily"], str(tmp_path / "csv")), calendar_name="XNYS")
         out = []
         for module, is_shim in ((real, False), (shim, True)):
-            ns = _namespace(ZERO_VOLUME, is_shim)
+            ns = _namespace(source, is_shim)
             out.append(module.run_algorithm(
                 start=days[0], end=days[-1], initialize=ns["initialize"],
                 handle_data=ns["handle_data"], capital_base=100_000.0, bundle=name,
@@ -551,7 +544,52 @@ def test_zero_volume_bar_fills_nothing(tmp_path):
             os.environ.pop("ZIPLINE_ROOT", None)
         else:
             os.environ["ZIPLINE_ROOT"] = old
-    z, s = out
+    return out
+
+
+def _csvdir_frame(days, px, volume, split=None):
+    return pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "open": px, "high": px, "low": px,
+                         "close": px, "volume": volume, "dividend": 0.0,
+                         "split": 1.0 if split is None else split})
+
+
+def test_zero_volume_bar_fills_nothing(tmp_path):
+    """A synthetic asset trades nothing on its 2nd and 3rd sessions: Zipline fills the
+    order (uncapped slippage) only on the 4th; the shim configures zero_volume="skip"."""
+    days = pd.bdate_range("2014-06-02", "2014-06-10")
+    frame = _csvdir_frame(days, [10.0, 10.5, 11.0, 11.5, 12.0, 12.5, 13.0],
+                          [1000, 0, 0, 1000, 1000, 1000, 1000])
+    z, s = _run_synthetic(tmp_path, "ml4t-zero-volume", {"ZV": frame}, ZERO_VOLUME, days)
     z_tx = [(t["dt"], t["amount"], t["price"]) for txs in z["transactions"] for t in txs]
     assert len(z_tx) == 1 and z_tx[0][0].date() == days[3].date()   # not on the 0-volume days
+    assert_parity(z, s)
+
+
+THREE_FOR_TWO = '''
+from zipline.api import order, symbol, record
+
+def initialize(context):
+    context.day = 0
+
+def handle_data(context, data):
+    context.day += 1
+    if context.day == 1:
+        order(symbol("LNG"), 101)
+        order(symbol("SHT"), -77)
+    record(cash=context.portfolio.cash)
+'''
+
+
+def test_cash_in_lieu_of_a_three_for_two_split(tmp_path):
+    """A 3:2 split leaves 151.5 shares of a 101-share long and -115.5 of a -77 short:
+    Zipline keeps 151 / -115 and pays (or charges) the half share at the new cost basis
+    rounded to cents, rounded to cents; the shim hands that amount to the engine
+    (``Engine(cash_in_lieu=...)``) instead of the engine's pre-split close / ratio."""
+    days = pd.bdate_range("2014-06-02", "2014-06-13")
+    split = [1.0] * 5 + [1.5] + [1.0] * 4
+    frames = {"LNG": _csvdir_frame(days, [30.0] * 5 + [20.17] * 5, 1_000_000, split),
+              "SHT": _csvdir_frame(days, [41.0] * 5 + [27.0] * 5, 1_000_000, split)}
+    z, s = _run_synthetic(tmp_path, "ml4t-three-for-two", frames, THREE_FOR_TWO, days)
+    amounts = {p["sid"].symbol: p["amount"] for p in z["positions"].iloc[-1]}
+    assert amounts == {"LNG": 151, "SHT": -115}
     assert_parity(z, s)

@@ -243,6 +243,7 @@ class TradingAlgorithm:
         self._day_orders: "OrderedDict[str, Order]" = OrderedDict()
         self._zpos: "dict[Asset, _ZPosition]" = {}
         self._fills = []
+        self._lieu = {}                 # symbol -> Zipline's cash in lieu of the next split
         self._engine_closed = []
         self._next_id = 0
         self._host = None
@@ -304,7 +305,12 @@ class TradingAlgorithm:
                       account="unchecked", allow_short=True, zero_volume="skip",
                       fill_order="submission", fractional=False,
                       calendar=None, price_adjustment="raw", record="slice",
-                      record_positions=False)
+                      record_positions=False, cash_in_lieu=self._cash_in_lieu)
+
+    def _cash_in_lieu(self, symbol: str, ratio: float):
+        """Zipline's cash for a split's fraction of a share (``_ZPosition.split``), which
+        the shim worked out when the session began; None: the engine's own rule."""
+        return self._lieu.pop(symbol, None)
 
     def _bts_time(self, i: int) -> pd.Timestamp:
         """08:45 exchange time of session ``i`` (Zipline's before_trading_start minute), UTC."""
@@ -386,9 +392,10 @@ class TradingAlgorithm:
                         del self._open[asset]
                 pos = self._zpos.get(asset)
                 if pos is not None:
-                    # the engine books the split itself (cash in lieu of a fraction at the
-                    # pre-split close); Zipline's amount rule gives the same whole shares
-                    pos.split(zl_ratio)
+                    # the engine books the split itself, with Zipline's amounts: the same
+                    # whole shares, and cash for the fraction at the new cost basis rounded
+                    # to cents (handed to the engine through ``_cash_in_lieu``)
+                    self._lieu[asset.symbol] = pos.split(zl_ratio)
                     self._positions_moved = True
                     if pos.amount == 0:
                         del self._zpos[asset]

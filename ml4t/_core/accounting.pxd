@@ -118,7 +118,7 @@ cdef class Ledger:
     cdef void _hold(self, int a) noexcept
     cdef int _close_trade(self, int a, long long ts, long long slice_no, double direction) except -1
     cpdef double split(self, int a, double ratio, double pre_close, bint whole, long long ts=*,
-                       long long slice_no=*) except? -1e300
+                       long long slice_no=*, double lieu_cash=*) except? -1e300
     cpdef double dividend(self, int a, double amount, bint pay_now) except? -1e300
     cpdef void pay_receivable(self, double amount)
     cpdef void accrue(self, double amount)

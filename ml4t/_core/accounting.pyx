@@ -819,14 +819,15 @@ cdef class Ledger:
 
     # -------------------------------------------------------- corporate actions
     cpdef double split(self, int a, double ratio, double pre_close, bint whole, long long ts=0,
-                       long long slice_no=0) except? -1e300:
+                       long long slice_no=0, double lieu_cash=NAN) except? -1e300:
         """Apply a split of ``ratio`` new units per old unit to asset ``a``.
 
         Quantity and every open lot's quantity are multiplied by ``ratio`` and
         lot prices divided by it, so cost basis and market value are unchanged.
         With whole units only, the fractional remainder is paid out as cash in
         lieu at the pre-split close divided by the ratio (realising its FIFO
-        P&L). Returns the cash in lieu.
+        P&L), or, when ``lieu_cash`` is given (finite, same sign as the fraction),
+        as exactly that amount. Returns the cash in lieu.
 
         Raises
         ------
@@ -855,15 +856,20 @@ cdef class Ledger:
         if whole:
             frac = newq - <double> (<long long> newq)     # same sign as newq
             if fabs(frac) > QTY_EPS:
-                if not isfinite(pre_close) or pre_close <= 0:
-                    raise ValueError(f"cash in lieu needs the pre-split close, got {pre_close}")
-                px = pre_close / ratio
+                if isfinite(lieu_cash) and lieu_cash * frac > 0:
+                    px = lieu_cash / frac                   # a price per new unit
+                else:
+                    if not isfinite(pre_close) or pre_close <= 0:
+                        raise ValueError(
+                            f"cash in lieu needs the pre-split close, got {pre_close}")
+                    px = pre_close / ratio
                 realized = self._consume_lots(a, fabs(frac), px) * self.rate[self.acur[a]]
                 self.tr_pnl[a] += realized
                 self.realized_total += realized
                 self.tr_exit_qty[a] += fabs(frac)
                 self.tr_exit_val[a] += fabs(frac) * px
-                cash_in_lieu = frac * px
+                cash_in_lieu = lieu_cash if isfinite(lieu_cash) and lieu_cash * frac > 0 \
+                    else frac * px
                 self._local_cash(ts, self.acur[a], cash_in_lieu)
                 newq -= frac
                 self.qty[a] = newq

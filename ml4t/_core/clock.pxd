@@ -60,6 +60,7 @@ cdef class Simulator:
     cdef public object margin_hook         # Python callable(k, ts) when equity < maintenance
     cdef public object next_session_fn     # Python callable(session) -> the session after it
     cdef public object close_hook          # Python callable(session, ts, k) at each session end
+    cdef public object lieu_hook           # Python callable(asset, ratio) -> cash in lieu or None
     cdef public object open_hook           # Python callable(ts, asset_ids, opens) before a slice's bars
 
     cdef object _driver

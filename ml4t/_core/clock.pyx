@@ -133,6 +133,7 @@ cdef class Simulator:
         self.margin_hook = None
         self.next_session_fn = None
         self.close_hook = None
+        self.lieu_hook = None
         self.open_hook = None
         self.set_funding(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0))
         self._pending_pay = []
@@ -195,7 +196,7 @@ cdef class Simulator:
 
     cdef int _apply_actions(self, long long t, long long k) except -1:
         cdef int a, kind
-        cdef double v, q, cil, amount, pre_close
+        cdef double v, q, cil, amount, pre_close, lieu, frac
         cdef long long pay
         while self.ca_pos < self.ca_n and self.ca_ts[self.ca_pos] <= t:
             a = self.ca_asset[self.ca_pos]
@@ -206,7 +207,12 @@ cdef class Simulator:
             q = self.ledger.qty[a]
             if kind == ActionKind.SPLIT:
                 pre_close = self.last_close[a]
-                cil = self.ledger.split(a, v, pre_close, not self.fractional, t, k)
+                lieu = NAN
+                if self.lieu_hook is not None and q != 0 and not self.fractional:
+                    got = self.lieu_hook(a, v)
+                    if got is not None:
+                        lieu = float(got)
+                cil = self.ledger.split(a, v, pre_close, not self.fractional, t, k, lieu)
                 self.book.split(a, v, t)
                 # the last known bar is restated in post-split units
                 self.last_open[a] /= v
@@ -215,7 +221,11 @@ cdef class Simulator:
                 self.last_close[a] /= v
                 self.last_volume[a] *= v
                 self._log_action(t, a, ActionKind.SPLIT, v, q, 0.0)
-                if cil != 0:
+                if cil != 0 and lieu == lieu:             # an amount from the hook
+                    frac = (q * v) - self.ledger.qty[a]        # the units paid out
+                    self._log_action(t, a, ActionKind.CASH_IN_LIEU,
+                                     cil / frac if frac != 0 else pre_close / v, frac, cil)
+                elif cil != 0:
                     self._log_action(t, a, ActionKind.CASH_IN_LIEU, pre_close / v,
                                      cil / (pre_close / v), cil)
             else:
