@@ -4,8 +4,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from conftest import day_ts, final, flat_bars, frame, run
+from conftest import day_ts, final, flat_bars, frame, run, scripted
 from ml4t.errors import ConfigError
 from ml4t.models import (
     CommissionModel,
@@ -275,3 +277,43 @@ def test_models_know_the_asset_and_order_of_each_fill():
     # cash: 10,000 - 5 * 11 + 3 * 20 - 7 * 11 - 4 (commissions) = 9,924
     assert r.fills["price"].tolist() == [11.0, 20.0, 11.0]
     assert r.portfolio["cash"].iloc[-1] == pytest.approx(9_924.0)
+
+
+_ORDER = st.tuples(st.integers(0, 4), st.sampled_from(["X", "Y", "Z"]),
+                   st.integers(-30, 30).filter(lambda q: q != 0),
+                   st.sampled_from([None, 0.97, 1.03]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_ORDER, min_size=1, max_size=15), st.sampled_from([None, 0.5]))
+def test_every_model_call_names_an_order_of_its_own_asset(orders, volume_limit):
+    """Whatever orders are placed (market or limit, both sides, some capped by volume):
+    each slippage and commission call names an order of the asset it is pricing, and
+    every fill was priced and charged under its own (asset, order id)."""
+    from ml4t import run_backtest
+
+    calls = []
+
+    class Slip(SlippageModel):
+        def fill_price(self, ref, qty, volume):
+            calls.append(("slip", self.asset, self.fill_order))
+            return ref
+
+    class Comm(CommissionModel):
+        def commission(self, qty, price, filled_before, charged_before):
+            calls.append(("comm", self.asset, self.fill_order))
+            return 0.5
+
+    prices = {"X": 10.0, "Y": 20.0, "Z": 40.0}
+    bars = {a: [(p, p * 1.05, p * 0.95, p, 40.0)] * 6 for a, p in prices.items()}
+    plan: dict = {}
+    for bar, asset, qty, limit in orders:
+        kw = {} if limit is None else {"limit_price": prices[asset] * limit}
+        plan.setdefault(bar, []).append((asset, float(qty), kw))
+    r = run_backtest(scripted(plan), frame(bars), cash=1e6, account="margin",
+                     allow_short=True, slippage=Slip(), commission=Comm(),
+                     volume_limit=volume_limit)
+    asset_of = dict(zip(r.orders["order_id"], r.orders["asset"]))
+    assert calls and all(asset_of[oid] == asset for _, asset, oid in calls)
+    for oid, asset in zip(r.fills["order_id"], r.fills["asset"]):
+        assert ("slip", asset, oid) in calls and ("comm", asset, oid) in calls
