@@ -482,24 +482,12 @@ class PandasData(DataBase):
               ("close", -1), ("volume", -1), ("openinterest", -1))
 
     def _column(self, frame, spec, line, names=None):
+        """The column for ``line`` (``spec``: None = absent, a negative number = find the
+        line's name, a name, or a position), or None."""
         if names is None:
             names = frame.columns.tolist()
-        if spec is None:
-            return None
-        if isinstance(spec, int) and spec < 0:
-            for c in names:
-                if isinstance(c, str) and ((c.lower() == line.lower()) if self.p.nocase
-                                           else c == line):
-                    return frame[c]
-            return None
-        if isinstance(spec, str):
-            for c in names:
-                if isinstance(c, str) and ((c.lower() == spec.lower()) if self.p.nocase
-                                           else c == spec):
-                    return frame[c]
-            raise ValueError(f"PandasData: no column {spec!r} for line {line!r} "
-                             f"(columns: {names})")
-        return frame.iloc[:, int(spec)]
+        pos = self._column_position(spec, line, names)
+        return None if pos is None else frame.iloc[:, pos]
 
     def _bt_read(self) -> dict:
         frame = self.p.dataname
