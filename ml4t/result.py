@@ -59,6 +59,196 @@ def _codes_table(mapping: dict, blank_zero: bool = False) -> list:
     return out
 
 
+class _Table:
+    """A table of ``BacktestResult``: assembled from the run's columns on first read
+    (most callers read two or three of the tables, and a DataFrame costs far more to
+    build than the copies of its columns); an empty table when the run left none."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        build = obj.__dict__.get("_builders", {}).pop(self.name, None)
+        df = build() if build is not None else pd.DataFrame(
+            {c: [] for c in EMPTY_COLUMNS[self.name]})
+        obj.__dict__[self.name] = df          # from now on a plain attribute
+        return df
+
+
+EMPTY_COLUMNS = {
+    "corporate_actions": ("ts", "asset", "action", "value", "qty", "cash"),
+    "accruals": ("ts", "kind", "asset", "amount", "base", "rate"),
+    "margin_calls": ("ts", "equity", "requirement"),
+    "variation_margin": ("ts", "asset", "qty", "from_price", "to_price", "amount"),
+    "rolls": ("ts", "root", "from_asset", "to_asset", "qty", "from_price", "to_price",
+              "close_order_id", "open_order_id"),
+    "conversions": ("ts", "currency", "amount", "rate", "base_amount", "cost"),
+}
+
+
+def _builders(run) -> dict:
+    """Table name -> function building its DataFrame from copies of the run's columns
+    (taken here, so the builders hold no reference to the run's buffers)."""
+    led, book, sim = run.ledger, run.book, run.sim
+    names = list(run.assets.names)
+    starting_cash = float(led.starting_cash)
+    multi_ccy = led.n_ccy > 1
+    mult = np.array(led.mult_np, dtype=float)
+    col = {k: getattr(led, k).to_numpy() for k in (
+        "p_ts", "p_nav", "p_gross", "p_cash", "p_net", "p_net_exp", "p_realized",
+        "p_unrealized", "p_commission", "p_dividends", "p_receivable", "p_accrued", "p_maint",
+        "s_ts", "s_asset", "s_qty", "s_price", "s_cost", "s_value",
+        "f_ts", "f_oid", "f_asset", "f_qty", "f_price", "f_ref", "f_comm", "f_realized",
+        "t_asset", "t_dir", "t_entry_ts", "t_exit_ts", "t_entry_price", "t_exit_price",
+        "t_qty", "t_pnl", "t_comm", "t_bars",
+        "acc_ts", "acc_kind", "acc_asset", "acc_amount", "acc_base", "acc_rate",
+        "vm_ts", "vm_asset", "vm_qty", "vm_from", "vm_to", "vm_amount")}
+    if multi_ccy:
+        col.update({k: getattr(led, k).to_numpy() for k in (
+            "f_fx", "p_fx_pnl", "p_fx_cash", "x_ts", "x_ccy", "x_amount", "x_rate", "x_base",
+            "x_cost")})
+        ccy_names = list(run.fx.names)
+    col.update({k: getattr(book, k).to_numpy() for k in (
+        "ev_oid", "o_asset", "ev_status", "ev_reason", "o_type", "o_tif", "ev_ts", "ev_qty",
+        "ev_filled", "ev_limit", "ev_stop")})
+    col.update({k: getattr(sim, k).to_numpy() for k in (
+        "ax_ts", "ax_asset", "ax_kind", "ax_value", "ax_qty", "ax_cash")})
+    rolls = list(run.futures.rolls) if getattr(run, "futures", None) is not None else []
+    calls = list(run.desk.calls) if run.desk is not None else []
+
+    def portfolio():
+        nav, gross = col["p_nav"], col["p_gross"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            leverage = np.where(nav > 0, gross / nav, np.nan)
+            returns = nav / np.concatenate([[starting_cash], nav[:-1]]) - 1.0
+        df = pd.DataFrame({
+            "nav": nav, "cash": col["p_cash"], "positions_value": col["p_net"],
+            "gross_exposure": gross, "net_exposure": col["p_net_exp"], "leverage": leverage,
+            "realized_pnl": col["p_realized"], "unrealized_pnl": col["p_unrealized"],
+            "commission": col["p_commission"], "dividends": col["p_dividends"],
+            "receivable": col["p_receivable"], "accrued": col["p_accrued"],
+            "maintenance_requirement": col["p_maint"], "returns": returns,
+            **({"fx_pnl": col["p_fx_pnl"], "fx_cash": col["p_fx_cash"]} if multi_ccy else {}),
+        }, index=_index(col["p_ts"]))
+        df.index.name = "ts"
+        return df
+
+    def positions():
+        qty, price, cost = col["s_qty"], col["s_price"], col["s_cost"]
+        s_mult = mult[col["s_asset"]]
+        upnl = (price - cost) * qty * s_mult
+        if multi_ccy:
+            # prices and costs in the asset's currency, values in base
+            with np.errstate(divide="ignore", invalid="ignore"):
+                upnl = upnl * np.where(qty != 0, col["s_value"] / (qty * price * s_mult), 1.0)
+        return pd.DataFrame({
+            "ts": _index(col["s_ts"]), "asset": _names(col["s_asset"], names),
+            "qty": qty, "price": price, "market_value": col["s_value"],
+            "avg_cost": cost, "unrealized_pnl": upnl,
+        })
+
+    def fills():
+        qty, price, ref = col["f_qty"], col["f_price"], col["f_ref"]
+        return pd.DataFrame({
+            "ts": _index(col["f_ts"]), "order_id": col["f_oid"],
+            "asset": _names(col["f_asset"], names), "qty": qty, "price": price,
+            "ref_price": ref, "commission": col["f_comm"],
+            "slippage": (price - ref) * qty * mult[col["f_asset"]] + 0.0,
+            "realized_pnl": col["f_realized"],
+            **({"fx_pnl": col["f_fx"]} if multi_ccy else {}),
+        })
+
+    def orders():
+        oid = col["ev_oid"]
+        oi = oid - 1
+        if len(oi):
+            status = _names(col["ev_status"], _codes_table(STATUSES))
+            reason = _names(col["ev_reason"], _codes_table(REASONS, blank_zero=True))
+            otype = _names(col["o_type"][oi], _codes_table(ORDER_TYPES))
+            tif = _names(col["o_tif"][oi], _codes_table(TIME_IN_FORCE))
+        else:
+            status = reason = otype = tif = []
+        return pd.DataFrame({
+            "ts": _index(col["ev_ts"]), "order_id": oid,
+            "asset": _names(col["o_asset"][oi], names),
+            "status": status, "reason": reason, "type": otype, "time_in_force": tif,
+            "qty": col["ev_qty"], "filled": col["ev_filled"],
+            "limit_price": col["ev_limit"], "stop_price": col["ev_stop"],
+        })
+
+    def trades():
+        pnl, comm = col["t_pnl"], col["t_comm"]
+        is_long = col["t_dir"] > 0
+        return pd.DataFrame({
+            "asset": _names(col["t_asset"], names),
+            "direction": _names(is_long.astype(np.int64), ("short", "long")) if len(is_long)
+            else np.where(is_long, "long", "short"),
+            "entry_ts": _index(col["t_entry_ts"]), "exit_ts": _index(col["t_exit_ts"]),
+            "entry_price": col["t_entry_price"], "exit_price": col["t_exit_price"],
+            "qty": col["t_qty"], "pnl": pnl, "commission": comm,
+            "pnl_net": pnl - comm, "bars": col["t_bars"],
+        })
+
+    def corporate_actions():
+        from ml4t.orders import ACTION_NAMES
+        return pd.DataFrame({
+            "ts": _index(col["ax_ts"]), "asset": _names(col["ax_asset"], names),
+            "action": [ACTION_NAMES[k] for k in col["ax_kind"]],
+            "value": col["ax_value"], "qty": col["ax_qty"], "cash": col["ax_cash"],
+        })
+
+    def accruals():
+        kinds = {1: "borrow_fee", 2: "interest", 3: "funding"}
+        return pd.DataFrame({
+            "ts": _index(col["acc_ts"]), "kind": [kinds[k] for k in col["acc_kind"]],
+            "asset": [names[a] if a >= 0 else "" for a in col["acc_asset"]],
+            "amount": col["acc_amount"], "base": col["acc_base"], "rate": col["acc_rate"],
+        })
+
+    def variation_margin():
+        return pd.DataFrame({
+            "ts": _index(col["vm_ts"]), "asset": _names(col["vm_asset"], names),
+            "qty": col["vm_qty"], "from_price": col["vm_from"], "to_price": col["vm_to"],
+            "amount": col["vm_amount"],
+        })
+
+    def conversions():
+        return pd.DataFrame({
+            "ts": _index(col["x_ts"]), "currency": [ccy_names[c] for c in col["x_ccy"]],
+            "amount": col["x_amount"], "rate": col["x_rate"], "base_amount": col["x_base"],
+            "cost": col["x_cost"],
+        })
+
+    def rolls_table():
+        return pd.DataFrame({
+            "ts": _index(np.array([r[0] for r in rolls], dtype=np.int64)),
+            "root": [r[1] for r in rolls],
+            "from_asset": [names[r[2]] for r in rolls], "to_asset": [names[r[3]] for r in rolls],
+            "qty": np.array([r[4] for r in rolls], dtype=float),
+            "from_price": np.array([r[5] for r in rolls], dtype=float),
+            "to_price": np.array([r[6] for r in rolls], dtype=float),
+            "close_order_id": np.array([r[7] for r in rolls], dtype=np.int64),
+            "open_order_id": np.array([r[8] for r in rolls], dtype=np.int64),
+        })
+
+    def margin_calls():
+        return pd.DataFrame({
+            "ts": _index(np.array([c[0] for c in calls], dtype=np.int64)),
+            "equity": np.array([c[1] for c in calls], dtype=float),
+            "requirement": np.array([c[2] for c in calls], dtype=float),
+        })
+
+    out = dict(portfolio=portfolio, positions=positions, orders=orders, fills=fills,
+               trades=trades, corporate_actions=corporate_actions, accruals=accruals,
+               variation_margin=variation_margin, rolls=rolls_table,
+               margin_calls=margin_calls)
+    if multi_ccy:
+        out["conversions"] = conversions
+    return out
+
+
 class BacktestResult:
     """Outputs of one backtest.
 
@@ -96,6 +286,18 @@ class BacktestResult:
         Configuration, seed, input hashes and versions.
     """
 
+    portfolio = _Table()
+    positions = _Table()
+    orders = _Table()
+    fills = _Table()
+    trades = _Table()
+    corporate_actions = _Table()
+    accruals = _Table()
+    margin_calls = _Table()
+    variation_margin = _Table()
+    rolls = _Table()
+    conversions = _Table()
+
     def __init__(self, portfolio, positions, orders, fills, trades, manifest, strategy=None,
                  starting_cash=None, calendar="XNYS"):
         self.portfolio = portfolio
@@ -110,18 +312,6 @@ class BacktestResult:
                                    else manifest["config"]["cash"])
         self.calendar = calendar
         self._metrics = None
-        self.corporate_actions = pd.DataFrame(
-            {"ts": [], "asset": [], "action": [], "value": [], "qty": [], "cash": []})
-        self.accruals = pd.DataFrame(
-            {"ts": [], "kind": [], "asset": [], "amount": [], "base": [], "rate": []})
-        self.margin_calls = pd.DataFrame({"ts": [], "equity": [], "requirement": []})
-        self.variation_margin = pd.DataFrame(
-            {"ts": [], "asset": [], "qty": [], "from_price": [], "to_price": [], "amount": []})
-        self.rolls = pd.DataFrame({"ts": [], "root": [], "from_asset": [], "to_asset": [],
-                                   "qty": [], "from_price": [], "to_price": [],
-                                   "close_order_id": [], "open_order_id": []})
-        self.conversions = pd.DataFrame(
-            {"ts": [], "currency": [], "amount": [], "rate": [], "base_amount": [], "cost": []})
 
     @property
     def manifest(self) -> dict:
@@ -143,134 +333,27 @@ class BacktestResult:
     # ------------------------------------------------------------ construction
     @classmethod
     def _from_run(cls, run, strategy, timing: dict) -> "BacktestResult":
-        led, book, names = run.ledger, run.book, run.assets.names
-        starting_cash = float(led.starting_cash)
-        idx = _index(led.p_ts.to_numpy())
-        nav = led.p_nav.to_numpy()
-        gross = led.p_gross.to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            leverage = np.where(nav > 0, gross / nav, np.nan)
-        prev = np.concatenate([[starting_cash], nav[:-1]])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            returns = nav / prev - 1.0
-        portfolio = pd.DataFrame({
-            "nav": nav, "cash": led.p_cash.to_numpy(), "positions_value": led.p_net.to_numpy(),
-            "gross_exposure": gross, "net_exposure": led.p_net_exp.to_numpy(), "leverage": leverage,
-            "realized_pnl": led.p_realized.to_numpy(), "unrealized_pnl": led.p_unrealized.to_numpy(),
-            "commission": led.p_commission.to_numpy(),
-            "dividends": led.p_dividends.to_numpy(), "receivable": led.p_receivable.to_numpy(),
-            "accrued": led.p_accrued.to_numpy(),
-            "maintenance_requirement": led.p_maint.to_numpy(),
-            "returns": returns,
-        }, index=idx)
-        portfolio.index.name = "ts"
-
-        s_qty, s_price, s_cost = led.s_qty.to_numpy(), led.s_price.to_numpy(), led.s_cost.to_numpy()
-        mult = led.mult_np
-        s_mult = mult[led.s_asset.to_numpy()]
-        positions = pd.DataFrame({
-            "ts": _index(led.s_ts.to_numpy()), "asset": _names(led.s_asset.to_numpy(), names),
-            "qty": s_qty, "price": s_price, "market_value": led.s_value.to_numpy(),
-            "avg_cost": s_cost, "unrealized_pnl": (s_price - s_cost) * s_qty * s_mult,
-        })
-        if led.n_ccy > 1:
-            # prices and costs in the asset's currency, values in base
-            rate = np.where(s_qty != 0, led.s_value.to_numpy() / (s_qty * s_price * s_mult), 1.0)
-            positions["unrealized_pnl"] = positions["unrealized_pnl"] * rate
-
-        f_qty, f_price, f_ref = led.f_qty.to_numpy(), led.f_price.to_numpy(), led.f_ref.to_numpy()
-        fills = pd.DataFrame({
-            "ts": _index(led.f_ts.to_numpy()), "order_id": led.f_oid.to_numpy(),
-            "asset": _names(led.f_asset.to_numpy(), names), "qty": f_qty, "price": f_price,
-            "ref_price": f_ref, "commission": led.f_comm.to_numpy(),
-            "slippage": (f_price - f_ref) * f_qty * mult[led.f_asset.to_numpy()] + 0.0,
-            "realized_pnl": led.f_realized.to_numpy(),
-            **({"fx_pnl": led.f_fx.to_numpy()} if led.n_ccy > 1 else {}),
-        })
-
-        oid = book.ev_oid.to_numpy()
-        oi = oid - 1
-        o_asset = book.o_asset.to_numpy()
-        if len(oi):
-            status = _names(book.ev_status.to_numpy(), _codes_table(STATUSES))
-            reason = _names(book.ev_reason.to_numpy(), _codes_table(REASONS, blank_zero=True))
-            otype = _names(book.o_type.to_numpy()[oi], _codes_table(ORDER_TYPES))
-            tif = _names(book.o_tif.to_numpy()[oi], _codes_table(TIME_IN_FORCE))
-        else:
-            status = reason = otype = tif = []
-        orders = pd.DataFrame({
-            "ts": _index(book.ev_ts.to_numpy()), "order_id": oid,
-            "asset": _names(o_asset[oi], names),
-            "status": status, "reason": reason, "type": otype, "time_in_force": tif,
-            "qty": book.ev_qty.to_numpy(), "filled": book.ev_filled.to_numpy(),
-            "limit_price": book.ev_limit.to_numpy(), "stop_price": book.ev_stop.to_numpy(),
-        })
-
-        t_pnl, t_comm = led.t_pnl.to_numpy(), led.t_comm.to_numpy()
-        t_long = led.t_dir.to_numpy() > 0
-        trades = pd.DataFrame({
-            "asset": _names(led.t_asset.to_numpy(), names),
-            "direction": _names(t_long.astype(np.int64), ("short", "long")) if len(t_long)
-            else np.where(t_long, "long", "short"),
-            "entry_ts": _index(led.t_entry_ts.to_numpy()), "exit_ts": _index(led.t_exit_ts.to_numpy()),
-            "entry_price": led.t_entry_price.to_numpy(), "exit_price": led.t_exit_price.to_numpy(),
-            "qty": led.t_qty.to_numpy(), "pnl": t_pnl, "commission": t_comm,
-            "pnl_net": t_pnl - t_comm, "bars": led.t_bars.to_numpy(),
-        })
-        sim = run.sim
-        from ml4t.orders import ACTION_NAMES
-        actions = pd.DataFrame({
-            "ts": _index(sim.ax_ts.to_numpy()), "asset": _names(sim.ax_asset.to_numpy(), names),
-            "action": [ACTION_NAMES[k] for k in sim.ax_kind.to_numpy()],
-            "value": sim.ax_value.to_numpy(), "qty": sim.ax_qty.to_numpy(),
-            "cash": sim.ax_cash.to_numpy(),
-        })
-        out = cls(portfolio, positions, orders, fills, trades, None, strategy,
-                  starting_cash, run.bar_data.calendar)
+        """The result of a finished run: every column is copied out of the run's buffers
+        now (the result keeps nothing of the run but its configuration and data, for the
+        manifest); each table is assembled into a DataFrame when first read."""
+        out = cls.__new__(cls)
+        out.__dict__["_builders"] = _builders(run)
+        out._manifest = None
         out._manifest_args = (run.config, run.bar_data, strategy, timing)
-        out.corporate_actions = actions
-        kinds = {1: "borrow_fee", 2: "interest", 3: "funding"}
-        acc_asset = led.acc_asset.to_numpy()
-        out.accruals = pd.DataFrame({
-            "ts": _index(led.acc_ts.to_numpy()),
-            "kind": [kinds[k] for k in led.acc_kind.to_numpy()],
-            "asset": [names[a] if a >= 0 else "" for a in acc_asset],
-            "amount": led.acc_amount.to_numpy(), "base": led.acc_base.to_numpy(),
-            "rate": led.acc_rate.to_numpy(),
-        })
-        out.variation_margin = pd.DataFrame({
-            "ts": _index(led.vm_ts.to_numpy()), "asset": _names(led.vm_asset.to_numpy(), names),
-            "qty": led.vm_qty.to_numpy(), "from_price": led.vm_from.to_numpy(),
-            "to_price": led.vm_to.to_numpy(), "amount": led.vm_amount.to_numpy(),
-        })
-        if led.n_ccy > 1:
-            ccy_names = run.fx.names
-            out.portfolio["fx_pnl"] = led.p_fx_pnl.to_numpy()
-            out.portfolio["fx_cash"] = led.p_fx_cash.to_numpy()
-            out.conversions = pd.DataFrame({
-                "ts": _index(led.x_ts.to_numpy()),
-                "currency": [ccy_names[c] for c in led.x_ccy.to_numpy()],
-                "amount": led.x_amount.to_numpy(), "rate": led.x_rate.to_numpy(),
-                "base_amount": led.x_base.to_numpy(), "cost": led.x_cost.to_numpy(),
-            })
-        rolls = run.futures.rolls if getattr(run, "futures", None) is not None else []
-        out.rolls = pd.DataFrame({
-            "ts": _index(np.array([r[0] for r in rolls], dtype=np.int64)),
-            "root": [r[1] for r in rolls],
-            "from_asset": [names[r[2]] for r in rolls], "to_asset": [names[r[3]] for r in rolls],
-            "qty": np.array([r[4] for r in rolls], dtype=float),
-            "from_price": np.array([r[5] for r in rolls], dtype=float),
-            "to_price": np.array([r[6] for r in rolls], dtype=float),
-            "close_order_id": np.array([r[7] for r in rolls], dtype=np.int64),
-            "open_order_id": np.array([r[8] for r in rolls], dtype=np.int64),
-        })
-        calls = run.desk.calls if run.desk is not None else []
-        out.margin_calls = pd.DataFrame({
-            "ts": _index(np.array([c[0] for c in calls], dtype=np.int64)),
-            "equity": np.array([c[1] for c in calls], dtype=float),
-            "requirement": np.array([c[2] for c in calls], dtype=float),
-        })
+        out.strategy = strategy
+        out.starting_cash = float(run.ledger.starting_cash)
+        out.calendar = run.bar_data.calendar
+        out._metrics = None
         return out
+
+    def __getstate__(self):
+        """Copies (and pickles) carry every table built: the builders are closures, and a
+        shared one would leave the table to whichever object read it first."""
+        for name in list(self.__dict__.get("_builders", ())):
+            getattr(self, name)
+        state = dict(self.__dict__)
+        state.pop("_builders", None)
+        return state
 
     # ---------------------------------------------------------------- outputs
     def summary(self) -> str:

@@ -391,6 +391,17 @@ def _in_order(columns, documented):
     return [c for c in columns if c in documented] == documented
 
 
+class RoundTrip(Strategy):
+    """Buy 10 on the first bar, sell them on the third (a module-level class: picklable)."""
+
+    def on_bar(self, bars):
+        n = len(self.data.history("X", "close", 10))
+        if n == 1:
+            self.broker.order("X", 10)
+        elif n == 3:
+            self.broker.order("X", -10)
+
+
 @pytest.fixture(scope="module")
 def round_trip():
     # buy 10 @ 11.0 (bar 1 open), sell 10 @ 13.0 (bar 3 open); $1 per order
@@ -453,6 +464,36 @@ class TestResult:
         manifest = json.loads((pathlib.Path(d) / "run_manifest.json").read_text())
         assert isinstance(manifest, dict) and manifest
         assert (pathlib.Path(d) / "tearsheet.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    def test_tables_are_built_on_first_read_from_the_run_as_it_ended(self):
+        df = frame({"X": RISING + [(13.0, 13.5, 12.5, 13.2)]})
+        r = run({0: [("X", 10, {})], 2: [("X", -10, {})]}, df, cash=1_000,
+                commission=FixedCommission(1.0))
+        assert "fills" not in vars(r) and "portfolio" not in vars(r)
+        # a second run in between changes nothing: the columns were copied at the end
+        run({0: [("X", 5, {})]}, df, cash=50_000)
+        fills = r.fills
+        assert r.fills is fills                                  # built once
+        assert fills["qty"].tolist() == [10.0, -10.0]
+        assert fills["price"].tolist() == [11.0, 13.0]
+        assert "portfolio" not in vars(r)                       # only what was read
+        assert r.portfolio["nav"].iloc[-1] == pytest.approx(1_018.0)
+        # tables the run left empty keep their columns
+        assert list(r.accruals.columns) == ["ts", "kind", "asset", "amount", "base", "rate"]
+        assert len(r.margin_calls) == 0 and len(r.conversions) == 0
+
+    def test_a_copy_of_a_result_has_every_table(self):
+        import copy
+
+        df = frame({"X": RISING + [(13.0, 13.5, 12.5, 13.2)]})
+        r = run_backtest(RoundTrip, df, cash=1_000, commission=FixedCommission(1.0))
+        assert "fills" not in vars(r)
+        twin = copy.copy(r)            # builds every table first: none is lost to either
+        for name in ("portfolio", "positions", "orders", "fills", "trades",
+                     "corporate_actions", "accruals", "margin_calls"):
+            pd.testing.assert_frame_equal(getattr(twin, name), getattr(r, name))
+        assert twin.fills["qty"].tolist() == [10.0, -10.0]
+        assert twin.metrics["final_value"] == pytest.approx(1_018.0)
 
     def test_run_with_out_writes_results(self, tmp_path):
         run_backtest(Params, frame({"X": RISING}), out=tmp_path / "o")

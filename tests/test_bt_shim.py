@@ -337,6 +337,32 @@ def test_yahoo_fast_read_parses_any_decimal_as_python_does(tmp_path_factory, row
     assert np.array_equal(fast["volume"], [round(float(r[5]), 0) for r in rows])
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2199, 12, 31)),
+                min_size=1, max_size=30),
+       st.sampled_from(["", "T16:00:00", "T09:30:00.5"]))
+def test_yahoo_dates_are_their_first_ten_characters(days, tail):
+    import numpy as np
+    import pyarrow as pa
+    from ml4t.compat.backtrader import feeds
+
+    text = [f"{d:%Y-%m-%d}{tail}" for d in days]
+    got = feeds._iso_days(pa.chunked_array([pa.array(text)]))
+    assert got.dtype == np.dtype("M8[D]")
+    assert got.tolist() == days                   # Backtrader reads line[0:10]
+
+
+def test_yahoo_dates_with_a_time_read_as_their_day(tmp_path):
+    path = tmp_path / "X.csv"
+    path.write_text(YAHOO_HEAD + "2024-01-02T16:00:00,1,2,0.5,1.5,1.5,100\n"
+                    "2024-01-03T16:00:00,1,2,0.5,1.25,1.25,200\n")
+    fast, slow, took = _yahoo_both(path)
+    assert took
+    _same_columns(fast, slow)
+    assert [bt.num2date(x).date() for x in fast["datetime"]] == [dt.date(2024, 1, 2),
+                                                                 dt.date(2024, 1, 3)]
+
+
 def test_quoted_yahoo_numbers_fail_as_in_backtrader(tmp_path):
     path = tmp_path / "X.csv"
     path.write_text(YAHOO_HEAD + '2024-01-02,"1",2,0.5,1.5,1.5,100\n')

@@ -397,13 +397,24 @@ def _read_plain_yahoo(path, reverse: bool):
         return None
     if table.num_columns != 7 or table.num_rows != body.rstrip(b"\n").count(b"\n") + 1:
         return None
-    dates = table.column(0).to_pylist()
-    days = np.array(dates, dtype="U10").astype("M8[D]")
+    days = _iso_days(table.column(0))
     cols = [table.column(i).to_numpy() for i in range(1, 7)]
     if reverse:
         days = days[::-1].copy()
         cols = [x[::-1].copy() for x in cols]
     return (days, *cols)
+
+
+def _iso_days(column):
+    """Day numbers (``M8[D]``) of a column of date strings, read from their first ten
+    characters (Backtrader's Yahoo reader takes ``line[0:10]``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:                                    # plain ``YYYY-MM-DD``: Arrow parses them all
+        return pc.cast(column, pa.date32()).to_numpy(zero_copy_only=False).astype("M8[D]")
+    except (pa.ArrowException, ValueError, TypeError):
+        return np.array(column.to_pylist(), dtype="U10").astype("M8[D]")
 
 
 def _round_like_python(a, digits):
