@@ -548,6 +548,36 @@ class Broker(BrokerCore):
             i -= 1
         return total
 
+    def settle_position(self, asset, price: float) -> Fill | None:
+        """Close the whole position in ``asset`` at ``price`` now, outside the market: a
+        delisting or cash takeover (the Zipline shim closes positions of assets past their
+        auto-close date this way).
+
+        Cash receives (a short pays) quantity x price x multiplier; no commission or
+        slippage; the P&L is realised and the trade closed. The settlement is a row of
+        ``result.fills`` with ``order_id`` 0 (no order placed it) and reaches no ``on_fill``.
+        Open orders of the asset stay open: cancel them first if they must not fill later.
+        Returns the ``Fill``, or None when the position is flat.
+
+        Raises
+        ------
+        OrderError
+            An unknown asset, or a price that is not a positive finite number.
+        """
+        a = self._assets.id(asset)
+        px = float(price)
+        if not (math.isfinite(px) and px > 0):
+            raise OrderError(f"settle_position({asset!r}): price must be a positive finite "
+                             f"number, got {price!r}")
+        led = self._ledger
+        q = float(led.qty_np[a])
+        if q == 0:
+            return None
+        ts, slice_no = self._now()
+        realized = led.apply_fill_py(ts, 0, a, -q, px, 0.0, max(slice_no, 0))
+        return Fill(order_id=0, asset=self._assets.names[a], ts_ns=int(ts), qty=-q, price=px,
+                    ref_price=px, commission=0.0, slippage=0.0, realized_pnl=float(realized))
+
     def get_open_orders(self, asset=None) -> list[Order]:
         """Open orders in submission order, optionally of one asset (bracket exits
         waiting for their entry are included, with status ``submitted``)."""

@@ -297,3 +297,131 @@ class TestBuyingPowerEndToEnd:
         assert final(r, 3)["status"] == "filled"
         # cash -10000 + 1000 * 5 = -5000
         assert r.portfolio["cash"].iloc[-1] == pytest.approx(-5_000.0)
+
+
+# -------------------------------------------------------------- settling outside the market
+class _Settle:
+    """Buys ``qty`` of X on the first bar; on the bar ``at`` settles X at ``price``."""
+
+    @staticmethod
+    def strategy(qty, at, price, seen):
+        import ml4t
+
+        class Settle(ml4t.Strategy):
+            def on_start(self):
+                self.n = 0
+
+            def on_bar(self, bars):
+                if self.n == 0:
+                    self.broker.order("X", qty)
+                if self.n == at:
+                    seen["fill"] = self.broker.settle_position("X", price)
+                    seen["cash"] = self.broker.cash
+                    seen["again"] = self.broker.settle_position("X", price)
+                self.n += 1
+
+            def on_fill(self, fill):
+                seen.setdefault("on_fill", []).append(fill.order_id)
+
+        return Settle
+
+
+class TestSettlePosition:
+    DF = frame({"X": flat_bars([10.0, 11.0, 12.0, 13.0, 14.0])})
+
+    def _run(self, qty, price):
+        import ml4t
+
+        seen = {}
+        res = ml4t.run_backtest(_Settle.strategy(qty, 2, price, seen), self.DF, cash=1_000.0,
+                                commission=FixedCommission(1.0), allow_short=True)
+        return res, seen
+
+    def test_a_long_is_paid_at_the_price_with_no_commission(self):
+        res, seen = self._run(10, 12.5)
+        # bought 10 @ 11.0 (bar 1 open) for 110 + 1; settled 10 @ 12.5 on bar 2: +125
+        assert seen["cash"] == pytest.approx(1_000.0 - 111.0 + 125.0)
+        f = seen["fill"]
+        assert (f.order_id, f.asset, f.qty, f.price, f.commission) == (0, "X", -10.0, 12.5, 0.0)
+        assert f.realized_pnl == pytest.approx(15.0)           # 10 x (12.5 - 11.0)
+        assert seen["again"] is None                           # flat now
+        assert seen["on_fill"] == [1]                          # only the order's own fill
+        fills = res.fills
+        assert fills["order_id"].tolist() == [1, 0]
+        assert fills["commission"].tolist() == [1.0, 0.0]
+        t = res.trades
+        assert len(t) == 1 and t["exit_price"].iloc[0] == 12.5
+        assert t["pnl"].iloc[0] == pytest.approx(15.0)
+        assert t["bars"].iloc[0] == 1                          # entered bar 1, closed bar 2
+        assert res.portfolio["nav"].iloc[-1] == pytest.approx(1_014.0)
+        assert res.portfolio["cash"].iloc[-1] == pytest.approx(1_014.0)
+
+    def test_a_short_pays_the_price(self):
+        res, seen = self._run(-5, 12.0)
+        # sold 5 @ 11.0: +55 - 1; bought back by settlement 5 @ 12.0: -60
+        assert seen["cash"] == pytest.approx(1_000.0 + 54.0 - 60.0)
+        assert seen["fill"].qty == 5.0
+        assert seen["fill"].realized_pnl == pytest.approx(-5.0)
+        assert res.trades["direction"].tolist() == ["short"]
+
+    @pytest.mark.parametrize("asset,price,match", [
+        ("Y", 10.0, "unknown asset 'Y'"), ("X", 0.0, "positive finite"),
+        ("X", float("nan"), "positive finite"), ("X", -3.0, "positive finite"),
+    ])
+    def test_bad_requests_are_refused_and_change_nothing(self, asset, price, match):
+        import ml4t
+        from ml4t.errors import OrderError
+
+        seen = {}
+
+        class Bad(ml4t.Strategy):
+            def on_bar(self, bars):
+                if not self.broker.position("X"):
+                    self.broker.order("X", 10)
+                    return
+                if "err" not in seen:
+                    before = (self.broker.cash, self.broker.position("X").qty)
+                    with pytest.raises(OrderError, match=match):
+                        self.broker.settle_position(asset, price)
+                    seen["err"] = before == (self.broker.cash, self.broker.position("X").qty)
+
+        res = ml4t.run_backtest(Bad, self.DF, cash=1_000.0)
+        assert seen["err"] is True
+        assert res.fills["order_id"].tolist() == [1]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(qty=st.integers(-50, 50).filter(bool),
+       closes=st.lists(st.floats(1.0, 500.0), min_size=4, max_size=8),
+       at=st.integers(1, 3))
+def test_settling_at_the_mark_leaves_the_value_unchanged(qty, closes, at):
+    """Whatever was held, settling it at the last close moves its value into cash: NAV
+    before = NAV after = cash after, and the position is flat."""
+    import ml4t
+
+    seen = {}
+
+    class S(ml4t.Strategy):
+        def on_start(self):
+            self.n = 0
+
+        def on_bar(self, bars):
+            if self.n == 0:
+                self.broker.order("X", qty)
+            elif self.n == at:
+                seen["before"] = self.broker.value
+                self.broker.settle_position("X", self.data.current("X", "close"))
+                seen["after"] = (self.broker.value, self.broker.cash,
+                                 self.broker.position("X").qty)
+            self.n += 1
+
+    df = frame({"X": flat_bars(closes)})
+    ml4t.run_backtest(S, df, cash=100_000.0, allow_short=True)
+    nav, cash, q = seen["after"]
+    assert q == 0.0
+    assert nav == pytest.approx(seen["before"], rel=1e-12)
+    assert cash == pytest.approx(nav, rel=1e-12)

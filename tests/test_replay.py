@@ -397,6 +397,26 @@ def test_zl_buy_and_hold_hand_calculation():
     assert ca["action"].tolist() == ["split"] and ca["value"].tolist() == [7]
 
 
+def test_zl_delisting_hand_calculation():
+    txn = expected("zl_delisting", "zl_transactions")
+    assert txn["sid"].tolist() == ["IBM", "IBM", "KO"]
+    assert txn["amount"].tolist() == [50, -50, 100]
+    assert txn["price"].tolist() == pytest.approx([184.462185, 182.56, 41.710845])
+    assert txn["order_id"].isna().tolist() == [False, True, False]    # the close-out
+    perf = expected("zl_delisting", "zl_perf")
+    by_day = perf.set_index(perf["date"].str[:10])
+    assert by_day.loc["2014-06-13", "ending_cash"] == pytest.approx(90776.84075)
+    assert by_day.loc["2014-06-13", "portfolio_value"] == pytest.approx(99904.84075)
+    for day in ("2014-06-16", "2014-06-17", "2014-06-18", "2014-06-19"):   # no bars at all
+        assert by_day.loc[day, "ending_cash"] == pytest.approx(99904.84075)
+        assert by_day.loc[day, "returns"] == 0
+    assert by_day.loc["2014-06-20", "ending_cash"] == pytest.approx(95733.65625)
+    assert perf["portfolio_value"].iloc[-1] == pytest.approx(99969.65625)
+    fills = expected("zl_delisting", "fills")
+    assert fills["order_id"].tolist() == [1, 0, 2]
+    assert fills["realized_pnl"].iloc[1] == pytest.approx(50 * (182.56 - 184.462185))
+
+
 def test_unknown_kind_suggests_spelling(tmp_path):
     folder = _toml(tmp_path / "s", "cash = 1000")
     toml = folder / "scenario.toml"

@@ -605,3 +605,58 @@ def test_metrics_set_none_and_unknown(toy):
     assert list(perf.columns) == ["period_open", "period_close"]
     with pytest.raises(ValueError, match="no metrics set"):
         run(toy, lambda c: None, end="2020-01-08", metrics_set="fancy")
+
+
+def test_a_delisted_asset_is_closed_out_and_empty_sessions_still_run(tmp_path):
+    """OLD: 5 sessions at 10..14; NEW starts on session 8 at 20: sessions 6-8 have no bar at
+    all. Bought 100 OLD on session 1 (filled session 2 at 11 x 1.0005, commission 0.10);
+    at the end of session 6 (past OLD's end date) the position is closed at its last close,
+    14.0: cash + 1,400, no commission, a transaction without an order."""
+    days = _sessions("2020-01-02", 12)
+    _write(tmp_path, "OLD", days[:5], 10.0 + np.arange(5))
+    _write(tmp_path, "NEW", days[8:], 20.0 + np.arange(4))
+    seen = []
+
+    def handle_data(context, data):
+        old = api.symbol("OLD")
+        if api.get_datetime().date() == days[0].date():
+            api.order(old, 100)
+        seen.append((data.current(old, "price"), data.can_trade(old)))
+
+    perf = run(str(tmp_path), lambda context: None, handle_data, start=str(days[0].date()),
+               end=str(days[-1].date()))
+    assert len(perf) == 12 and len(seen) == 12            # every session ran
+    paid = 100 * 11.0 * 1.0005 + 0.1
+    [close_out] = perf.iloc[5].transactions
+    assert (close_out["amount"], close_out["price"], close_out["order_id"]) == (-100, 14.0, None)
+    assert perf.iloc[5].ending_cash == pytest.approx(100_000 - paid + 1_400.0, rel=1e-12)
+    assert perf.iloc[5].positions == [] and perf.iloc[4].positions[0]["amount"] == 100
+    assert perf.iloc[-1].portfolio_value == pytest.approx(100_000 - paid + 1_400.0, rel=1e-12)
+    assert seen[4] == (14.0, True)
+    assert np.isnan(seen[5][0]) and seen[5][1] is False   # past its end date
+    assert all(np.isnan(p) and not c for p, c in seen[5:])
+
+
+def test_engine_bars_give_empty_sessions_a_placeholder_bar(tmp_path):
+    from ml4t.compat.zipline._store import SESSION_PLACEHOLDER
+
+    days = _sessions("2020-01-02", 6)
+    _write(tmp_path, "OLD", days[:2], [10.0, 11.0])
+    _write(tmp_path, "NEW", days[4:], [20.0, 21.0])
+    store = bundles.load(_register_folder(tmp_path))
+    i0, i1 = (store.session_index(days[0]), store.session_index(days[-1]))
+    bars = store.engine_bars(i0, i1)
+    assert bars.assets == ("NEW", "OLD", SESSION_PLACEHOLDER)
+    [b] = list(bars.batches())
+    got = [(pd.Timestamp(t).date(), bars.assets[a], v) for t, a, v in zip(b.ts, b.asset, b.volume)]
+    assert got == [(days[0].date(), "OLD", 1e6), (days[1].date(), "OLD", 1e6),
+                   (days[2].date(), SESSION_PLACEHOLDER, 0.0),
+                   (days[3].date(), SESSION_PLACEHOLDER, 0.0),
+                   (days[4].date(), "NEW", 1e6), (days[5].date(), "NEW", 1e6)]
+    assert list(bars.extra["split"]) == [1.0] * 6
+
+
+def _register_folder(folder) -> str:
+    name = f"ml4t-test-{abs(hash(str(folder)))}"
+    bundles.register(name, csvdir_equities(["daily"], str(folder)), calendar_name="XNYS")
+    return name

@@ -593,3 +593,83 @@ def test_cash_in_lieu_of_a_three_for_two_split(tmp_path):
     amounts = {p["sid"].symbol: p["amount"] for p in z["positions"].iloc[-1]}
     assert amounts == {"LNG": 151, "SHT": -115}
     assert_parity(z, s)
+
+
+DELISTING = '''
+from zipline.api import order, symbol, record, get_open_orders
+
+def initialize(context):
+    context.day = 0
+
+def handle_data(context, data):
+    context.day += 1
+    old, sho, new = symbol("OLD"), symbol("SHO"), symbol("NEW")
+    if context.day == 1:
+        order(old, 100)
+        order(sho, -20)
+        order(new, 50)
+    if context.day == 4:
+        order(old, 10)
+    if context.day == 6:
+        order(old, -5, limit_price=100.0)       # far above the price: still open at the end
+    record(p_old=data.current(old, "price"), c_old=data.can_trade(old),
+           v_old=data.current(old, "volume"), p_new=data.current(new, "price"),
+           n_open=len(get_open_orders()), cash=context.portfolio.cash,
+           held=len(context.portfolio.positions))
+'''
+
+
+def test_assets_past_their_end_date_are_closed_out(tmp_path):
+    """OLD (long 110) and SHO (short 20) have their last bar on 2014-06-10: at the end of
+    the next session Zipline closes both at their last close (transactions with no order
+    and no commission) and cancels OLD's open limit order; from that session on their
+    price reads NaN and they cannot trade. The shim settles the engine's positions the
+    same way (``Broker.settle_position``)."""
+    days = pd.bdate_range("2014-06-02", "2014-06-20")
+    frames = {"OLD": _csvdir_frame(days[:7], [10.0 + i for i in range(7)], 1_000_000),
+              "SHO": _csvdir_frame(days[:7], [50.0 + i for i in range(7)], 1_000_000),
+              "NEW": _csvdir_frame(days, [20.0 + i for i in range(len(days))], 1_000_000)}
+    z, s = _run_synthetic(tmp_path, "ml4t-delisting", frames, DELISTING, days)
+    close_out = [(t["sid"].symbol, t["amount"], t["price"]) for t in z["transactions"].iloc[7]]
+    assert sorted(close_out) == [("OLD", -110, 16.0), ("SHO", 20, 56.0)]
+    assert all(t["order_id"] is None for t in z["transactions"].iloc[7])
+    assert [o["status"] for o in z["orders"].iloc[7]] == [2]          # CANCELLED
+    assert math.isnan(z["p_old"].iloc[7]) and not z["c_old"].iloc[7]
+    assert [(p["sid"].symbol, p["amount"]) for p in z["positions"].iloc[-1]] == [("NEW", 50)]
+    assert_parity(z, s)
+
+
+EMPTY_SESSIONS = '''
+from zipline.api import order, symbol, record, get_open_orders
+
+def initialize(context):
+    context.day = 0
+
+def handle_data(context, data):
+    context.day += 1
+    first, late = symbol("FST"), symbol("LTE")
+    if context.day == 1:
+        order(first, 100)
+    if context.day == 7:                     # no asset trades today: LTE starts later
+        order(late, 30)
+    record(p_first=data.current(first, "price"), p_late=data.current(late, "price"),
+           c_late=data.can_trade(late), n_open=len(get_open_orders()),
+           value=context.portfolio.portfolio_value)
+'''
+
+
+def test_sessions_where_no_asset_has_a_bar(tmp_path):
+    """FST trades 2014-06-02..06, LTE from 06-12: on 06-09..11 no asset has a bar. Zipline
+    runs those sessions all the same (``handle_data``, a perf row, FST's close-out on
+    06-09, an order for LTE placed before its first bar that fills on it); the shim gives
+    the engine a placeholder bar on each such session."""
+    days = pd.bdate_range("2014-06-02", "2014-06-20")
+    frames = {"FST": _csvdir_frame(days[:5], [10.0 + i for i in range(5)], 1_000_000),
+              "LTE": _csvdir_frame(days[8:], [20.0 + i for i in range(len(days) - 8)],
+                                   1_000_000)}
+    z, s = _run_synthetic(tmp_path, "ml4t-empty-sessions", frames, EMPTY_SESSIONS, days)
+    assert len(z) == len(days)
+    tx = [(t["dt"].date(), t["sid"].symbol, t["amount"]) for d in z["transactions"] for t in d]
+    assert (days[5].date(), "FST", -100) in tx                      # closed out in the gap
+    assert [t for t in tx if t[1] == "LTE"] == [(days[8].date(), "LTE", 30)]   # its 1st bar
+    assert_parity(z, s)

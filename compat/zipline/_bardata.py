@@ -9,6 +9,8 @@ already shows: a known look-ahead the shim reproduces for parity.)
 """
 from __future__ import annotations
 
+import math
+
 import difflib
 
 import numpy as np
@@ -57,8 +59,9 @@ class BarData:
         s = self._store
         a = asset.sid
         if field == "price":
-            v = s.ffill_close[i, a]
-            return float(v)
+            if i > s.last_bar[a]:         # past the asset's end date (Zipline: NaN)
+                return math.nan
+            return float(s.ffill_close[i, a])
         if field == "last_traded":
             rows = np.flatnonzero(s.volume[: i + 1, a] != 0)
             return s.sessions[rows[-1]] if len(rows) else pd.NaT

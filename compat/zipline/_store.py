@@ -164,6 +164,10 @@ def get_exchange_calendar(name: str, first: pd.Timestamp, last: pd.Timestamp):
     return calendar(name, first - pd.Timedelta(days=40), last + pd.Timedelta(days=40))
 
 
+#: the engine's name for the placeholder asset of sessions where no asset has a bar
+#: (``BundleData.engine_bars``): a csvdir file name cannot contain "/"
+SESSION_PLACEHOLDER = "/session"
+
 #: bump when the cache layout or the stored form changes
 _CACHE_FORMAT = 1
 
@@ -350,6 +354,7 @@ class BundleData:
                                       "CSVDIR", "CSVDIR", "??", 0.01, 1.0))
         self.first_trading_day = self.sessions[int(np.flatnonzero(self.has_bar.any(axis=1))[0])]
         self._ffill_close = None
+        self._last_bar = None
 
     @property
     def exchange_calendar(self):
@@ -441,6 +446,16 @@ class BundleData:
             self._ffill_close = pd.DataFrame(self.close).ffill().to_numpy(copy=True)
         return self._ffill_close
 
+    @property
+    def last_bar(self) -> np.ndarray:
+        """Per sid, the row of its last bar in the bundle (-1 for none): past it Zipline's
+        ``price`` is NaN (the asset's end date has passed), not the last close."""
+        if self._last_bar is None:
+            n = self.has_bar.shape[0]
+            rev = self.has_bar[::-1].argmax(axis=0)
+            self._last_bar = np.where(self.has_bar.any(axis=0), n - 1 - rev, -1)
+        return self._last_bar
+
     def field_array(self, field: str) -> np.ndarray:
         if field == "price":
             return self.close
@@ -509,10 +524,8 @@ class BundleData:
         """
         from ml4t.data import BarBatch, BarData
 
-        rows, cols = np.nonzero(self.has_bar[first:last + 1])
-        if rows.size == 0:
-            raise ValueError(f"no bars in sessions {self.sessions[first].date()} to "
-                             f"{self.sessions[last].date()}")
+        window = self.has_bar[first:last + 1]
+        rows, cols = np.nonzero(window)
         rows = rows + first
         present = np.unique(cols)                 # assets with a bar in the window, sorted
         asset = np.searchsorted(present, cols).astype(np.int32)
@@ -520,15 +533,27 @@ class BundleData:
         for a, lst in self.splits.items():
             for r, ratio, _ in lst:
                 ratios[r, a] = ratio
+        o, h, lo, c = (self.open[rows, cols], self.high[rows, cols], self.low[rows, cols],
+                       self.close[rows, cols])
+        vol, split = self.volume[rows, cols], ratios[rows, cols]
+        names = tuple(self.symbols[int(a)] for a in present)
+        empty = np.flatnonzero(~window.any(axis=1)) + first
+        if empty.size:
+            # Zipline runs every session, also one where no asset has a bar; the engine
+            # moves from bar to bar, so such a session gets a bar of a placeholder asset
+            # (never tradable: volume 0; a name no file can have), and nothing else
+            names += (SESSION_PLACEHOLDER,)
+            at = np.searchsorted(rows, empty)
+            ones = np.ones(empty.size)
+            rows = np.insert(rows, at, empty)
+            asset = np.insert(asset, at, np.int32(len(names) - 1))
+            o, h, lo, c, split = (np.insert(x, at, ones) for x in (o, h, lo, c, split))
+            vol = np.insert(vol, at, 0.0)
         ts = np.ascontiguousarray(self.session_closes.as_unit("ns").asi8[rows])
-        batch = BarBatch(ts=ts, asset=asset,
-                         open=self.open[rows, cols], high=self.high[rows, cols],
-                         low=self.low[rows, cols], close=self.close[rows, cols],
-                         volume=self.volume[rows, cols], session=ts // DAY_NS)
-        return BarData(assets=tuple(self.symbols[int(a)] for a in present),
-                       source="<DataFrame>", calendar=None,
-                       extra={"split": ratios[rows, cols]}, n_rows=len(batch),
-                       batch_rows=None, bars=batch)
+        batch = BarBatch(ts=ts, asset=asset, open=o, high=h, low=lo, close=c, volume=vol,
+                         session=ts // DAY_NS)
+        return BarData(assets=names, source="<DataFrame>", calendar=None,
+                       extra={"split": split}, n_rows=len(batch), batch_rows=None, bars=batch)
 
     def engine_frame(self, first: int, last: int) -> pd.DataFrame:
         """Long frame of sessions ``first..last`` for the native engine.

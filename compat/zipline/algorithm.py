@@ -330,11 +330,10 @@ class TradingAlgorithm:
 
     def _on_bar(self, bars):
         i = self._close_index[bars.ts_ns]
-        if i != self._next_session:
+        if i != self._next_session:       # every session has a bar (a placeholder if need be)
             missing = self._session_list[self._next_session]
-            raise zerr.UnsupportedFeature(
-                what=f"a session without any bar ({missing.date()})",
-                why="Zipline would still run that session; the engine has no slice for it")
+            raise RuntimeError(f"ml4t.compat.zipline: the engine skipped session "
+                               f"{missing.date()}; please report this")
         self._next_session = i + 1
         self._data_idx = i
         self.datetime = self._closes[i]
@@ -347,6 +346,7 @@ class TradingAlgorithm:
             if session in rule_days:
                 func(self.context, self._data)
         self._phase = "session_end"
+        self._close_expired(i)
         for order in self._new_orders:
             self._touch(order)
         self._new_orders = []
@@ -358,6 +358,30 @@ class TradingAlgorithm:
         self._end_session(i)
         if i < self._i1:
             self._begin_session(i + 1)
+
+    def _close_expired(self, i: int) -> None:
+        """Zipline's session-end cleanup of assets past their auto-close date (the day
+        after their last bar in the bundle): a position is closed at the asset's last
+        price, as a transaction with no order and no commission (the engine settles it
+        outside the market, ``Broker.settle_position``), and open orders are canceled."""
+        day = self._session_list[i]
+
+        def expired(asset):
+            return asset.auto_close_date is not None and day >= asset.auto_close_date
+
+        for asset in [a for a in self._zpos if expired(a)]:
+            pos = self._zpos.pop(asset)
+            price = self._price(asset, i)
+            if price != price:
+                price = pos.last_sale_price
+            self._host.broker.settle_position(asset.symbol, price)
+            self._day_txns.append({"amount": -pos.amount, "dt": self.datetime,
+                                   "price": float(price), "order_id": None, "sid": asset,
+                                   "commission": None})
+            self._positions_moved = True
+        for asset in [a for a in self._open if expired(a)]:
+            for order in list(self._open[asset]):
+                self.cancel_order(order)
 
     # -------------------------------------------------------------- session flow
     def _begin_session(self, i: int) -> None:

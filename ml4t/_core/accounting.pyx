@@ -1020,10 +1020,12 @@ cdef class Ledger:
                     self.s_value.push(q * self.mark[a] * self.mult[a] * self.rate[self.acur[a]])
         return 0
 
-    def apply_fill_py(self, long long ts, long long oid, int a, double q, double px, double comm=0.0):
-        """Python entry to book a fill directly (tests and tools); returns realised P&L."""
+    def apply_fill_py(self, long long ts, long long oid, int a, double q, double px, double comm=0.0,
+                      long long slice_no=0):
+        """Python entry to book a fill directly (tests, tools, ``Broker.settle_position``);
+        returns realised P&L."""
         self._check_asset(a)
         if not isfinite(q) or q == 0 or not isfinite(px) or px <= 0 or not isfinite(comm):
             raise ValueError(f"bad fill: qty={q}, price={px}, commission={comm}")
-        idx = self.apply_fill(ts, 0, oid, a, q, px, px, comm)
+        idx = self.apply_fill(ts, slice_no, oid, a, q, px, px, comm)
         return self.f_realized.data[idx]
