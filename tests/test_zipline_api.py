@@ -615,13 +615,15 @@ def test_a_delisted_asset_is_closed_out_and_empty_sessions_still_run(tmp_path):
     days = _sessions("2020-01-02", 12)
     _write(tmp_path, "OLD", days[:5], 10.0 + np.arange(5))
     _write(tmp_path, "NEW", days[8:], 20.0 + np.arange(4))
-    seen = []
+    seen, seen_window = [], []
 
     def handle_data(context, data):
         old = api.symbol("OLD")
         if api.get_datetime().date() == days[0].date():
             api.order(old, 100)
         seen.append((data.current(old, "price"), data.can_trade(old)))
+        if api.get_datetime().date() == days[5].date():
+            seen_window.extend(data.history(old, "price", 2, "1d").tolist())
 
     perf = run(str(tmp_path), lambda context: None, handle_data, start=str(days[0].date()),
                end=str(days[-1].date()))
@@ -635,6 +637,7 @@ def test_a_delisted_asset_is_closed_out_and_empty_sessions_still_run(tmp_path):
     assert seen[4] == (14.0, True)
     assert np.isnan(seen[5][0]) and seen[5][1] is False   # past its end date
     assert all(np.isnan(p) and not c for p, c in seen[5:])
+    assert seen_window[0] == 14.0 and np.isnan(seen_window[1])   # no price after the end
 
 
 def test_engine_bars_give_empty_sessions_a_placeholder_bar(tmp_path):

@@ -616,6 +616,10 @@ def handle_data(context, data):
            v_old=data.current(old, "volume"), p_new=data.current(new, "price"),
            n_open=len(get_open_orders()), cash=context.portfolio.cash,
            held=len(context.portfolio.positions))
+    if context.day >= 3:                        # prices after the end date are NaN too
+        h = data.history([old, new], "price", 3, "1d")
+        record(h_old_first=h[old].iloc[0], h_old_last=h[old].iloc[-1], h_new=h[new].iloc[-1],
+               h_old_close=data.history(old, "close", 3, "1d").iloc[-1])
 '''
 
 
@@ -623,7 +627,8 @@ def test_assets_past_their_end_date_are_closed_out(tmp_path):
     """OLD (long 110) and SHO (short 20) have their last bar on 2014-06-10: at the end of
     the next session Zipline closes both at their last close (transactions with no order
     and no commission) and cancels OLD's open limit order; from that session on their
-    price reads NaN and they cannot trade. The shim settles the engine's positions the
+    price reads NaN (in ``data.current`` and in ``data.history`` windows) and they cannot
+    trade. The shim settles the engine's positions the
     same way (``Broker.settle_position``)."""
     days = pd.bdate_range("2014-06-02", "2014-06-20")
     frames = {"OLD": _csvdir_frame(days[:7], [10.0 + i for i in range(7)], 1_000_000),
@@ -635,6 +640,8 @@ def test_assets_past_their_end_date_are_closed_out(tmp_path):
     assert all(t["order_id"] is None for t in z["transactions"].iloc[7])
     assert [o["status"] for o in z["orders"].iloc[7]] == [2]          # CANCELLED
     assert math.isnan(z["p_old"].iloc[7]) and not z["c_old"].iloc[7]
+    # the 3-session price window of 2014-06-12 (days[8]): 06-10's close, then NaN twice
+    assert z["h_old_first"].iloc[8] == 16.0 and math.isnan(z["h_old_last"].iloc[8])
     assert [(p["sid"].symbol, p["amount"]) for p in z["positions"].iloc[-1]] == [("NEW", 50)]
     assert_parity(z, s)
 

@@ -477,6 +477,9 @@ class BundleData:
             if np.isnan(vals[0]) and start > 0:
                 lead = np.isnan(vals) & (np.cumsum(~np.isnan(vals)) == 0)
                 vals[lead] = self.ffill_close[start - 1, sid]
+            last = self.last_bar[sid]
+            if last < end:                # none after the asset's end date (Zipline)
+                vals[max(last + 1 - start, 0):] = np.nan
         volume = field == "volume"
         for r, pf, vf in self.adjustments[sid]:
             if start < r <= end:
