@@ -524,6 +524,8 @@ class BundleData:
         arrays go to the engine as they are instead of through a second ``load_bars`` pass;
         `engine_frame` holds the same rows as a DataFrame and
         ``tests/test_zipline_csvdir_fast.py`` checks both paths give the same `BarData`.
+        A session where no asset has a bar gets one bar of the placeholder asset
+        ``SESSION_PLACEHOLDER`` (volume 0), which `engine_frame` does not have.
         """
         from ml4t.data import BarBatch, BarData
 
@@ -563,8 +565,8 @@ class BundleData:
 
         Each bar is stamped at its session close in UTC (so the engine needs no
         calendar of its own); stored (3-decimal) prices, truncated volumes and the
-        ``split`` column; no
-        ``dividend`` column (Zipline never pays csvdir dividends).
+        ``split`` column; no ``dividend`` column (Zipline never pays csvdir dividends);
+        no placeholder bars for sessions without any bar (see `engine_bars`).
         """
         rows, cols = np.nonzero(self.has_bar[first:last + 1])
         rows = rows + first
