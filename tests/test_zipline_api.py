@@ -548,6 +548,23 @@ def test_bundle_registry_and_split_adjusted_refusal(tmp_path):
     bundles.unregister("adjusted-ok")
 
 
+def test_unknown_bundle_names_the_registered_ones_and_the_fix():
+    bundles.register("book-daily", csvdir_equities(["daily"], str(RAW)))
+    try:
+        with pytest.raises(errors.UnknownBundle) as err:
+            run("book-dialy", lambda c: None, end="2020-01-08")
+        text = str(err.value)
+        assert "no bundle registered as 'book-dialy'; did you mean 'book-daily'?" in text
+        assert "'book-daily'" in text.split("registered: ")[1]
+        assert "csvdir_equities(['daily'], '/path/to/folder')" in text
+        assert "folder's path as bundle=" in text
+        # a folder path needs no registration
+        perf = run(str(RAW), lambda c: None, start="2014-01-02", end="2014-01-08")
+        assert len(perf) == 5 and perf["portfolio_value"].tolist() == [100_000.0] * 5
+    finally:
+        bundles.unregister("book-daily")
+
+
 def test_sample_data_run_and_cli(tmp_path):
     algo = tmp_path / "algo.py"
     algo.write_text(

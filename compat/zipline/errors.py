@@ -134,7 +134,25 @@ class ScheduleFunctionInvalidCalendar(ZiplineError):
 
 
 class UnknownBundle(ZiplineError, ValueError):
-    template = "no bundle registered as {name!r}"
+    """No bundle of that name: the message names the registered ones (a close spelling
+    first) and how to make one from a csvdir folder."""
+
+    def _message(self) -> str:
+        if self.msg is not None:
+            return self.msg
+        name = self.details.get("name")
+        known = list(self.details.get("registered") or ())
+        text = f"no bundle registered as {name!r}"
+        if known:
+            import difflib
+
+            close = difflib.get_close_matches(str(name), known, n=1)
+            text += (f"; did you mean {close[0]!r}?" if close else "") + \
+                " (registered: " + ", ".join(repr(k) for k in sorted(known)) + ")"
+        return text + (
+            ". ml4t reads csvdir folders directly (no ingest): register one with "
+            "ml4t.compat.zipline.data.bundles.register(name, csvdir_equities(['daily'], "
+            "'/path/to/folder')) or pass the folder's path as bundle=")
 
 
 class BenchmarkAssetNotAvailableTooEarly(ZiplineError):

@@ -50,7 +50,7 @@ def unregister(name) -> None:
     UnknownBundle
     """
     if name not in _bundles:
-        raise UnknownBundle(name=name)
+        raise UnknownBundle(name=name, registered=list(_bundles))
     del _bundles[name]
     _cache.pop(name, None)
 
@@ -66,7 +66,7 @@ def _source(name):
     if isinstance(name, (str, os.PathLike)) and os.path.isdir(name):
         from ml4t.compat.zipline.data.bundles.csvdir import csvdir_equities
         return RegisteredBundle("XNYS", None, None, 390, csvdir_equities(["daily"], name), True)
-    raise UnknownBundle(name=name)
+    raise UnknownBundle(name=name, registered=list(_bundles))
 
 
 def load(name, environ=None, timestamp=None):
