@@ -68,9 +68,40 @@ def specs(bt):
     }
 
 
-def compute(modname):
+def more_specs(bt):
+    """Backtrader's catalogue beyond the issue's list (directional movement, Hull, KAMA,
+    Aroon, envelopes...): a separate run, so the first run's warm-up stays TEMA's."""
+    ind = bt.indicators
+    return {
+        "DI": lambda d: ind.DI(d), "PlusDI": lambda d: ind.PlusDI(d),
+        "MinusDI": lambda d: ind.MinusDI(d), "ADX": lambda d: ind.ADX(d),
+        "ADXR": lambda d: ind.ADXR(d), "DMI": lambda d: ind.DMI(d), "DM": lambda d: ind.DM(d),
+        "DMI_ema": lambda d: ind.DMI(d, period=10, movav=ind.EMA),
+        "UpMove": lambda d: ind.UpMove(d.high), "DownMove": lambda d: ind.DownMove(d.low),
+        "HMA": lambda d: ind.HMA(d), "HMA20": lambda d: ind.HullMovingAverage(d, period=20),
+        "ZLEMA": lambda d: ind.ZLEMA(d, period=20), "KAMA": lambda d: ind.KAMA(d),
+        "KAMA10": lambda d: ind.KAMA(d, period=10, fast=3, slow=20),
+        "TRIX": lambda d: ind.TRIX(d), "TrixSignal": lambda d: ind.TrixSignal(d),
+        "DPO": lambda d: ind.DPO(d), "DPO21": lambda d: ind.DPO(d, period=21),
+        "AO": lambda d: ind.AO(d), "PercentRank": lambda d: ind.PercentRank(d, period=30),
+        "UltimateOscillator": lambda d: ind.UltimateOscillator(d),
+        "AroonUp": lambda d: ind.AroonUp(d), "AroonDown": lambda d: ind.AroonDown(d),
+        "AroonUpDown": lambda d: ind.AroonUpDown(d),
+        "AroonOscillator": lambda d: ind.AroonOscillator(d),
+        "AroonUpDownOscillator": lambda d: ind.AroonUpDownOscillator(d),
+        "FindFirstIndexHighest": lambda d: ind.FindFirstIndexHighest(d.high, period=10),
+        "FindLastIndexLowest": lambda d: ind.FindLastIndexLowest(d.low, period=10),
+        "Envelope": lambda d: ind.Envelope(d, perc=3.0),
+        "SMAEnvelope": lambda d: ind.SMAEnvelope(d, period=20),
+        "EMAEnvelope": lambda d: ind.EMAEnvelope(d.high, period=12, perc=1.5),
+        "KAMAEnvelope": lambda d: ind.KAMAEnvelope(d),
+        "HullMovingAverageEnvelope": lambda d: ind.HullMovingAverageEnvelope(d),
+    }
+
+
+def compute(modname, spec_fn=specs):
     bt = importlib.import_module(modname)
-    made = specs(bt)
+    made = spec_fn(bt)
 
     class AllIndicators(bt.Strategy):
         def __init__(self):
@@ -118,3 +149,24 @@ def test_indicator_values_and_warmup(both, name):
         ok = ~nan_a
         np.testing.assert_allclose(b[ok], a[ok], rtol=1e-12, atol=0,
                                    err_msg=f"{name} line {i}")
+
+
+@pytest.fixture(scope="module")
+def both_more():
+    return compute("backtrader", more_specs), compute("ml4t.compat.backtrader", more_specs)
+
+
+@pytest.mark.parametrize("name", list(more_specs(importlib.import_module(
+    "ml4t.compat.backtrader"))))
+def test_more_indicators_values_and_warmup(both_more, name):
+    test_indicator_values_and_warmup(both_more, name)
+
+
+def test_more_indicators_line_names():
+    import ml4t.compat.backtrader as shim
+    bt = importlib.import_module("backtrader")
+    for name in more_specs(shim):
+        cls_name = {"HMA20": "HMA", "KAMA10": "KAMA", "DPO21": "DPO",
+                    "DMI_ema": "DMI"}.get(name, name)
+        ref, got = getattr(bt.indicators, cls_name), getattr(shim.indicators, cls_name)
+        assert ref.lines.getlinealiases() == got._line_names, name

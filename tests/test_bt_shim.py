@@ -368,3 +368,58 @@ def test_quoted_yahoo_numbers_fail_as_in_backtrader(tmp_path):
     path.write_text(YAHOO_HEAD + '2024-01-02,"1",2,0.5,1.5,1.5,100\n')
     with pytest.raises(ValueError, match="could not convert"):
         bt.feeds.YahooFinanceCSVData(dataname=str(path))._bt_read()
+
+
+def test_missing_indicators_say_so_by_name():
+    with pytest.raises(AttributeError, match="'Ichimoku' is not available in "
+                                             "ml4t.compat.backtrader yet"):
+        bt.ind.Ichimoku
+    with pytest.raises(AttributeError, match="did you mean 'KAMA'"):
+        bt.indicators.KAMAA
+    assert bt.ind.ADX is bt.indicators.AverageDirectionalMovementIndex
+    assert bt.ind.MovAv.HMA is bt.ind.HullMovingAverage
+    assert not hasattr(bt.ind.MovAv, "SMAEnvelope")          # envelopes are not averages
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(-0.05, 0.05), st.floats(0.001, 0.03), st.floats(0.001, 0.03)),
+                min_size=45, max_size=90))
+def test_directional_aroon_and_envelope_ranges(moves):
+    """On any bars with a range (flat bars make the true range 0 and the DIs 0 / 0):
+    +DI, -DI >= 0; 0 <= ADX, AroonUp, AroonDown <= 100; the Aroon oscillator is up -
+    down; an envelope brackets its average; a percent rank is in [0, 1)."""
+    import numpy as np
+
+    rows, close = [], 100.0
+    for step, up, down in moves:
+        o, close = close, close * (1.0 + step)
+        rows.append((o, max(o, close) * (1.0 + up), min(o, close) * (1.0 - down), close))
+    seen = {}
+
+    class Probe(bt.Strategy):
+        def __init__(self):
+            seen["dmi"] = bt.ind.DMI(self.data, period=5)
+            seen["aroon"] = bt.ind.AroonUpDownOscillator(self.data, period=7)
+            seen["env"] = bt.ind.SMAEnvelope(self.data, period=5, perc=2.0)
+            seen["rank"] = bt.ind.PercentRank(self.data, period=10)
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(rows)))
+    cerebro.addstrategy(Probe)
+    cerebro.run()
+
+    def values(line):
+        a = np.asarray(line.array, dtype=float)
+        return a[~np.isnan(a)]
+
+    adx, plus, minus = (values(x) for x in seen["dmi"].lines)
+    assert len(plus) > 0 and (plus >= 0).all() and (minus >= 0).all()
+    # (bars that never move leave +DI = -DI = 0, and ADX 0 / 0 = NaN throughout)
+    assert ((adx >= -1e-9) & (adx <= 100 + 1e-9)).all()
+    up, down, osc = (values(x) for x in seen["aroon"].lines)
+    assert ((up >= 0) & (up <= 100)).all() and ((down >= 0) & (down <= 100)).all()
+    assert np.allclose(osc, up - down)
+    sma, top, bot = (values(x) for x in seen["env"].lines)
+    assert np.allclose(top, sma * 1.02) and np.allclose(bot, sma * 0.98)
+    rank = values(seen["rank"].lines[0])
+    assert ((rank >= 0) & (rank < 1)).all()

@@ -576,7 +576,7 @@ class MovingAverageBase(Indicator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
+        if not cls.__name__.startswith("_") and not cls.__dict__.get("_notregister"):
             MovingAverage.register(cls)
 
 
@@ -1006,6 +1006,370 @@ class CommodityChannelIndex(Indicator):
         self.lines.cci = dev / (self.p.factor * meandev)
 
 
+# ============================================================ more of Backtrader's catalogue
+class FindFirstIndex(OperationN):
+    """Bars ago (0 = this bar) of the most recent value in the window equal to
+    ``_evalfunc(window)`` (``FindLastIndex``: of the oldest such value)."""
+
+    lines = ("index",)
+    params = (("_evalfunc", None),)
+    _oldest = False
+
+    def _bt_compute(self):
+        src, start, n = self._span()
+        p = self.p.period
+        pick = self.p._evalfunc
+        out = self.lines[0].array
+        for i in range(max(start, 0), n):
+            window = src[i - p + 1:i + 1]
+            m = pick(window)
+            if self._oldest:
+                out[i] = p - 1 - next(k for k, v in enumerate(window) if v == m)
+            else:
+                out[i] = next(k for k, v in enumerate(reversed(window)) if v == m)
+
+
+class FindFirstIndexHighest(FindFirstIndex):
+    params = (("_evalfunc", max),)
+
+
+class FindFirstIndexLowest(FindFirstIndex):
+    params = (("_evalfunc", min),)
+
+
+class FindLastIndex(FindFirstIndex):
+    _oldest = True
+
+
+class FindLastIndexHighest(FindLastIndex):
+    params = (("_evalfunc", max),)
+
+
+class FindLastIndexLowest(FindLastIndex):
+    params = (("_evalfunc", min),)
+
+
+class UpMove(Indicator):
+    lines = ("upmove",)
+
+    def __init__(self):
+        self.lines.upmove = self.data - self.data(-1)
+
+
+class DownMove(Indicator):
+    lines = ("downmove",)
+
+    def __init__(self):
+        self.lines.downmove = self.data(-1) - self.data
+
+
+class _Directional(Indicator):
+    """Wilder's directional movement: +DM is the high's rise when it beats the low's
+    fall (and is positive), -DM the reverse; each smoothed by ``movav`` over ``period``
+    and divided by the ATR of the same smoothing, x 100. Subclasses name the lines that
+    show ``DIplus`` / ``DIminus`` in ``_publish``."""
+
+    params = (("period", 14), ("movav", SmoothedMovingAverage))
+    _publish: tuple = ()             # (line, attribute) pairs
+    _needs: tuple = ()               # attributes computed even when not published
+
+    def __init__(self):
+        p, movav = self.p.period, self.p.movav
+        atr = AverageTrueRange(self.data, period=p, movav=movav)
+        rise = self.data.high - self.data.high(-1)
+        fall = self.data.low(-1) - self.data.low
+        wanted = {attr for _, attr in self._publish} | set(self._needs)
+        if "DIplus" in wanted:
+            dm = If(And(rise > fall, rise > 0.0), rise, 0.0)
+            self.DIplus = 100.0 * movav(dm, period=p) / atr
+        if "DIminus" in wanted:
+            dm = If(And(fall > rise, fall > 0.0), fall, 0.0)
+            self.DIminus = 100.0 * movav(dm, period=p) / atr
+        for line, attr in self._publish:
+            setattr(self.lines, line, getattr(self, attr))
+
+
+_BOTH_DI = (("plusDI", "DIplus"), ("minusDI", "DIminus"))
+
+
+class DirectionalIndicator(_Directional):
+    alias = ("DI",)
+    lines = ("plusDI", "minusDI")
+    _publish = _BOTH_DI
+
+
+class PlusDirectionalIndicator(_Directional):
+    alias = ("PlusDI",)
+    lines = ("plusDI",)
+    _publish = _BOTH_DI[:1]
+
+
+class MinusDirectionalIndicator(_Directional):
+    alias = ("MinusDI",)
+    lines = ("minusDI",)
+    _publish = _BOTH_DI[1:]
+
+
+class AverageDirectionalMovementIndex(_Directional):
+    """``100 x movav(|+DI - -DI| / (+DI + -DI))``."""
+
+    alias = ("ADX",)
+    lines = ("adx",)
+    _needs = ("DIplus", "DIminus")
+
+    def __init__(self):
+        super().__init__()
+        dx = abs(self.DIplus - self.DIminus) / (self.DIplus + self.DIminus)
+        self.lines.adx = 100.0 * self.p.movav(dx, period=self.p.period)
+
+
+class AverageDirectionalMovementIndexRating(AverageDirectionalMovementIndex):
+    """ADX averaged with its value ``period`` bars earlier."""
+
+    alias = ("ADXR",)
+    lines = ("adxr",)
+
+    def __init__(self):
+        super().__init__()
+        self.lines.adxr = (self.l.adx + self.l.adx(-self.p.period)) / 2.0
+
+
+class DirectionalMovementIndex(AverageDirectionalMovementIndex):
+    alias = ("DMI",)
+    lines = ("plusDI", "minusDI")
+    _publish = _BOTH_DI
+
+
+class DirectionalMovement(AverageDirectionalMovementIndexRating):
+    alias = ("DM",)
+    lines = ("plusDI", "minusDI")
+    _publish = _BOTH_DI
+
+
+class HullMovingAverage(MovingAverageBase):
+    """``wma(2 x wma(period // 2) - wma(period), int(sqrt(period)))``."""
+
+    alias = ("HMA", "HullMA")
+    lines = ("hma",)
+    params = (("_movav", WeightedMovingAverage),)
+
+    def __init__(self):
+        p, ma = self.p.period, self.p._movav
+        diff = 2.0 * ma(self.data, period=p // 2) - ma(self.data, period=p)
+        self.lines.hma = ma(diff, period=int(pow(p, 0.5)))
+
+
+class ZeroLagExponentialMovingAverage(MovingAverageBase):
+    """EMA of ``2 x data - data((period - 1) // 2 bars ago)``."""
+
+    alias = ("ZLEMA", "ZeroLagEma")
+    lines = ("zlema",)
+    params = (("_movav", ExponentialMovingAverage),)
+
+    def __init__(self):
+        lag = (self.p.period - 1) // 2
+        self.lines.zlema = self.p._movav(2 * self.data - self.data(-lag), period=self.p.period)
+
+
+class ExponentialSmoothingDynamic(ExponentialSmoothing):
+    """Exponential smoothing whose ``alpha`` is a line (one factor per bar), seeded with
+    the simple average of the window ending where both the window and ``alpha`` are
+    ready."""
+
+    alias = ("ExpSmoothingDynamic",)
+
+    def __init__(self):
+        super().__init__()
+        alpha = self.alpha
+        extra = max(0, _mp(alpha) - self.p.period)
+        if extra:
+            self.incminperiod(extra)
+
+    def _bt_compute(self):
+        src, start, n = self._span()
+        if start < 0 or start >= n:
+            return
+        p = self.p.period
+        clock = _clock_of(self)
+        alpha = _arr(self.alpha, clock)
+        out = self.lines[0].array
+        prev = math.fsum(src[start - p + 1:start + 1]) / p
+        out[start] = prev
+        for i in range(start + 1, n):
+            a = alpha[i]
+            prev = prev * (1.0 - a) + src[i] * a
+            out[i] = prev
+
+
+class AdaptiveMovingAverage(MovingAverageBase):
+    """Kaufman's adaptive moving average: smoothing factor
+    ``(er x (fast - slow) + slow)^2`` with ``er = |change over period| / sum of |bar
+    changes|`` and fast/slow ``2 / (n + 1)``."""
+
+    alias = ("KAMA", "MovingAverageAdaptive")
+    lines = ("kama",)
+    params = (("fast", 2), ("slow", 30))
+
+    def __init__(self):
+        p = self.p.period
+        change = self.data - self.data(-p)
+        noise = SumN(abs(self.data - self.data(-1)), period=p)
+        er = abs(change / noise)
+        fast, slow = 2.0 / (self.p.fast + 1.0), 2.0 / (self.p.slow + 1.0)
+        sc = pow(er * (fast - slow) + slow, 2)
+        self.lines[0] = ExponentialSmoothingDynamic(self.data, period=p, alpha=sc)
+
+
+class Trix(Indicator):
+    """``100 x`` the one-bar rate of change of a triple EMA."""
+
+    alias = ("TRIX",)
+    lines = ("trix",)
+    params = (("period", 15), ("_rocperiod", 1), ("_movav", ExponentialMovingAverage))
+
+    def __init__(self):
+        ma, p = self.p._movav, self.p.period
+        e3 = ma(ma(ma(self.data, period=p), period=p), period=p)
+        self.lines.trix = 100.0 * (e3 / e3(-self.p._rocperiod) - 1.0)
+
+
+class TrixSignal(Trix):
+    lines = ("signal",)
+    params = (("sigperiod", 9),)
+
+    def __init__(self):
+        super().__init__()
+        self.l.signal = self.p._movav(self.lines[0], period=self.p.sigperiod)
+
+
+class DetrendedPriceOscillator(Indicator):
+    """Data minus its moving average taken ``-period // 2 + 1`` bars ago (Python's
+    precedence: ``(-period) // 2 + 1``)."""
+
+    alias = ("DPO",)
+    lines = ("dpo",)
+    params = (("period", 20), ("movav", MovingAverageSimple))
+
+    def __init__(self):
+        ma = self.p.movav(self.data, period=self.p.period)
+        self.lines.dpo = self.data - ma(-self.p.period // 2 + 1)
+
+
+class AwesomeOscillator(Indicator):
+    """Fast minus slow moving average of the bar's median price ``(high + low) / 2``."""
+
+    alias = ("AwesomeOsc", "AO")
+    lines = ("ao",)
+    params = (("fast", 5), ("slow", 34), ("movav", MovingAverageSimple))
+
+    def __init__(self):
+        mid = (self.data.high + self.data.low) / 2.0
+        self.l.ao = (self.p.movav(mid, period=self.p.fast)
+                     - self.p.movav(mid, period=self.p.slow))
+
+
+class PercentRank(OperationN):
+    """Share of the window's values below its last value."""
+
+    alias = ("PctRank",)
+    lines = ("pctrank",)
+    params = (("period", 50),)
+
+    @staticmethod
+    def func(window):
+        last = window[-1]
+        return math.fsum(x < last for x in window) / len(window)
+
+
+class UltimateOscillator(Indicator):
+    """Buying pressure (close - true low) over true range, summed over three windows and
+    weighted 4 : 2 : 1, x 100 / 7."""
+
+    lines = ("uo",)
+    params = (("p1", 7), ("p2", 14), ("p3", 28), ("upperband", 70.0), ("lowerband", 30.0))
+
+    def __init__(self):
+        bp = self.data.close - TrueLow(self.data)
+        tr = TrueRange(self.data)
+        avs = [SumN(bp, period=q) / SumN(tr, period=q) for q in (self.p.p1, self.p.p2,
+                                                                  self.p.p3)]
+        f = 100.0 / 7.0
+        self.lines.uo = (4.0 * f) * avs[0] + (2.0 * f) * avs[1] + f * avs[2]
+
+
+class _Aroon(Indicator):
+    """100 / period x (period - bars since the highest high / lowest low), over the last
+    ``period + 1`` bars; subclasses list their lines among ``aroonup``, ``aroondown``,
+    ``aroonosc`` (up - down)."""
+
+    params = (("period", 14), ("upperband", 70), ("lowerband", 30))
+
+    def __init__(self):
+        p = self.p.period
+        up = (100.0 / p) * (p - FindFirstIndexHighest(self.data.high, period=p + 1))
+        down = (100.0 / p) * (p - FindFirstIndexLowest(self.data.low, period=p + 1))
+        made = {"aroonup": lambda: up, "aroondown": lambda: down,
+                "aroonosc": lambda: up - down}
+        for name in self._line_names:
+            setattr(self.lines, name, made[name]())
+
+
+class AroonUp(_Aroon):
+    lines = ("aroonup",)
+
+
+class AroonDown(_Aroon):
+    lines = ("aroondown",)
+
+
+class AroonUpDown(_Aroon):
+    alias = ("AroonIndicator",)
+    lines = ("aroonup", "aroondown")
+
+
+class AroonOscillator(_Aroon):
+    alias = ("AroonOsc",)
+    lines = ("aroonosc",)
+
+
+class AroonUpDownOscillator(_Aroon):
+    alias = ("AroonUpDownOsc",)
+    lines = ("aroonup", "aroondown", "aroonosc")
+
+class Envelope(Indicator):
+    """The data with a band ``perc`` percent above and below it."""
+
+    lines = ("src", "top", "bot")
+    params = (("perc", 2.5),)
+
+    def __init__(self):
+        self.lines.src = self.data
+        perc = self.p.perc / 100.0
+        self.lines.top = self.lines[0] * (1.0 + perc)
+        self.lines.bot = self.lines[0] * (1.0 - perc)
+
+
+def _envelope_of(movav):
+    """``<MovingAverage>Envelope``: the moving average's line, then ``top`` and ``bot``
+    ``perc`` percent above and below it (aliases: each alias + ``Envelope``)."""
+
+    def __init__(self):
+        movav.__init__(self)
+        perc = self.p.perc / 100.0
+        self.lines.top = self.lines[0] * (1.0 + perc)
+        self.lines.bot = self.lines[0] * (1.0 - perc)
+
+    return type(movav.__name__ + "Envelope", (movav,), {
+        "__init__": __init__, "__module__": __name__, "_notregister": True,
+        "lines": ("top", "bot"), "params": (("perc", 2.5),),
+        "alias": tuple(a + "Envelope" for a in movav.__dict__.get("alias", ())),
+        "__doc__": f"{movav.__name__} with a band ``perc`` percent above and below it."})
+
+
+for _movav in list(MovingAverage._movavs):
+    globals()[_movav.__name__ + "Envelope"] = _envelope_of(_movav)
+del _movav
+
 # every indicator class and alias by name (for ``bt.indicators.<Name>``)
 def _collect():
     out = {}
@@ -1028,3 +1392,30 @@ __all__ = sorted(set(__all__) | set(_ALL) | {
     "If", "And", "Or", "Max", "Min", "Sum", "Any", "All", "Cmp", "CmpEx", "DivByZero",
     "DivZeroByZero", "Reduce", "MovAv", "MovingAverage", "MaxN", "MinN", "ArithmeticMean",
     "Mean", "ExpSmoothing", "AverageWeighted", "CumSum", "CumulativeSum"})
+
+#: Backtrader indicators the shim does not have yet (named in the AttributeError)
+NOT_YET = frozenset({
+    "Ichimoku", "ParabolicSAR", "PSAR", "PivotPoint", "FibonacciPivotPoint",
+    "DemarkPivotPoint", "Vortex", "HeikinAshi", "HaDelta", "haDelta", "DV2", "KST",
+    "KnowSureThing", "TSI", "TrueStrengthIndicator", "RMI", "RelativeMomentumIndex",
+    "LaguerreRSI", "LRSI", "LaguerreFilter", "LAGF", "Hurst", "HurstExponent",
+    "OLS_Slope_InterceptN", "OLS_TransformationN", "OLS_BetaN", "CointN",
+    "PrettyGoodOscillator", "PGO", "PriceOscillator", "PriceOsc", "APO",
+    "PercentagePriceOscillator", "PPO", "PercentagePriceOscillatorShort", "PPOShort",
+    "AccelerationDecelerationOscillator", "AccDeOsc", "DicksonMovingAverage", "DMA",
+    "ZeroLagIndicator", "ZLIndicator", "ZLInd", "EC", "ErrorCorrecting",
+    "SMAOscillator", "EMAOscillator", "Oscillator", "OscillatorMixIn"})
+
+
+def __getattr__(name):
+    if name in NOT_YET:
+        raise AttributeError(
+            f"Backtrader's indicator {name!r} is not available in ml4t.compat.backtrader yet; "
+            "write it as a bt.Indicator subclass (lines declared in __init__ or computed in "
+            "next), see docs/migration/backtrader.md, Indicators")
+    import difflib
+
+    close = difflib.get_close_matches(name, list(_ALL), n=1)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}"
+                         + (f"; did you mean {close[0]!r}?" if close else ""))
+
