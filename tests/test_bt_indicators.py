@@ -91,6 +91,14 @@ def more_specs(bt):
         "AroonUpDownOscillator": lambda d: ind.AroonUpDownOscillator(d),
         "FindFirstIndexHighest": lambda d: ind.FindFirstIndexHighest(d.high, period=10),
         "FindLastIndexLowest": lambda d: ind.FindLastIndexLowest(d.low, period=10),
+        "Ichimoku": lambda d: ind.Ichimoku(d),
+        "Ichimoku22": lambda d: ind.Ichimoku(d, tenkan=7, kijun=22, senkou=44,
+                                             senkou_lead=22, chikou=22),
+        "ParabolicSAR": lambda d: ind.ParabolicSAR(d),
+        "PSAR03": lambda d: ind.PSAR(d, af=0.03, afmax=0.3),
+        # forward shifts: the last bar wraps around to the source's value ago - 1
+        "CloseAhead": lambda d: d.close(3),
+        "SMAAhead": lambda d: ind.SMA(d, period=5)(6),
         "Envelope": lambda d: ind.Envelope(d, perc=3.0),
         "SMAEnvelope": lambda d: ind.SMAEnvelope(d, period=20),
         "EMAEnvelope": lambda d: ind.EMAEnvelope(d.high, period=12, perc=1.5),
@@ -166,7 +174,9 @@ def test_more_indicators_line_names():
     import ml4t.compat.backtrader as shim
     bt = importlib.import_module("backtrader")
     for name in more_specs(shim):
-        cls_name = {"HMA20": "HMA", "KAMA10": "KAMA", "DPO21": "DPO",
-                    "DMI_ema": "DMI"}.get(name, name)
+        if name.endswith("Ahead"):
+            continue
+        cls_name = {"HMA20": "HMA", "KAMA10": "KAMA", "DPO21": "DPO", "DMI_ema": "DMI",
+                    "Ichimoku22": "Ichimoku", "PSAR03": "PSAR"}.get(name, name)
         ref, got = getattr(bt.indicators, cls_name), getattr(shim.indicators, cls_name)
         assert ref.lines.getlinealiases() == got._line_names, name

@@ -371,9 +371,9 @@ def test_quoted_yahoo_numbers_fail_as_in_backtrader(tmp_path):
 
 
 def test_missing_indicators_say_so_by_name():
-    with pytest.raises(AttributeError, match="'Ichimoku' is not available in "
+    with pytest.raises(AttributeError, match="'Vortex' is not available in "
                                              "ml4t.compat.backtrader yet"):
-        bt.ind.Ichimoku
+        bt.ind.Vortex
     with pytest.raises(AttributeError, match="did you mean 'KAMA'"):
         bt.indicators.KAMAA
     assert bt.ind.ADX is bt.indicators.AverageDirectionalMovementIndex
@@ -423,3 +423,29 @@ def test_directional_aroon_and_envelope_ranges(moves):
     assert np.allclose(top, sma * 1.02) and np.allclose(bot, sma * 0.98)
     rank = values(seen["rank"].lines[0])
     assert ((rank >= 0) & (rank < 1)).all()
+
+
+def test_parabolic_sar_by_hand():
+    """Bar 1 closes up, so the trend starts down (stop 10.5, the bar's midpoint; extreme
+    9, bar 0's low) and bar 1's high 11 >= 10.5 reverses it at once: stop 9 (the old
+    extreme), extreme 11, factor 0.02. Next stop 9 + 0.02 x 2 = 9.04, pulled down to the
+    lowest of the last two lows, 9. Bar 2: new high 12 -> factor 0.04, next stop 9 + 0.04 x 3
+    = 9.12. Bar 3: high 12.5 -> factor 0.06, next stop 9.12 + 0.06 x 3.38 = 9.3228. Bar 4:
+    low 9.0 <= 9.3228 reverses: the stop jumps to the extreme, 12.5."""
+    import numpy as np
+
+    rows = [(9.5, 10, 9, 9.5), (10.5, 11, 10, 10.8), (11.5, 12, 11, 11.8),
+            (12, 12.5, 11.5, 12), (10, 11, 9.0, 9.2)]
+    seen = {}
+
+    class S(bt.Strategy):
+        def __init__(self):
+            seen["psar"] = bt.ind.PSAR(self.data)
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(rows)))
+    cerebro.addstrategy(S)
+    cerebro.run()
+    got = np.asarray(seen["psar"].lines[0].array, dtype=float)
+    assert np.isnan(got[0])
+    assert got[1:].tolist() == pytest.approx([9.0, 9.0, 9.12, 12.5], rel=1e-12)

@@ -1336,6 +1336,77 @@ class AroonUpDownOscillator(_Aroon):
     alias = ("AroonUpDownOsc",)
     lines = ("aroonup", "aroondown", "aroonosc")
 
+
+class Ichimoku(Indicator):
+    """Ichimoku cloud: conversion and base lines (midpoints of the highest high and lowest
+    low over ``tenkan`` / ``kijun`` bars), the two leading spans pushed ``senkou_lead``
+    bars forward, and ``chikou_span``, the close ``chikou`` bars *ahead* (as in Backtrader,
+    whose indicators are computed over the whole preloaded feed: reading ``chikou_span[0]``
+    in ``next()`` looks into the future; NaN on the last ``chikou`` bars)."""
+
+    lines = ("tenkan_sen", "kijun_sen", "senkou_span_a", "senkou_span_b", "chikou_span")
+    params = (("tenkan", 9), ("kijun", 26), ("senkou", 52), ("senkou_lead", 26),
+              ("chikou", 26))
+
+    def _midpoint(self, period):
+        return (Highest(self.data.high, period=period) + Lowest(self.data.low, period=period)) / 2.0
+
+    def __init__(self):
+        p = self.p
+        self.l.tenkan_sen = self._midpoint(p.tenkan)
+        self.l.kijun_sen = self._midpoint(p.kijun)
+        self.l.senkou_span_a = ((self.l.tenkan_sen + self.l.kijun_sen) / 2.0)(-p.senkou_lead)
+        self.l.senkou_span_b = self._midpoint(p.senkou)(-p.senkou_lead)
+        self.l.chikou_span = self.data.close(p.chikou)
+
+
+class ParabolicSAR(PeriodN):
+    """Wilder's parabolic stop and reverse, with Backtrader's start: on the second bar the
+    trend is taken as the reverse of the close's direction (so the first bar reverses it),
+    the stop at that bar's midpoint and the extreme at the previous bar's low (rising
+    close) or high; the acceleration factor grows by ``af`` at each new extreme up to
+    ``afmax``; the stop never enters the last two bars' range."""
+
+    alias = ("PSAR",)
+    lines = ("psar",)
+    params = (("period", 2), ("af", 0.02), ("afmax", 0.20))
+
+    def _bt_compute(self):
+        clock = _clock_of(self)
+        high, low, close = (_arr(x, clock) for x in (self.data.high, self.data.low,
+                                                      self.data.close))
+        out = self.lines[0].array
+        step, cap, mp = self.p.af, self.p.afmax, self._minperiod
+        state = None                     # (rising, sar, extreme, factor) for this bar
+        for i in range(len(out)):
+            bars = i + 1
+            if bars == 1:
+                continue
+            if state is None and bars >= 2 and (bars == 2 or bars >= mp):
+                rising_close = close[i] >= close[i - 1]
+                # the trend starts reversed: the first step below flips it
+                state = (not rising_close, (high[i] + low[i]) / 2.0,
+                         low[i - 1] if rising_close else high[i - 1], step)
+            if state is None:
+                continue
+            rising, sar, extreme, factor = state
+            hi, lo = high[i], low[i]
+            if (rising and sar >= lo) or (not rising and sar <= hi):
+                rising = not rising
+                sar, extreme, factor = extreme, (hi if rising else lo), step
+            out[i] = sar if bars >= mp else NAN
+            if rising and hi > extreme:
+                extreme, factor = hi, min(factor + step, cap)
+            elif not rising and lo < extreme:
+                extreme, factor = lo, min(factor + step, cap)
+            sar = sar + factor * (extreme - sar)
+            if rising:
+                if sar > lo or sar > low[i - 1]:
+                    sar = min(lo, low[i - 1])
+            elif sar < hi or sar < high[i - 1]:
+                sar = max(hi, high[i - 1])
+            state = (rising, sar, extreme, factor)
+
 class Envelope(Indicator):
     """The data with a band ``perc`` percent above and below it."""
 
@@ -1395,7 +1466,7 @@ __all__ = sorted(set(__all__) | set(_ALL) | {
 
 #: Backtrader indicators the shim does not have yet (named in the AttributeError)
 NOT_YET = frozenset({
-    "Ichimoku", "ParabolicSAR", "PSAR", "PivotPoint", "FibonacciPivotPoint",
+    "PivotPoint", "FibonacciPivotPoint",
     "DemarkPivotPoint", "Vortex", "HeikinAshi", "HaDelta", "haDelta", "DV2", "KST",
     "KnowSureThing", "TSI", "TrueStrengthIndicator", "RMI", "RelativeMomentumIndex",
     "LaguerreRSI", "LRSI", "LaguerreFilter", "LAGF", "Hurst", "HurstExponent",

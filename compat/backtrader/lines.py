@@ -154,7 +154,15 @@ def delayed(line: "LineBuffer", ago: int) -> "LineBuffer":
     elif ago > 0:
         if ago < n:
             out[:n - ago] = line.array[ago:]
-        mp = line._minperiod
+        if ago <= n:
+            # Backtrader's preloaded buffers: the last bar reads around the end of the
+            # array to the value ``ago - 1`` (the bars before it, past the end, are NaN)
+            out[n - 1] = line.array[ago - 1]
+        # values from the first bar whose source bar is ready; the minimum period a
+        # strategy waits for is Backtrader's max(source's, ago)
+        res = LineBuffer(line._clock, out, max(line._minperiod, ago))
+        _register(res)
+        return res
     else:
         out[:] = line.array
         mp = line._minperiod
