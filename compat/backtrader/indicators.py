@@ -1407,6 +1407,202 @@ class ParabolicSAR(PeriodN):
                 sar = max(hi, high[i - 1])
             state = (rising, sar, extreme, factor)
 
+
+class _PriceOscillatorBase(Indicator):
+    params = (("period1", 12), ("period2", 26), ("_movav", ExponentialMovingAverage))
+
+    def __init__(self):
+        self.ma1 = self.p._movav(self.data, period=self.p.period1)
+        self.ma2 = self.p._movav(self.data, period=self.p.period2)
+        self.lines[0] = self.ma1 - self.ma2
+
+
+class PriceOscillator(_PriceOscillatorBase):
+    """Fast minus slow moving average."""
+
+    alias = ("PriceOsc", "AbsolutePriceOscillator", "APO", "AbsPriceOsc")
+    lines = ("po",)
+
+
+class PercentagePriceOscillator(_PriceOscillatorBase):
+    """``100 x (fast - slow) / slow``, its ``period_signal`` average and the difference."""
+
+    alias = ("PPO", "PercPriceOsc")
+    lines = ("ppo", "signal", "histo")
+    params = (("period_signal", 9),)
+    _over_slow = True
+
+    def __init__(self):
+        super().__init__()
+        self.lines.ppo = 100.0 * self.lines[0] / (self.ma2 if self._over_slow else self.ma1)
+        self.l.signal = self.p._movav(self.l.ppo, period=self.p.period_signal)
+        self.lines.histo = self.lines.ppo - self.lines.signal
+
+
+class PercentagePriceOscillatorShort(PercentagePriceOscillator):
+    """As ``PPO``, divided by the fast average."""
+
+    alias = ("PPOShort", "PercPriceOscShort")
+    _over_slow = False
+
+
+class Vortex(Indicator):
+    """``vi_plus = sum|high - previous low| / sum(true range)``, ``vi_minus`` with
+    ``|low - previous high|``, over ``period`` bars."""
+
+    lines = ("vi_plus", "vi_minus")
+    params = (("period", 14),)
+
+    def __init__(self):
+        d, p = self.data, self.p.period
+        rng = SumN(Max(abs(d.high - d.low), abs(d.high - d.close(-1)),
+                       abs(d.low - d.close(-1))), period=p)
+        self.l.vi_plus = SumN(abs(d.high - d.low(-1)), period=p) / rng
+        self.l.vi_minus = SumN(abs(d.low - d.high(-1)), period=p) / rng
+
+
+class TrueStrengthIndicator(Indicator):
+    """``100 x`` double-smoothed change over double-smoothed absolute change."""
+
+    alias = ("TSI",)
+    lines = ("tsi",)
+    params = (("period1", 25), ("period2", 13), ("pchange", 1),
+              ("_movav", ExponentialMovingAverage))
+
+    def __init__(self):
+        ma, p1, p2 = self.p._movav, self.p.period1, self.p.period2
+        change = self.data - self.data(-self.p.pchange)
+        num = ma(ma(change, period=p1), period=p2)
+        den = ma(ma(abs(change), period=p1), period=p2)
+        self.lines.tsi = 100.0 * (num / den)
+
+
+class KnowSureThing(Indicator):
+    """Weighted sum of four smoothed ``ROC100``s, and its signal average."""
+
+    alias = ("KST",)
+    lines = ("kst", "signal")
+    params = (("rp1", 10), ("rp2", 15), ("rp3", 20), ("rp4", 30),
+              ("rma1", 10), ("rma2", 10), ("rma3", 10), ("rma4", 10), ("rsignal", 9),
+              ("rfactors", [1.0, 2.0, 3.0, 4.0]), ("_rmovav", MovingAverageSimple),
+              ("_smovav", MovingAverageSimple))
+
+    def __init__(self):
+        p = self.p
+        smoothed = [p._rmovav(RateOfChange100(self.data, period=rp), period=rma)
+                    for rp, rma in ((p.rp1, p.rma1), (p.rp2, p.rma2), (p.rp3, p.rma3),
+                                    (p.rp4, p.rma4))]
+        self.l.kst = sum(f * r for f, r in zip(p.rfactors, smoothed))
+        self.l.signal = p._smovav(self.l.kst, period=p.rsignal)
+
+
+class RelativeMomentumIndex(RelativeStrengthIndex):
+    """RSI of the change over ``lookback`` bars (the line is also ``rmi``)."""
+
+    alias = ("RMI",)
+    linealias = (("rsi", "rmi"),)
+    params = (("period", 20), ("lookback", 5))
+
+
+class PrettyGoodOscillator(Indicator):
+    """Distance from the moving average in ATRs."""
+
+    alias = ("PGO", "PrettyGoodOsc")
+    lines = ("pgo",)
+    params = (("period", 14), ("_movav", MovingAverageSimple))
+
+    def __init__(self):
+        ma = self.p._movav(self.data, period=self.p.period)
+        self.lines.pgo = (self.data - ma) / AverageTrueRange(self.data, period=self.p.period)
+
+
+class AccelerationDecelerationOscillator(Indicator):
+    """The awesome oscillator minus its ``period`` moving average."""
+
+    alias = ("AccDeOsc",)
+    lines = ("accde",)
+    params = (("period", 5), ("movav", MovingAverageSimple))
+
+    def __init__(self):
+        ao = AwesomeOscillator(self.data)
+        self.l.accde = ao - self.p.movav(ao, period=self.p.period)
+
+
+class DV2(Indicator):
+    """Percent rank (x 100, over ``period``) of the ``maperiod`` average of close over the
+    bar's midpoint."""
+
+    lines = ("dv2",)
+    params = (("period", 252), ("maperiod", 2), ("_movav", MovingAverageSimple))
+
+    def __init__(self):
+        d = self.data
+        ratio = self.p._movav(d.close / ((d.high + d.low) / 2.0), period=self.p.maperiod)
+        self.lines.dv2 = PercentRank(ratio, period=self.p.period) * 100
+
+
+class HeikinAshi(Indicator):
+    """Heikin-Ashi candles: close = mean of the bar's OHLC; open = mean of the previous
+    candle's open and close (the first: mean of the bar's open and close); high / low
+    include the candle's open and close. Lines also named ``open``, ``high``, ``low``,
+    ``close``."""
+
+    lines = ("ha_open", "ha_high", "ha_low", "ha_close")
+    linealias = (("ha_open", "open"), ("ha_high", "high"), ("ha_low", "low"),
+                 ("ha_close", "close"))
+
+    def __init__(self):
+        self.addminperiod(2)             # the open refers to the previous candle
+
+    def _bt_compute(self):
+        clock = _clock_of(self)
+        o, h, lo, c = (_farr(x, clock) for x in (self.data.open, self.data.high,
+                                                  self.data.low, self.data.close))
+        ha_close = (o + h + lo + c) / 4.0
+        ha_open = np.empty_like(ha_close)
+        if len(ha_open):
+            ha_open[0] = (o[0] + c[0]) / 2.0
+        for i in range(1, len(ha_open)):
+            ha_open[i] = (ha_open[i - 1] + ha_close[i - 1]) / 2.0
+        lines = self.lines
+        lines.ha_close.array[:] = ha_close
+        lines.ha_open.array[:] = ha_open
+        lines.ha_high.array[:] = np.maximum(np.maximum(h, ha_open), ha_close)
+        lines.ha_low.array[:] = np.minimum(np.minimum(lo, ha_open), ha_close)
+        if len(ha_open):                 # (Backtrader: high / low wait for the 2nd bar)
+            lines.ha_high.array[0] = lines.ha_low.array[0] = NAN
+
+
+class Oscillator(Indicator):
+    """The data minus a second line (``Oscillator(data, line)``), or, given one
+    indicator, its own data minus it."""
+
+    lines = ("osc",)
+
+    def __init__(self):
+        if len(self.datas) > 1:
+            src, self.dataosc = self.data, self.data1
+        else:
+            src, self.dataosc = self.data.data, self.data
+        self.lines[0] = src - self.dataosc
+
+
+def _oscillator_of(movav):
+    """``<MovingAverage>Oscillator``: the data minus the moving average, in the average's
+    own line (aliases: the name + ``Osc``, each alias + ``Oscillator`` / ``Osc``)."""
+
+    def __init__(self):
+        movav.__init__(self)
+        self.lines[0] = self.data - self.lines[0]
+
+    name = movav.__name__
+    aliases = [name + "Osc"] + [a + suffix for a in movav.__dict__.get("alias", ())
+                                for suffix in ("Oscillator", "Osc")]
+    return type(name + "Oscillator", (movav,), {
+        "__init__": __init__, "__module__": __name__, "_notregister": True,
+        "alias": tuple(aliases),
+        "__doc__": f"The data minus its {name}."})
+
 class Envelope(Indicator):
     """The data with a band ``perc`` percent above and below it."""
 
@@ -1439,6 +1635,7 @@ def _envelope_of(movav):
 
 for _movav in list(MovingAverage._movavs):
     globals()[_movav.__name__ + "Envelope"] = _envelope_of(_movav)
+    globals()[_movav.__name__ + "Oscillator"] = _oscillator_of(_movav)
 del _movav
 
 # every indicator class and alias by name (for ``bt.indicators.<Name>``)
@@ -1466,16 +1663,11 @@ __all__ = sorted(set(__all__) | set(_ALL) | {
 
 #: Backtrader indicators the shim does not have yet (named in the AttributeError)
 NOT_YET = frozenset({
-    "PivotPoint", "FibonacciPivotPoint",
-    "DemarkPivotPoint", "Vortex", "HeikinAshi", "HaDelta", "haDelta", "DV2", "KST",
-    "KnowSureThing", "TSI", "TrueStrengthIndicator", "RMI", "RelativeMomentumIndex",
+    "PivotPoint", "FibonacciPivotPoint", "DemarkPivotPoint", "HaDelta", "haDelta",
     "LaguerreRSI", "LRSI", "LaguerreFilter", "LAGF", "Hurst", "HurstExponent",
     "OLS_Slope_InterceptN", "OLS_TransformationN", "OLS_BetaN", "CointN",
-    "PrettyGoodOscillator", "PGO", "PriceOscillator", "PriceOsc", "APO",
-    "PercentagePriceOscillator", "PPO", "PercentagePriceOscillatorShort", "PPOShort",
-    "AccelerationDecelerationOscillator", "AccDeOsc", "DicksonMovingAverage", "DMA",
-    "ZeroLagIndicator", "ZLIndicator", "ZLInd", "EC", "ErrorCorrecting",
-    "SMAOscillator", "EMAOscillator", "Oscillator", "OscillatorMixIn"})
+    "DicksonMovingAverage", "DMA", "ZeroLagIndicator", "ZLIndicator", "ZLInd", "EC",
+    "ErrorCorrecting"})
 
 
 def __getattr__(name):

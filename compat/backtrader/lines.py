@@ -381,10 +381,13 @@ def coupled(x):
 class Lines:
     """The lines of one object, by index, by name, iterable; assigning binds a value."""
 
-    def __init__(self, names, buffers):
+    def __init__(self, names, buffers, aliases=None):
         object.__setattr__(self, "_names", tuple(names))
         object.__setattr__(self, "_buffers", list(buffers))
-        object.__setattr__(self, "_index", {n: i for i, n in enumerate(names)})
+        index = {n: i for i, n in enumerate(names)}
+        for alias, name in (aliases or {}).items():     # ``linealias``: a second name
+            index.setdefault(alias, index[name])
+        object.__setattr__(self, "_index", index)
 
     def __getitem__(self, i):
         return self._buffers[i]
@@ -442,6 +445,7 @@ class LineSeries(LineRoot, ParamsHolder):
 
     lines = ()
     _line_names: tuple = ()
+    _line_aliases: dict = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -457,6 +461,11 @@ class LineSeries(LineRoot, ParamsHolder):
             if n not in names:
                 names.append(n)
         cls._line_names = tuple(names)
+        aliases = {}
+        for b in reversed(cls.__mro__):
+            for name, alias in b.__dict__.get("linealias", ()):
+                aliases[alias] = name
+        cls._line_aliases = {a: n for a, n in aliases.items() if n in names}
 
     def _bt_make_lines(self, clock: Clock, minperiod: int = 1, arrays=None):
         bufs = []
@@ -464,7 +473,8 @@ class LineSeries(LineRoot, ParamsHolder):
             arr = None if arrays is None else arrays.get(name)
             kind = DateTimeLine if name == "datetime" else LineBuffer
             bufs.append(kind(clock, arr, minperiod, name))
-        lines = Lines(self._line_names, bufs)
+        aliases = self._line_aliases
+        lines = Lines(self._line_names, bufs, aliases)
         d = self.__dict__
         d["lines"] = d["l"] = lines
         if bufs:
@@ -473,6 +483,8 @@ class LineSeries(LineRoot, ParamsHolder):
         for name, buf in zip(self._line_names, bufs):
             d.setdefault(name, buf)
             d.setdefault("line_" + name, buf)
+        for alias, name in aliases.items():
+            d.setdefault(alias, bufs[self._line_names.index(name)])
         return lines
 
     def _line0(self):
