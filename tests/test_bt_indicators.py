@@ -110,6 +110,17 @@ def more_specs(bt):
         "SMAOscillator": lambda d: ind.SMAOscillator(d, period=15),
         "EMAOsc": lambda d: ind.EMAOsc(d.high, period=12),
         "KAMAOscillator": lambda d: ind.KAMAOscillator(d),
+        "LaguerreRSI": lambda d: ind.LRSI(d),
+        "LaguerreRSI_g7": lambda d: ind.LaguerreRSI(d, gamma=0.7, period=3),
+        "LaguerreFilter": lambda d: ind.LAGF(d), "ZeroLagIndicator": lambda d: ind.ZLInd(d),
+        "ZLInd12": lambda d: ind.ZeroLagIndicator(d, period=12, gainlimit=30),
+        "DicksonMovingAverage": lambda d: ind.DMA(d), "HurstExponent": lambda d: ind.Hurst(d),
+        "Hurst60": lambda d: ind.Hurst(d, period=60, lag_start=3, lag_end=20),
+        "PivotPoint": lambda d: ind.PivotPoint(d),
+        "PivotPointClose": lambda d: ind.PivotPoint(d, close=True),
+        "PivotPointOpen": lambda d: ind.PivotPoint(d, open=True),
+        "FibonacciPivotPoint": lambda d: ind.FibonacciPivotPoint(d),
+        "DemarkPivotPoint": lambda d: ind.DemarkPivotPoint(d),
         "Envelope": lambda d: ind.Envelope(d, perc=3.0),
         "SMAEnvelope": lambda d: ind.SMAEnvelope(d, period=20),
         "EMAEnvelope": lambda d: ind.EMAEnvelope(d.high, period=12, perc=1.5),
@@ -189,7 +200,10 @@ def test_more_indicators_line_names():
             continue
         cls_name = {"HMA20": "HMA", "KAMA10": "KAMA", "DPO21": "DPO", "DMI_ema": "DMI",
                     "Ichimoku22": "Ichimoku", "PSAR03": "PSAR", "DV2_50": "DV2",
-                    "OscillatorOfSMA": "Oscillator"}.get(name, name)
+                    "OscillatorOfSMA": "Oscillator", "LaguerreRSI_g7": "LaguerreRSI",
+                    "ZLInd12": "ZeroLagIndicator", "Hurst60": "HurstExponent",
+                    "PivotPointClose": "PivotPoint",
+                    "PivotPointOpen": "PivotPoint"}.get(name, name)
         ref, got = getattr(bt.indicators, cls_name), getattr(shim.indicators, cls_name)
         assert ref.lines.getlinealiases() == got._line_names, name
 
@@ -198,7 +212,9 @@ def heikin_ashi_specs(bt):
     """Alone: Backtrader runs a strategy holding a HeikinAshi in next mode (its
     ``_nextforce``), which changes the last bar of forward-shifted lines elsewhere."""
     return {"HeikinAshi": lambda d: bt.indicators.HeikinAshi(d),
-            "HeikinAshiOpenAlias": lambda d: bt.indicators.HeikinAshi(d).open * 1.0}
+            "HeikinAshiOpenAlias": lambda d: bt.indicators.HeikinAshi(d).open * 1.0,
+            "haDelta": lambda d: bt.indicators.haDelta(d),
+            "haDeltaPlain": lambda d: bt.indicators.haD(d, autoheikin=False, period=5)}
 
 
 def test_heikin_ashi_values_warmup_and_line_aliases():
@@ -206,3 +222,34 @@ def test_heikin_ashi_values_warmup_and_line_aliases():
         compute("ml4t.compat.backtrader", heikin_ashi_specs)
     for name in heikin_ashi_specs(importlib.import_module("ml4t.compat.backtrader")):
         test_indicator_values_and_warmup(both_ha, name)
+
+
+def test_pivot_points_of_a_monthly_feed_read_from_daily_next():
+    """The usual pivot set-up: the pivots of a monthly resampling of the daily feed, read
+    in the daily ``next()``: the same values on every daily bar as Backtrader's."""
+    import datetime as dt
+
+    def run(modname):
+        bt = importlib.import_module(modname)
+
+        class Pivots(bt.Strategy):
+            def __init__(self):
+                self.pp = bt.ind.PivotPoint(self.data1)
+                self.fib = bt.ind.FibonacciPivotPoint(self.data1)
+                self.seen = []
+
+            def next(self):
+                self.seen.append((len(self), len(self.data1), self.pp.lines.p[0],
+                                  self.pp.s1[0], self.pp.r2[0], self.fib.r3[0]))
+
+        cerebro = bt.Cerebro(stdstats=False)
+        feed = bt.feeds.YahooFinanceCSVData(dataname=ORCL, fromdate=dt.datetime(2005, 1, 1),
+                                            todate=dt.datetime(2007, 12, 31))
+        cerebro.adddata(feed)
+        cerebro.resampledata(feed, timeframe=bt.TimeFrame.Months)
+        cerebro.addstrategy(Pivots)
+        return cerebro.run()[0].seen
+
+    ref, got = run("backtrader"), run("ml4t.compat.backtrader")
+    assert len(got) == len(ref) == 734
+    assert got == ref

@@ -371,9 +371,9 @@ def test_quoted_yahoo_numbers_fail_as_in_backtrader(tmp_path):
 
 
 def test_missing_indicators_say_so_by_name():
-    with pytest.raises(AttributeError, match="'PivotPoint' is not available in "
+    with pytest.raises(AttributeError, match="'OLS_BetaN' is not available in "
                                              "ml4t.compat.backtrader yet"):
-        bt.ind.PivotPoint
+        bt.ind.OLS_BetaN
     with pytest.raises(AttributeError, match="did you mean 'KAMA'"):
         bt.indicators.KAMAA
     assert bt.ind.ADX is bt.indicators.AverageDirectionalMovementIndex

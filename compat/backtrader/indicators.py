@@ -1603,6 +1603,194 @@ def _oscillator_of(movav):
         "alias": tuple(aliases),
         "__doc__": f"The data minus its {name}."})
 
+
+class _Laguerre(PeriodN):
+    """Ehlers' four-stage Laguerre filter of the data, run from the first bar of the
+    minimum period (the stages start at 0)."""
+
+    params = (("gamma", 0.5),)
+
+    def _stages(self):
+        clock = _clock_of(self)
+        src = _arr(self.data, clock)
+        g = self.p.gamma
+        l0 = l1 = l2 = l3 = 0.0
+        for i in range(max(self._minperiod - 1, 0), len(src)):
+            p0, p1, p2 = l0, l1, l2
+            l0 = (1.0 - g) * src[i] + g * p0
+            l1 = -g * l0 + p0 + g * p1
+            l2 = -g * l1 + p1 + g * p2
+            l3 = -g * l2 + p2 + g * l3
+            yield i, l0, l1, l2, l3
+
+
+class LaguerreRSI(_Laguerre):
+    """The share of the Laguerre stages' rises among their moves (1.0 when flat)."""
+
+    alias = ("LRSI",)
+    lines = ("lrsi",)
+    params = (("period", 6),)
+
+    def _bt_compute(self):
+        out = self.lines[0].array
+        for i, l0, l1, l2, l3 in self._stages():
+            up = down = 0.0
+            for a, b in ((l0, l1), (l1, l2), (l2, l3)):
+                if a >= b:
+                    up += a - b
+                else:
+                    down += b - a
+            total = up + down
+            out[i] = 1.0 if not total else up / total
+
+
+class LaguerreFilter(_Laguerre):
+    """``(l0 + 2 l1 + 2 l2 + l3) / 6`` of the Laguerre stages."""
+
+    alias = ("LAGF",)
+    lines = ("lfilter",)
+
+    def _bt_compute(self):
+        out = self.lines[0].array
+        for i, l0, l1, l2, l3 in self._stages():
+            out[i] = (l0 + (2 * l1) + (2 * l2) + l3) / 6
+
+
+class haDelta(Indicator):
+    """Heikin-Ashi close minus open (of the data's candles with ``autoheikin``) and its
+    ``period`` moving average."""
+
+    alias = ("haD",)
+    lines = ("haDelta", "smoothed")
+    params = (("period", 3), ("movav", MovingAverageSimple), ("autoheikin", True))
+
+    def __init__(self):
+        d = HeikinAshi(self.data) if self.p.autoheikin else self.data
+        self.lines.haDelta = delta = d.close - d.open
+        self.lines.smoothed = self.p.movav(delta, period=self.p.period)
+
+
+class ZeroLagIndicator(MovingAverageBase):
+    """Ehlers' error-correcting EMA: each bar, the gain in [-gainlimit/10, gainlimit/10]
+    (steps of 0.1) whose ``alpha (ema + gain (price - previous)) + (1 - alpha) previous``
+    lies nearest the price; the first value is the EMA."""
+
+    alias = ("ZLIndicator", "ZLInd", "EC", "ErrorCorrecting")
+    lines = ("ec",)
+    params = (("gainlimit", 50), ("_movav", ExponentialMovingAverage))
+
+    def __init__(self):
+        self.ema = ExponentialMovingAverage(self.data, period=self.p.period)
+
+    def _bt_compute(self):
+        clock = _clock_of(self)
+        price, ema = _arr(self.data, clock), _arr(self.ema, clock)
+        a, a1 = self.ema.alpha, self.ema.alpha1
+        gains = [v / 10 for v in range(-self.p.gainlimit, self.p.gainlimit + 1)]
+        out = self.lines[0].array
+        prev = NAN
+        for i in range(max(self._minperiod - 1, 0), len(out)):
+            best, least, e, x = ema[i], float(2 ** 63 - 1), ema[i], price[i]
+            for gain in gains:
+                ec = a * (e + gain * (x - prev)) + a1 * prev
+                err = abs(x - ec)
+                if err < least:
+                    least, best = err, ec
+            out[i] = prev = best
+
+
+class DicksonMovingAverage(MovingAverageBase):
+    """Mean of the zero-lag error-correcting EMA and a Hull moving average."""
+
+    alias = ("DMA", "DicksonMA")
+    lines = ("dma",)
+    params = (("gainlimit", 50), ("hperiod", 7), ("_movav", ExponentialMovingAverage),
+              ("_hma", HullMovingAverage))
+
+    def __init__(self):
+        ec = ZeroLagIndicator(self.data, period=self.p.period, gainlimit=self.p.gainlimit,
+                              _movav=self.p._movav)
+        self.lines.dma = (ec + self.p._hma(self.data, period=self.p.hperiod)) / 2.0
+
+
+class HurstExponent(PeriodN):
+    """Twice the slope of log10(sqrt(std of lagged differences)) on log10(lag), over the
+    last ``period`` values, lags ``lag_start`` (2) to ``lag_end`` (period // 2, excluded)."""
+
+    alias = ("Hurst",)
+    lines = ("hurst",)
+    params = (("period", 40), ("lag_start", None), ("lag_end", None))
+
+    def _bt_compute(self):
+        p = self.p.period
+        lags = np.asarray(range(self.p.lag_start or 2, self.p.lag_end or (p // 2)))
+        loglags = np.log10(lags)
+        src = _farr(self.data, _clock_of(self))
+        out = self.lines[0].array
+        for i in range(max(self._minperiod - 1, 0), len(out)):
+            ts = src[i - p + 1:i + 1]
+            tau = [np.sqrt(np.std(np.subtract(ts[lag:], ts[:-lag]))) for lag in lags]
+            out[i] = np.polyfit(loglags, np.log10(tau), 1)[0] * 2.0
+
+
+def _pivot_base(self):
+    d = self.data
+    h, lo, c = d.high, d.low, d.close
+    if self.p.close:
+        return (h + lo + 2.0 * c) / 4.0
+    if self.p.open:
+        return (h + lo + c + d.open) / 4.0
+    return (h + lo + c) / 3.0
+
+
+class PivotPoint(Indicator):
+    """Floor pivot of each bar of the data (usually a coarser, resampled feed): ``p`` and
+    supports / resistances ``s1 = 2p - high``, ``r1 = 2p - low``, ``s2/r2 = p -/+ range``."""
+
+    lines = ("p", "s1", "s2", "r1", "r2")
+    params = (("open", False), ("close", False), ("_autoplot", True))
+
+    def __init__(self):
+        h, lo = self.data.high, self.data.low
+        self.lines.p = p = _pivot_base(self)
+        self.lines.s1 = 2.0 * p - h
+        self.lines.r1 = 2.0 * p - lo
+        self.lines.s2 = p - (h - lo)
+        self.lines.r2 = p + (h - lo)
+
+
+class FibonacciPivotPoint(Indicator):
+    """Pivot ``p`` with supports / resistances ``p -/+ level x range`` at three levels."""
+
+    lines = ("p", "s1", "s2", "s3", "r1", "r2", "r3")
+    params = (("open", False), ("close", False), ("_autoplot", True), ("level1", 0.382),
+              ("level2", 0.618), ("level3", 1.0))
+
+    def __init__(self):
+        rng = self.data.high - self.data.low
+        self.lines.p = p = _pivot_base(self)
+        for k, level in ((1, self.p.level1), (2, self.p.level2), (3, self.p.level3)):
+            setattr(self.lines, f"s{k}", p - level * rng)
+            setattr(self.lines, f"r{k}", p + level * rng)
+
+
+class DemarkPivotPoint(Indicator):
+    """DeMark's pivot: ``x`` weights the low (close < open), the high (close > open) or
+    the close (equal) twice in high + low + close + that; ``p = x / 4``,
+    ``s1 = x / 2 - high``, ``r1 = x / 2 - low``."""
+
+    lines = ("p", "s1", "r1")
+    params = (("open", False), ("close", False), ("_autoplot", True), ("level1", 0.382),
+              ("level2", 0.618), ("level3", 1.0))
+
+    def __init__(self):
+        d = self.data
+        x = CmpEx(d.close, d.open, d.high + 2.0 * d.low + d.close,
+                  2.0 * d.high + d.low + d.close, d.high + d.low + 2.0 * d.close)
+        self.lines.p = x / 4.0
+        self.lines.s1 = x / 2.0 - d.high
+        self.lines.r1 = x / 2.0 - d.low
+
 class Envelope(Indicator):
     """The data with a band ``perc`` percent above and below it."""
 
@@ -1662,12 +1850,7 @@ __all__ = sorted(set(__all__) | set(_ALL) | {
     "Mean", "ExpSmoothing", "AverageWeighted", "CumSum", "CumulativeSum"})
 
 #: Backtrader indicators the shim does not have yet (named in the AttributeError)
-NOT_YET = frozenset({
-    "PivotPoint", "FibonacciPivotPoint", "DemarkPivotPoint", "HaDelta", "haDelta",
-    "LaguerreRSI", "LRSI", "LaguerreFilter", "LAGF", "Hurst", "HurstExponent",
-    "OLS_Slope_InterceptN", "OLS_TransformationN", "OLS_BetaN", "CointN",
-    "DicksonMovingAverage", "DMA", "ZeroLagIndicator", "ZLIndicator", "ZLInd", "EC",
-    "ErrorCorrecting"})
+NOT_YET = frozenset({"OLS_Slope_InterceptN", "OLS_TransformationN", "OLS_BetaN", "CointN"})
 
 
 def __getattr__(name):
