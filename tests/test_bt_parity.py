@@ -1367,3 +1367,75 @@ def test_example_runs_the_same_on_both():
     assert same(orders_a, orders_b)
     assert same(an_a, an_b)
     assert abs(value_a - value_b) <= REL * value_a
+
+
+def _close_nested(a, b, path="") -> None:
+    """Equal structures; floats within 1e-9 relative (the engines' cash agrees to that)."""
+    if isinstance(a, dict):
+        assert list(a) == list(b), f"{path}: keys differ"
+        for k in a:
+            _close_nested(a[k], b[k], f"{path}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{path}: lengths {len(a)} vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close_nested(x, y, f"{path}[{i}]")
+    elif isinstance(a, float):
+        assert (math.isnan(a) and math.isnan(b)) or \
+            math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), f"{path}: {a!r} vs {b!r}"
+    else:
+        assert a == b, f"{path}: {a!r} vs {b!r}"
+
+
+def test_pyfolio_analyzer_gives_backtraders_items():
+    """The book's Backtrader notebook: ``addanalyzer(bt.analyzers.PyFolio)`` then
+    ``get_pf_items()`` for pyfolio. Same analysis dicts (returns, positions with headers
+    and cash, transactions with headers, gross leverage) and the same four pandas objects;
+    ``GrossLeverage`` alone too."""
+    out = {}
+    for name in ("backtrader", "ml4t.compat.backtrader"):
+        bt = importlib.import_module(name)
+        c = _cross_cerebro(bt)
+        c.addanalyzer(bt.analyzers.PyFolio, _name="pyfolio")
+        c.addanalyzer(bt.analyzers.GrossLeverage, _name="glev")
+        strat = c.run()[0]
+        pf = strat.analyzers.pyfolio
+        out[name] = (pf.get_analysis(), pf.get_pf_items(), strat.analyzers.glev.get_analysis())
+    (ref, ref_items, ref_lev), (got, got_items, got_lev) = out.values()
+    _close_nested(ref, got)
+    _close_nested(ref_lev, got_lev)
+    assert len(ref["transactions"]) > 10 and max(ref["gross_lev"].values()) > 0.4   # traded
+    for a, b in zip(ref_items, got_items):
+        if isinstance(a, pd.Series):
+            pd.testing.assert_series_equal(a, b, rtol=1e-9, atol=1e-9)
+        else:
+            pd.testing.assert_frame_equal(a, b, rtol=1e-9, atol=1e-9)
+    returns, positions, transactions, gross_lev = got_items
+    assert str(returns.index.tz) == "UTC" and list(positions.columns)[-1] == "cash"
+    assert list(transactions.columns) == ["amount", "price", "sid", "symbol", "value"]
+
+
+def test_calmar_vwr_periodstats_and_rolling_log_returns():
+    """The remaining stock analyzers, with their defaults and with other time frames,
+    against Backtrader's on the 2000-2009 crossover."""
+    specs = {
+        "calmar": ("Calmar", {}), "calmar_q": ("Calmar", {"period": 8}),
+        "vwr": ("VWR", {}), "vwr_m": ("VWR", {"timeframe": "Months", "tau": 0.3}),
+        "stats": ("PeriodStats", {}), "stats_m": ("PeriodStats", {"timeframe": "Months",
+                                                                 "zeroispos": True}),
+        "logret": ("LogReturnsRolling", {}),
+        "logret_w": ("LogReturnsRolling", {"timeframe": "Weeks", "compression": 4}),
+    }
+    out = {}
+    for name in ("backtrader", "ml4t.compat.backtrader"):
+        bt = importlib.import_module(name)
+        c = _cross_cerebro(bt)
+        for label, (cls, kw) in specs.items():
+            kw = {k: getattr(bt.TimeFrame, v) if k == "timeframe" else v
+                  for k, v in kw.items()}
+            c.addanalyzer(getattr(bt.analyzers, cls), _name=label, **kw)
+        strat = c.run()[0]
+        out[name] = {label: getattr(strat.analyzers, label).get_analysis() for label in specs}
+    ref, got = out.values()
+    for label in specs:
+        _close_nested(dict(ref[label]), dict(got[label]), label)
+    assert len(ref["calmar"]) == 120 and ref["stats"]["positive"] + ref["stats"]["negative"] > 0

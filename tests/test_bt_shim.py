@@ -449,3 +449,25 @@ def test_parabolic_sar_by_hand():
     got = np.asarray(seen["psar"].lines[0].array, dtype=float)
     assert np.isnan(got[0])
     assert got[1:].tolist() == pytest.approx([9.0, 9.0, 9.12, 12.5], rel=1e-12)
+
+
+def test_gross_leverage_and_period_stats_by_hand():
+    """Buy 10 on bar 1 (filled at bar 2's open, 11, cash 1000 - 110 = 890), close on bar 4
+    (sold at bar 5's open, 12). GrossLeverage = position value / value after each bar:
+    bar 2: 110 / (890 + 110) = 0.11; bar 3: 120 / 1010; bar 4: 130 / 1020; then 0.
+    PeriodStats (daily returns): values 1000, 1000, 1010, 1020, 1010, 1010 (cash 1010 once
+    sold), so returns 0, 0, 0.01, 1/101, -1/102, 0: two up, one down, three unchanged."""
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="X")
+    cerebro.addstrategy(Recorder, script={1: lambda s: s.buy(size=10), 4: lambda s: s.close()})
+    cerebro.broker.setcash(1000.0)
+    cerebro.addanalyzer(bt.analyzers.GrossLeverage, _name="lev")
+    cerebro.addanalyzer(bt.analyzers.PeriodStats, _name="stats", timeframe=bt.TimeFrame.Days)
+    strat = cerebro.run()[0]
+    lev = list(strat.analyzers.lev.get_analysis().values())
+    assert lev == pytest.approx([0.0, 110 / 1000, 120 / 1010, 130 / 1020, 0.0, 0.0])
+    stats = strat.analyzers.stats.get_analysis()
+    rets = [0.0, 0.0, 0.01, 1 / 101, -1 / 102, 0.0]
+    assert (stats["positive"], stats["negative"], stats["nochange"]) == (2, 1, 3)
+    assert stats["best"] == pytest.approx(0.01) and stats["worst"] == pytest.approx(-1 / 102)
+    assert stats["average"] == pytest.approx(sum(rets) / 6)

@@ -8,6 +8,7 @@ trades) come from the native engine through the shim.
 from __future__ import annotations
 
 import datetime as _dt
+import collections
 import math
 import sys
 from collections import OrderedDict
@@ -614,17 +615,194 @@ class PositionsValue(Analyzer):
         self.rets[key] = pvals
 
 
-def _unsupported(name):
-    class _Unsupported(Analyzer):
-        def __new__(cls, *args, **kwargs):
-            raise NotImplementedError(f"analyzer {name} is not supported by the ml4t shim")
-    _Unsupported.__name__ = name
-    return _Unsupported
+class GrossLeverage(Analyzer):
+    """``(value - cash) / value`` at every bar, keyed by the bar's datetime (``fund=True``:
+    the fund value instead of the value)."""
+
+    params = (("fund", None),)
+
+    def start(self):
+        self._fundmode = (getattr(self.strategy.broker, "fundmode", False)
+                          if self.p.fund is None else self.p.fund)
+
+    def notify_fund(self, cash, value, fundvalue, shares):
+        self._cash = cash
+        self._value = fundvalue if self._fundmode else value
+
+    def next(self):
+        self.rets[self.data0.datetime.datetime()] = (self._value - self._cash) / self._value
 
 
-Calmar = _unsupported("Calmar")
-VWR = VariabilityWeightedReturn = _unsupported("VWR")
-LogReturnsRolling = _unsupported("LogReturnsRolling")
-PeriodStats = _unsupported("PeriodStats")
-GrossLeverage = _unsupported("GrossLeverage")
-PyFolio = _unsupported("PyFolio")
+class PyFolio(Analyzer):
+    """What pyfolio needs, gathered by four child analyzers: ``returns`` (``TimeReturn``
+    over ``timeframe``), ``positions`` (``PositionsValue`` with headers and cash),
+    ``transactions`` (``Transactions`` with headers) and ``gross_lev``
+    (``GrossLeverage``); ``get_pf_items()`` turns them into pyfolio's inputs."""
+
+    params = (("timeframe", TimeFrame.Days), ("compression", 1))
+
+    def __init__(self):
+        self._returns = TimeReturn(timeframe=self.p.timeframe,
+                                   compression=self.p.compression)
+        self._positions = PositionsValue(headers=True, cash=True)
+        self._transactions = Transactions(headers=True)
+        self._gross_lev = GrossLeverage()
+
+    def stop(self):
+        self.rets["returns"] = self._returns.get_analysis()
+        self.rets["positions"] = self._positions.get_analysis()
+        self.rets["transactions"] = self._transactions.get_analysis()
+        self.rets["gross_lev"] = self._gross_lev.get_analysis()
+
+    def get_pf_items(self):
+        """``(returns, positions, transactions, gross_lev)`` as pyfolio takes them:
+        Series / DataFrames indexed by UTC timestamps. As in Backtrader, ``positions``
+        keeps only the last data's value and the cash (the last two columns)."""
+        import pandas as pd
+
+        def utc(frame):
+            frame.index = pd.to_datetime(frame.index).tz_localize("UTC")
+            return frame
+
+        returns = utc(pd.DataFrame.from_records(list(self.rets["returns"].items()),
+                                                index="index", columns=["index", "return"]))
+        rows = [[k] + v[-2:] for k, v in self.rets["positions"].items()]
+        head = rows.pop(0)
+        positions = utc(pd.DataFrame.from_records(rows, index=head[0], columns=head))
+        txs = [[k] + v for k, vs in self.rets["transactions"].items() for v in vs]
+        head = txs.pop(0)
+        transactions = utc(pd.DataFrame.from_records(txs, index=head[0], columns=head))
+        lev = utc(pd.DataFrame.from_records(list(self.rets["gross_lev"].items()),
+                                            index="index", columns=["index", "gross_lev"]))
+        return returns["return"], positions, transactions, lev["gross_lev"]
+
+
+def _fund_value(analyzer):
+    """The account value an analyzer follows: the value, or the fund value with ``fund``
+    (or the broker's fund mode)."""
+    broker = analyzer.strategy.broker
+    fund = analyzer.p.fund if analyzer.p.fund is not None else getattr(broker, "fundmode",
+                                                                       False)
+    return broker.fundvalue if fund else broker.getvalue()
+
+
+class Calmar(TimeFrameAnalyzerBase):
+    """At the end of each period: the average log return per period over the last
+    ``period`` periods' values divided by the largest drawdown (in percent) seen so far."""
+
+    params = (("timeframe", TimeFrame.Months), ("period", 36), ("fund", None))
+
+    def __init__(self):
+        self._maxdd = TimeDrawDown(timeframe=self.p.timeframe, compression=self.p.compression)
+
+    def start(self):
+        self._mdd = float("-inf")
+        self._values = collections.deque([float("nan")] * self.p.period, maxlen=self.p.period)
+        self._values.append(_fund_value(self))
+
+    def on_dt_over(self):
+        self._mdd = max(self._mdd, self._maxdd.maxdd)
+        self._values.append(_fund_value(self))
+        rann = math.log(self._values[-1] / self._values[0]) / len(self._values)
+        self.calmar = calmar = rann / (self._mdd or float("inf"))
+        self.rets[self.dtkey] = calmar
+
+    def stop(self):
+        self.on_dt_over()
+
+
+class VWR(TimeFrameAnalyzerBase):
+    """Variability-weighted return: the annualised return (``Returns``) x (1 - (sample
+    deviation of the values from their average-growth path / ``sdev_max``) ^ ``tau``)."""
+
+    params = (("tann", None), ("tau", 0.20), ("sdev_max", 2.0), ("fund", None))
+
+    def __init__(self):
+        self._returns = Returns(timeframe=self.p.timeframe, compression=self.p.compression,
+                                tann=self.p.tann)
+
+    def start(self):
+        self._fund = (self.p.fund if self.p.fund is not None
+                      else getattr(self.strategy.broker, "fundmode", False))
+        self._pis = [_fund_value(self)]          # each period's starting value
+        self._pns = [None]                       # and its last seen value
+
+    def notify_fund(self, cash, value, fundvalue, shares):
+        self._pns[-1] = fundvalue if self._fund else value
+
+    def on_dt_over(self):
+        self._pis.append(self._pns[-1])
+        self._pns.append(None)
+
+    def stop(self):
+        if self._pns[-1] is None:
+            self._pis.pop()
+            self._pns.pop()
+        rs = self._returns.get_analysis()
+        ravg, rnorm100 = rs["ravg"], rs["rnorm100"]
+        dts = [pn / (pi * math.exp(ravg * n)) - 1.0
+               for n, (pi, pn) in enumerate(zip(self._pis, self._pns), 1)]
+        sdev = standarddev(dts, bessel=True)
+        self.rets["vwr"] = rnorm100 * (1.0 - pow(sdev / self.p.sdev_max, self.p.tau))
+
+
+VariabilityWeightedReturn = VWR
+
+
+class PeriodStats(Analyzer):
+    """Average, standard deviation, best, worst and the counts of positive, negative and
+    unchanged period returns (``TimeReturn`` over ``timeframe``)."""
+
+    params = (("timeframe", TimeFrame.Years), ("compression", 1), ("zeroispos", False),
+              ("fund", None))
+
+    def __init__(self):
+        self._tr = TimeReturn(timeframe=self.p.timeframe, compression=self.p.compression,
+                              fund=self.p.fund)
+
+    def stop(self):
+        trets = list(self._tr.get_analysis().values())
+        pos = sum(r > 0.0 for r in trets)
+        neg = sum(r < 0.0 for r in trets)
+        zero = sum(r == 0.0 for r in trets)
+        if self.p.zeroispos:
+            pos, zero = pos + zero, 0
+        self.rets["average"] = avg = average(trets)
+        self.rets["stddev"] = standarddev(trets, avg)
+        self.rets["positive"] = pos
+        self.rets["negative"] = neg
+        self.rets["nochange"] = zero
+        self.rets["best"] = max(trets)
+        self.rets["worst"] = min(trets)
+
+
+class LogReturnsRolling(TimeFrameAnalyzerBase):
+    """Log return over the last ``compression`` periods, at every bar (of the portfolio,
+    or of ``data``)."""
+
+    params = (("data", None), ("firstopen", True), ("fund", None))
+
+    def start(self):
+        self._fund = (self.p.fund if self.p.fund is not None
+                      else getattr(self.strategy.broker, "fundmode", False))
+        self._values = collections.deque([float("nan")] * self.compression,
+                                         maxlen=self.compression)
+        if self.p.data is None:
+            self._lastvalue = _fund_value(self)
+
+    def notify_fund(self, cash, value, fundvalue, shares):
+        if self.p.data is not None:
+            self._value = self.p.data[0]
+        else:
+            self._value = fundvalue if self._fund else value
+
+    def on_dt_over(self):
+        if self.p.data is None or len(self.p.data) > 1:
+            start = self._lastvalue
+        else:
+            start = self.p.data.open[0] if self.p.firstopen else self.p.data[0]
+        self._values.append(start)
+
+    def next(self):
+        self.rets[self.dtkey] = math.log(self._value / self._values[0])
+        self._lastvalue = self._value
