@@ -1439,3 +1439,81 @@ def test_calmar_vwr_periodstats_and_rolling_log_returns():
     for label in specs:
         _close_nested(dict(ref[label]), dict(got[label]), label)
     assert len(ref["calmar"]) == 120 and ref["stats"]["positive"] + ref["stats"]["negative"] > 0
+
+
+def _timer_run(modname, variant):
+    """A strategy trading from ``notify_timer`` (alternately 50% and flat), recording each
+    call (bar count, ``when``, extra arguments, the feed's close, an SMA, the strategy's
+    date) and every order notification."""
+    bt = importlib.import_module(modname)
+
+    class Timed(bt.Strategy):
+        def __init__(self):
+            self.sma = bt.ind.SMA(period=5)
+            self.calls, self.notes = [], []
+            if variant == "monthly":
+                self.add_timer(when=bt.timer.SESSION_START, monthdays=[1], monthcarry=True)
+            elif variant == "monthdays_no_carry":
+                self.add_timer(when=bt.timer.SESSION_START, monthdays=[1, 15],
+                               monthcarry=False, tag="m")
+            elif variant == "weekly":
+                self.add_timer(when=bt.timer.SESSION_END, weekdays=[5], weekcarry=True)
+            elif variant == "time_allow":
+                self.add_timer(when=dt.time(10, 0), offset=dt.timedelta(minutes=30),
+                               allow=lambda d: d.day % 3 == 0)
+            elif variant == "pandas_session_end":
+                self.add_timer(when=bt.timer.SESSION_END)
+
+        def notify_timer(self, timer, when, *args, **kwargs):
+            self.calls.append((len(self), str(when), args, sorted(kwargs.items()),
+                               self.data.close[0], self.sma[0],
+                               str(self.datetime.date(0)) if len(self) else None))
+            self.order_target_percent(target=0.5 if len(self.calls) % 2 else 0.0)
+
+        def notify_order(self, order):
+            self.notes.append((len(self), order.getstatusname(), order.executed.size,
+                               order.executed.price))
+
+    class Hears(bt.Cerebro):
+        def notify_timer(self, timer, when, *args, **kwargs):
+            self.heard.append((str(when), args, sorted(kwargs.items())))
+
+    c = Hears()
+    c.heard = []
+    if variant == "pandas_session_end":      # bars stamped at midnight, before the end
+        frame = pd.read_csv(ORCL, parse_dates=["Date"], index_col="Date").loc["2003":"2005"]
+        c.adddata(bt.feeds.PandasData(dataname=frame.rename(columns=str.lower)))
+    else:
+        c.adddata(yahoo(bt, start=dt.datetime(2003, 1, 1), end=dt.datetime(2005, 12, 31)))
+    c.addstrategy(Timed)
+    c.broker.setcash(100000)
+    if variant == "cerebro_strats":
+        c.add_timer(bt.timer.SESSION_END, weekdays=[1, 3], weekcarry=False, strats=True,
+                    key=1)
+    strat = c.run()[0]
+    return strat.calls, strat.notes, c.heard, c.broker.getvalue()
+
+
+def _same_nan(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_nan(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("variant", ["monthly", "monthdays_no_carry", "weekly", "time_allow",
+                                     "pandas_session_end", "cerebro_strats"])
+def test_timers(variant):
+    """``add_timer``: the same calls on the same bars with the same ``when`` (month / week
+    days with and without carry, a time with an offset and an ``allow`` filter, a cerebro
+    timer with ``strats=True``), the strategy one bar behind inside ``notify_timer`` (its
+    ``len``, date and indicators; the feed already on the new bar), the same orders."""
+    calls, notes, heard, value = _timer_run("backtrader", variant)
+    got_calls, got_notes, got_heard, got_value = _timer_run("ml4t.compat.backtrader", variant)
+    assert _same_nan(got_calls, calls)
+    assert got_notes == notes and got_heard == heard
+    assert math.isclose(got_value, value, rel_tol=1e-9)
+    expected = {"monthly": 36, "monthdays_no_carry": 59, "weekly": 157, "time_allow": 247,
+                "pandas_session_end": 0, "cerebro_strats": 297}
+    assert len(calls) == expected[variant]

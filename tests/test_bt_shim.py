@@ -471,3 +471,34 @@ def test_gross_leverage_and_period_stats_by_hand():
     assert (stats["positive"], stats["negative"], stats["nochange"]) == (2, 1, 3)
     assert stats["best"] == pytest.approx(0.01) and stats["worst"] == pytest.approx(-1 / 102)
     assert stats["average"] == pytest.approx(sum(rets) / 6)
+
+
+@pytest.mark.parametrize("kw, error, match", [
+    ({"repeat": dt.timedelta(hours=1)}, NotImplementedError, "repeat"),
+    ({"cheat": True}, NotImplementedError, "cheat"),
+    ({"when": "09:30"}, TypeError, "datetime.time"),
+])
+def test_timer_options_the_shim_refuses(kw, error, match):
+    class Timed(bt.Strategy):
+        def __init__(self):
+            self.add_timer(**{"when": bt.timer.SESSION_START, **kw})
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+    cerebro.addstrategy(Timed)
+    with pytest.raises(error, match=match):
+        cerebro.run()
+
+
+def test_timer_month_days_without_carry_by_hand():
+    """monthdays=[1, 15], no carry, first bar on the 2nd: Backtrader's day test accepts the
+    2nd (an earlier listed day has passed) and uses up the 15th with it."""
+    from ml4t.compat.backtrader.timer import Timer
+
+    left = [1, 15]
+    assert Timer._consume(left, 2, carry=False, fresh_carry=False) is True
+    assert left == []
+    left = [1, 15]
+    assert Timer._consume(left, 1, carry=False, fresh_carry=False) is True and left == [15]
+    assert Timer._consume(left, 14, carry=False, fresh_carry=False) is False and left == [15]
+    assert Timer._consume(left, 16, carry=True, fresh_carry=False) is True and left == []

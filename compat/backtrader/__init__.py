@@ -6,7 +6,7 @@ bookkeeping (order statuses a bar late, the submission cash check, bracket and O
 rules, trade and analyzer numbers). What is supported and which Backtrader quirks are
 reproduced is listed in ``docs/migration/backtrader.md``.
 """
-from . import analyzers, brokers, errors, feeds, indicators, observers, sizers, utils
+from . import analyzers, brokers, errors, feeds, indicators, observers, sizers, timer, utils
 from .analyzers import Analyzer, TimeFrameAnalyzerBase
 from .broker import BackBroker
 from .cerebro import Cerebro, OptReturn

@@ -21,6 +21,8 @@ of the feeds' timestamps, which is Backtrader's master clock. An internal native
 """
 from __future__ import annotations
 
+import contextlib
+import datetime
 import itertools
 from collections import OrderedDict
 
@@ -200,6 +202,9 @@ class _Run:
             for a in self.analyzers_of(strat):
                 a._start()
             strat.start()
+        self.timers = list(self.cerebro._timers) + list(self.cerebro._run_timers)
+        for timer in self.timers:
+            timer._start(self.datas[0])
         for strat in self.strats:
             self._per_strat.append((strat, self._strategy_status(strat),
                                     list(self.analyzers_of(strat)), self.values_of(strat),
@@ -223,30 +228,35 @@ class _Run:
         matches this bar (market orders fill at this open)."""
         k = self._advance(opens.ts_ns)
         self.opened = True
-        moved = {id(c) for c in self._adv[k]}
-        # the strategy's own lines (len(self), self.datetime) move after next_open() too
-        self.master._idx = k - 1
         for strat, statuses, analyzers, values, cash in self._per_strat:
-            # Backtrader moves the indicators only after next_open(): there they still
-            # show the previous bar, while the feeds show the new one
-            swapped = []
-            lags = {}
-            for buf in self._indicator_lines(strat):
-                c = buf._clock
-                if id(c) in moved:
-                    lc = lags.get(id(c))
-                    if lc is None:
-                        lc = lags[id(c)] = object.__new__(Clock)
-                        lc._dtnums, lc._idx = c._dtnums, c._idx - 1
-                    swapped.append((buf, c))
-                    buf._clock = lc
-            try:
+            with self._strategy_behind(k, strat):
                 strat._next_open()
-            finally:
-                for buf, c in swapped:
-                    buf._clock = c
-        self.master._idx = k
         self.cerebro.broker._bt_open()
+
+    @contextlib.contextmanager
+    def _strategy_behind(self, k, strat):
+        """Inside: the feeds show tick ``k`` while the strategy's own lines (``len(self)``,
+        ``self.datetime``) and its indicators still show the previous one -- Backtrader
+        moves them in the strategy's ``next`` step, after ``next_open()`` and timers."""
+        moved = {id(c) for c in self._adv[k]}
+        self.master._idx = k - 1
+        swapped = []
+        lags = {}
+        for buf in self._indicator_lines(strat):
+            c = buf._clock
+            if id(c) in moved:
+                lc = lags.get(id(c))
+                if lc is None:
+                    lc = lags[id(c)] = object.__new__(Clock)
+                    lc._dtnums, lc._idx = c._dtnums, c._idx - 1
+                swapped.append((buf, c))
+                buf._clock = lc
+        try:
+            yield
+        finally:
+            for buf, c in swapped:
+                buf._clock = c
+            self.master._idx = k
 
     def _indicator_lines(self, strat):
         """Every line of the indicators and line operations a strategy declared."""
@@ -283,6 +293,8 @@ class _Run:
         for note in broker._bt_take_notifications():
             owner = note.p.owner or first
             owner._bt_take_order(note)
+        if self.timers:
+            self._fire_timers(k)
         for strat, statuses, analyzers, values, cash in self._per_strat:
             strat._bt_notify()
             if statuses is None:
@@ -305,6 +317,22 @@ class _Run:
             values.append(broker.getvalue())
             cash.append(broker.getcash())
         broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
+
+    def _fire_timers(self, k):
+        """Backtrader's order: after the broker handled the bar, before the strategies'
+        notifications and ``next()``."""
+        dtnum = float(self.master._dtnums[k])
+        for timer in self.timers:
+            if not timer._check(dtnum):
+                continue
+            owners = [timer.p.owner] + (list(self.strats) if timer.p.strats else [])
+            for owner in owners:
+                if any(owner is s for s in self.strats):
+                    with self._strategy_behind(k, owner):
+                        owner.notify_timer(timer, timer.lastwhen, *timer.args,
+                                           **timer.kwargs)
+                else:
+                    owner.notify_timer(timer, timer.lastwhen, *timer.args, **timer.kwargs)
 
     def stop(self):
         for strat in self.strats:
@@ -395,6 +423,8 @@ class Cerebro(ParamsHolder):
         self.indicators = []
         self.optcbs = []
         self.runstrats = []
+        self._timers = []              # cerebro.add_timer (kept across runs)
+        self._run_timers = []          # strategies' add_timer (one run's)
         self._broker = BackBroker()
         self._dooptimize = False
         self._event_stop = False
@@ -476,8 +506,27 @@ class Cerebro(ParamsHolder):
     def add_signal(self, *args, **kwargs):
         raise NotImplementedError("signals are not supported by the ml4t shim")
 
-    def add_timer(self, *args, **kwargs):
-        raise NotImplementedError("timers are not supported by the ml4t shim")
+    def add_timer(self, when, offset=datetime.timedelta(), repeat=datetime.timedelta(),
+                  weekdays=[], weekcarry=False, monthdays=[], monthcarry=True, allow=None,
+                  tzdata=None, strats=False, cheat=False, *args, **kwargs):
+        """A timer calling ``cerebro.notify_timer`` (and, with ``strats=True``, every
+        strategy's); see ``bt.timer``."""
+        return self._add_timer(self, when, offset=offset, repeat=repeat, weekdays=weekdays,
+                               weekcarry=weekcarry, monthdays=monthdays,
+                               monthcarry=monthcarry, allow=allow, tzdata=tzdata,
+                               strats=strats, cheat=cheat, args=args, kwargs=kwargs)
+
+    def _add_timer(self, owner, when, **kw):
+        from .timer import Timer
+
+        mine = owner is self
+        timer = Timer(len(self._timers) + len(self._run_timers), owner, when=when, **kw)
+        (self._timers if mine else self._run_timers).append(timer)
+        return timer
+
+    def notify_timer(self, timer, when, *args, **kwargs):
+        """Override (in a ``Cerebro`` subclass) to hear timers added with
+        ``cerebro.add_timer``."""
 
     def addstore(self, store):
         raise NotImplementedError("stores (live trading) are not supported by the ml4t shim")
@@ -587,6 +636,7 @@ class Cerebro(ParamsHolder):
         from .sizers import FixedSize
 
         run = _Run(self, self.datas)
+        self._run_timers = []
         for d in self.datas:
             run.asset_of[id(d)] = d._bt_asset
             d._clock._idx = -1

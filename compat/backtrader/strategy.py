@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import datetime as _dt
 import copy as _copy
 
 from ._params import OWNER, STAGE, run_declaring
@@ -178,8 +179,16 @@ class Strategy(LineSeries):
     def notify_timer(self, timer, when, *args, **kwargs):
         pass
 
-    def add_timer(self, *args, **kwargs):
-        raise NotImplementedError("timers are not supported by the ml4t shim")
+    def add_timer(self, when, offset=_dt.timedelta(), repeat=_dt.timedelta(), weekdays=[],
+                  weekcarry=False, monthdays=[], monthcarry=True, allow=None, tzdata=None,
+                  cheat=False, *args, **kwargs):
+        """A timer calling this strategy's ``notify_timer`` (see ``bt.timer``); call it
+        in ``__init__`` or ``start``."""
+        return self.env._add_timer(self, when, offset=offset, repeat=repeat,
+                                   weekdays=weekdays, weekcarry=weekcarry,
+                                   monthdays=monthdays, monthcarry=monthcarry, allow=allow,
+                                   tzdata=tzdata, strats=False, cheat=cheat, args=args,
+                                   kwargs=kwargs)
 
     # ----------------------------------------------------------- data access
     def getdatanames(self):
