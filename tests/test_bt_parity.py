@@ -1517,3 +1517,71 @@ def test_timers(variant):
     expected = {"monthly": 36, "monthdays_no_carry": 59, "weekly": 157, "time_allow": 247,
                 "pandas_session_end": 0, "cerebro_strats": 297}
     assert len(calls) == expected[variant]
+
+
+def _signal_run(modname, variant):
+    """``cerebro.add_signal`` set-ups on ORCL 2005-2008: every notification (and the
+    custom ``next`` calls of a ``SignalStrategy`` subclass) and the final value."""
+    bt = importlib.import_module(modname)
+
+    class CloseOverSMA(bt.Indicator):
+        lines = ("signal",)
+        params = (("period", 30),)
+
+        def __init__(self):
+            self.lines.signal = self.data - bt.indicators.SMA(period=self.p.period)
+
+    class FastOverSlow(bt.Indicator):
+        lines = ("signal",)
+
+        def __init__(self):
+            self.lines.signal = bt.ind.SMA(period=5) - bt.ind.SMA(period=30)
+
+    seen = []
+
+    class Logged(bt.SignalStrategy):
+        def notify_order(self, order):
+            seen.append((len(self), order.getstatusname(), order.executed.size,
+                         order.executed.price))
+
+        def next(self):
+            seen.append(("own next", len(self)))
+
+    c = bt.Cerebro()
+    c.adddata(yahoo(bt, start=dt.datetime(2005, 1, 1), end=dt.datetime(2008, 12, 31)))
+    c.broker.setcash(50000)
+    if variant != "default":
+        c.signal_strategy(Logged)
+    if variant == "longshort":
+        c.add_signal(bt.SIGNAL_LONGSHORT, CloseOverSMA)
+    elif variant == "long_with_exit":
+        c.add_signal(bt.SIGNAL_LONG, CloseOverSMA, period=20)
+        c.add_signal(bt.SIGNAL_LONGEXIT, FastOverSlow)
+    elif variant == "short_inv_accumulate":
+        c.add_signal(bt.SIGNAL_SHORT_INV, CloseOverSMA, period=15)
+        c.signal_accumulate(True)
+    elif variant == "long_concurrent":
+        c.add_signal(bt.SIGNAL_LONG, CloseOverSMA)
+        c.signal_concurrent(True)
+        c.addsizer(bt.sizers.FixedSize, stake=7)
+    elif variant == "default":                # no signal_strategy: a plain SignalStrategy
+        c.add_signal(bt.SIGNAL_LONGSHORT, CloseOverSMA)
+        c.addanalyzer(bt.analyzers.Transactions, _name="tx")
+    strats = c.run()
+    if variant == "default":
+        seen = [(str(k), v) for k, v in strats[0].analyzers.tx.get_analysis().items()]
+    return seen, c.broker.getvalue(), [type(s).__name__ for s in strats]
+
+
+@pytest.mark.parametrize("variant", ["longshort", "long_with_exit", "short_inv_accumulate",
+                                     "long_concurrent", "default"])
+def test_signal_strategies(variant):
+    """Signals: long/short, a long entry with a separate exit signal, an inverted short
+    entry that accumulates, concurrent orders, and the default ``SignalStrategy`` (its
+    transactions): the same notifications in the same order and final value."""
+    seen, value, kinds = _signal_run("backtrader", variant)
+    got_seen, got_value, got_kinds = _signal_run("ml4t.compat.backtrader", variant)
+    assert got_kinds == kinds
+    assert got_seen == seen
+    assert math.isclose(got_value, value, rel_tol=1e-9)
+    assert len(seen) > 20

@@ -6,7 +6,8 @@ bookkeeping (order statuses a bar late, the submission cash check, bracket and O
 rules, trade and analyzer numbers). What is supported and which Backtrader quirks are
 reproduced is listed in ``docs/migration/backtrader.md``.
 """
-from . import analyzers, brokers, errors, feeds, indicators, observers, sizers, timer, utils
+from . import (analyzers, brokers, errors, feeds, indicators, observers, signal, sizers, timer,
+               utils)
 from .analyzers import Analyzer, TimeFrameAnalyzerBase
 from .broker import BackBroker
 from .cerebro import Cerebro, OptReturn
@@ -17,6 +18,7 @@ from .lines import LineBuffer, LineSeries
 from .observers import Observer
 from .order import (BuyOrder, CommInfoBase, CommissionInfo, Order, OrderData,
                     OrderExecutionBit, Position, SellOrder, Trade)
+from .signal import *  # noqa: F401,F403  (bt.SIGNAL_LONG ..., bt.Signal)
 from .sizers import Sizer, SizerBase
 from .strategy import SignalStrategy, Strategy, StrategyBase
 from .utils import TimeFrame, date2num, num2date, num2dt, num2time, time2num

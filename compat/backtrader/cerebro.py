@@ -423,6 +423,10 @@ class Cerebro(ParamsHolder):
         self.indicators = []
         self.optcbs = []
         self.runstrats = []
+        self.signals = []
+        self._signal_strat = (None, None, None)
+        self._signal_concurrent = False
+        self._signal_accumulate = False
         self._timers = []              # cerebro.add_timer (kept across runs)
         self._run_timers = []          # strategies' add_timer (one run's)
         self._broker = BackBroker()
@@ -503,8 +507,21 @@ class Cerebro(ParamsHolder):
     def addcalendar(self, cal):
         pass
 
-    def add_signal(self, *args, **kwargs):
-        raise NotImplementedError("signals are not supported by the ml4t shim")
+    def add_signal(self, sigtype, sigcls, *sigargs, **sigkwargs):
+        """A signal indicator for the run's ``SignalStrategy`` (``bt.SIGNAL_*`` type)."""
+        self.signals.append((sigtype, sigcls, sigargs, sigkwargs))
+
+    def signal_strategy(self, stratcls, *args, **kwargs):
+        """The ``SignalStrategy`` subclass that receives the signals."""
+        self._signal_strat = (stratcls, args, kwargs)
+
+    def signal_concurrent(self, onoff):
+        """Let the signals place an order while another is still open."""
+        self._signal_concurrent = onoff
+
+    def signal_accumulate(self, onoff):
+        """Let the signals add to an open position."""
+        self._signal_accumulate = onoff
 
     def add_timer(self, when, offset=datetime.timedelta(), repeat=datetime.timedelta(),
                   weekdays=[], weekcarry=False, monthdays=[], monthcarry=True, allow=None,
@@ -566,6 +583,15 @@ class Cerebro(ParamsHolder):
                     "cheat_on_open=True with broker_coo=False (next_open orders filling at "
                     "the next bar) is not supported by the ml4t shim")
             self._broker.set_coo(True)
+        if self.signals:
+            # Backtrader: the signal strategy (``signal_strategy`` or a plain one) is
+            # added after the others, with the signals and the two switches
+            from .strategy import SignalStrategy
+            cls, args, kw = self._signal_strat
+            if cls is None:
+                cls, args, kw = SignalStrategy, (), {}
+            self.addstrategy(cls, *args, _accumulate=self._signal_accumulate,
+                             _concurrent=self._signal_concurrent, signals=self.signals, **kw)
         if not self.strats:
             from .strategy import Strategy
             self.addstrategy(Strategy)

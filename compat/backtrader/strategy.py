@@ -475,8 +475,121 @@ StrategyBase = Strategy
 
 
 class SignalStrategy(Strategy):
-    """Backtrader's signal strategies are not supported by the shim."""
+    """Trades from signal indicators (``cerebro.add_signal`` or ``signal_add``), as
+    Backtrader's: each bar, before the subclass's own ``next``, it enters, exits or
+    reverses ``_data`` (default the first data) from the signs of the signals' current
+    values, one order at a time unless ``_concurrent``, adding to a position only with
+    ``_accumulate``."""
 
-    def __new__(cls, *args, **kwargs):
-        raise NotImplementedError("SignalStrategy / add_signal is not supported by the "
-                                  "ml4t shim; write next() explicitly")
+    params = (("signals", []), ("_accumulate", False), ("_concurrent", False),
+              ("_data", None))
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("next")
+        if own is not None and own is not SignalStrategy.next:
+            cls._next_custom = own              # the signal logic runs first
+            cls.next = SignalStrategy.next
+
+    def _bt_outer_init(self, init, args, kwargs):
+        from .lines import LineRoot
+
+        target = self.p._data
+        if target is None:
+            target = self.data0
+        elif isinstance(target, int) and not isinstance(target, bool):
+            target = self.datas[target]
+        elif isinstance(target, str):
+            target = self.getdatabyname(target)
+        elif not isinstance(target, LineRoot):
+            target = self.data0
+        self._dtarget = target
+        self._signals = collections.defaultdict(list)
+        self._sentinel = None
+
+        def then_signals(obj, *a, **k):
+            init(obj, *a, **k)
+            for sigtype, sigcls, sigargs, sigkwargs in obj.p.signals:
+                obj._signals[sigtype].append(sigcls(*sigargs, **sigkwargs))
+
+        super()._bt_outer_init(then_signals, args, kwargs)
+        from . import signal as sg
+
+        self._longexit = bool(self._signals[sg.SIGNAL_LONGEXIT])
+        self._shortexit = bool(self._signals[sg.SIGNAL_SHORTEXIT])
+
+    def signal_add(self, sigtype, signal):
+        self._signals[sigtype].append(signal)
+
+    def _bt_notify(self):
+        # an order that ended frees the way for the next one (the sentinel)
+        if self._sentinel is not None:
+            for order in self._orderspending:
+                if order.ref == self._sentinel.ref and not order.alive():
+                    self._sentinel = None
+                    break
+        super()._bt_notify()
+
+    def next(self):
+        self._next_signal()
+        custom = getattr(self, "_next_custom", None)
+        if custom is not None:
+            custom()
+
+    def _next_signal(self):
+        from . import signal as sg
+
+        if self._sentinel is not None and not self.p._concurrent:
+            return
+        sigs = self._signals
+
+        def every(kind, test):
+            lst = sigs[kind]
+            return all(test(x[0]) for x in lst) if lst else test(0.0)
+
+        def pos(v):
+            return v > 0.0
+
+        def neg(v):
+            return v < 0.0
+
+        nonzero = bool
+        go_long = every(sg.SIGNAL_LONGSHORT, pos)
+        go_short = every(sg.SIGNAL_LONGSHORT, neg)
+        l_enter = (every(sg.SIGNAL_LONG, pos) or every(sg.SIGNAL_LONG_INV, neg)
+                   or every(sg.SIGNAL_LONG_ANY, nonzero))
+        s_enter = (every(sg.SIGNAL_SHORT, neg) or every(sg.SIGNAL_SHORT_INV, pos)
+                   or every(sg.SIGNAL_SHORT_ANY, nonzero))
+        l_exit = (every(sg.SIGNAL_LONGEXIT, neg) or every(sg.SIGNAL_LONGEXIT_INV, pos)
+                  or every(sg.SIGNAL_LONGEXIT_ANY, nonzero))
+        s_exit = (every(sg.SIGNAL_SHORTEXIT, pos) or every(sg.SIGNAL_SHORTEXIT_INV, neg)
+                  or every(sg.SIGNAL_SHORTEXIT_ANY, nonzero))
+        l_rev = not self._longexit and s_enter
+        s_rev = not self._shortexit and l_enter
+        l_leave = not self._longexit and (
+            every(sg.SIGNAL_LONG, neg) or every(sg.SIGNAL_LONG_INV, pos)
+            or every(sg.SIGNAL_LONG_ANY, nonzero))
+        s_leave = not self._shortexit and (
+            every(sg.SIGNAL_SHORT, pos) or every(sg.SIGNAL_SHORT_INV, neg)
+            or every(sg.SIGNAL_SHORT_ANY, nonzero))
+        target = self._dtarget
+        size = self.getposition(target).size
+        if not size:
+            if go_long or l_enter:
+                self._sentinel = self.buy(target)
+            elif go_short or s_enter:
+                self._sentinel = self.sell(target)
+        elif size > 0:
+            if go_short or l_exit or l_rev or l_leave:
+                self.close(target)
+            if go_short or l_rev:
+                self._sentinel = self.sell(target)
+            if (go_long or l_enter) and self.p._accumulate:
+                self._sentinel = self.buy(target)
+        else:
+            if go_long or s_exit or s_rev or s_leave:
+                self.close(target)
+            if go_long or s_rev:
+                self._sentinel = self.buy(target)
+            if (go_short or s_enter) and self.p._accumulate:
+                self._sentinel = self.sell(target)
