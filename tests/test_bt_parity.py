@@ -1337,16 +1337,17 @@ def test_optstrategy_runs_each_combination():
     assert same(results["backtrader"], results["ml4t.compat.backtrader"])
 
 
-def test_example_runs_the_same_on_both():
-    """examples/bt_sma_crossover.py with its import line switched to real Backtrader."""
+def _example_on_both(name):
+    """examples/<name> run with its import line as it is and switched to real Backtrader:
+    (orders, analyses, final value) of each."""
     import sys
     import types
-    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "bt_sma_crossover.py"
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / name
     source = path.read_text()
     assert "import ml4t.compat.backtrader as bt\n" in source
     outcome = []
     for line in ("import backtrader as bt\n", "import ml4t.compat.backtrader as bt\n"):
-        module = types.ModuleType("bt_sma_crossover_example")
+        module = types.ModuleType(path.stem + "_example")
         module.__file__ = str(path)
         sys.modules[module.__name__] = module        # Backtrader's metaclasses look it up
         try:
@@ -1362,10 +1363,26 @@ def test_example_runs_the_same_on_both():
         analysis = {n: plain(a.get_analysis())
                     for n, a in zip(strat.analyzers.getnames(), strat.analyzers)}
         outcome.append((orders, analysis, cerebro.broker.getvalue()))
-    (orders_a, an_a, value_a), (orders_b, an_b, value_b) = outcome
+    return outcome
+
+
+def test_example_runs_the_same_on_both():
+    """examples/bt_sma_crossover.py with its import line switched to real Backtrader."""
+    (orders_a, an_a, value_a), (orders_b, an_b, value_b) = _example_on_both(
+        "bt_sma_crossover.py")
     assert len(orders_a) > 100
     assert same(orders_a, orders_b)
     assert same(an_a, an_b)
+    assert abs(value_a - value_b) <= REL * value_a
+
+
+def test_rotation_example_runs_the_same_on_both():
+    """examples/bt_monthly_rotation.py (a monthly timer, ADX, PyFolio) on both engines."""
+    (orders_a, an_a, value_a), (orders_b, an_b, value_b) = _example_on_both(
+        "bt_monthly_rotation.py")
+    assert len(orders_a) > 50
+    assert same(orders_a, orders_b)
+    _close_nested(an_a, an_b)
     assert abs(value_a - value_b) <= REL * value_a
 
 
