@@ -163,14 +163,15 @@ def test_strategy_waits_for_every_indicator(both):
     assert first_ref == first_got == 58        # TEMA(20): 3 x 19 + 1
 
 
-@pytest.mark.parametrize("name", list(specs(importlib.import_module(
-    "ml4t.compat.backtrader"))))
-def test_indicator_values_and_warmup(both, name):
+def same_lines(both, name) -> int:
+    """Asserts the indicator ``name`` has Backtrader's minimum period, NaN warm-up and
+    values (1e-12 relative) on every line; returns how many values were compared."""
     (ref, _), (got, _) = both
     ref_lines, ref_mp = ref[name]
     got_lines, got_mp = got[name]
     assert got_mp == ref_mp, "minimum period"
     assert len(got_lines) == len(ref_lines)
+    compared = 0
     for i, (a, b) in enumerate(zip(ref_lines, got_lines)):
         assert len(a) == len(b) == 5036
         nan_a, nan_b = np.isnan(a), np.isnan(b)
@@ -179,6 +180,14 @@ def test_indicator_values_and_warmup(both, name):
         ok = ~nan_a
         np.testing.assert_allclose(b[ok], a[ok], rtol=1e-12, atol=0,
                                    err_msg=f"{name} line {i}")
+        compared += int(ok.sum())
+    return compared
+
+
+@pytest.mark.parametrize("name", list(specs(importlib.import_module(
+    "ml4t.compat.backtrader"))))
+def test_indicator_values_and_warmup(both, name):
+    assert same_lines(both, name) > 0
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +198,7 @@ def both_more():
 @pytest.mark.parametrize("name", list(more_specs(importlib.import_module(
     "ml4t.compat.backtrader"))))
 def test_more_indicators_values_and_warmup(both_more, name):
-    test_indicator_values_and_warmup(both_more, name)
+    assert same_lines(both_more, name) > 0
 
 
 def test_more_indicators_line_names():
@@ -221,7 +230,7 @@ def test_heikin_ashi_values_warmup_and_line_aliases():
     both_ha = compute("backtrader", heikin_ashi_specs), \
         compute("ml4t.compat.backtrader", heikin_ashi_specs)
     for name in heikin_ashi_specs(importlib.import_module("ml4t.compat.backtrader")):
-        test_indicator_values_and_warmup(both_ha, name)
+        assert same_lines(both_ha, name) > 5000, name
 
 
 def test_pivot_points_of_a_monthly_feed_read_from_daily_next():
