@@ -46,6 +46,21 @@ def logged(bt):
     return Logged
 
 
+def one_order(bt):
+    """A logged strategy that keeps its order in flight in ``self.o`` (None when there
+    is none: cleared when the order completes, is canceled, expires or is refused)."""
+
+    class OneOrder(logged(bt)):
+        o = None
+
+        def notify_order(self, o):
+            super().notify_order(o)
+            if not o.alive():
+                self.o = None
+
+    return OneOrder
+
+
 def plain(x):
     if isinstance(x, dict):
         return {k: plain(v) for k, v in x.items()}
@@ -149,28 +164,22 @@ def target_percent(bt):
 
 
 def limit_entries_valid(bt):
-    class Limits(logged(bt)):
+    class Limits(one_order(bt)):
         def __init__(self):
             self.sma = bt.ind.SMA(period=15)
-            self.order = None
-
-        def notify_order(self, o):
-            super().notify_order(o)
-            if not o.alive():
-                self.order = None
 
         def next(self):
-            if self.order:
+            if self.o:
                 return
             if not self.position:
                 if self.data.close[0] > self.sma[0]:
-                    self.order = self.buy(exectype=bt.Order.Limit, size=100,
-                                          price=self.data.close[0] * 0.98,
-                                          valid=dt.timedelta(days=3))
+                    self.o = self.buy(exectype=bt.Order.Limit, size=100,
+                                      price=self.data.close[0] * 0.98,
+                                      valid=dt.timedelta(days=3))
             elif len(self) % 7 == 0:
-                self.order = self.sell(exectype=bt.Order.Limit, size=100,
-                                       price=self.data.close[0] * 1.02,
-                                       valid=dt.timedelta(days=2))
+                self.o = self.sell(exectype=bt.Order.Limit, size=100,
+                                   price=self.data.close[0] * 1.02,
+                                   valid=dt.timedelta(days=2))
 
     c = bt.Cerebro()
     c.adddata(yahoo(bt, start=dt.datetime(2003, 1, 1), end=dt.datetime(2008, 12, 31)))
@@ -289,24 +298,18 @@ def bracket_shapes(bt):
 
 
 def trailing_stops(bt):
-    class Trail(logged(bt)):
+    class Trail(one_order(bt)):
         def __init__(self):
             self.cross = bt.ind.CrossOver(bt.ind.EMA(period=10), bt.ind.EMA(period=40))
-            self.order = None
-
-        def notify_order(self, o):
-            super().notify_order(o)
-            if not o.alive():
-                self.order = None
 
         def next(self):
-            if self.order:
+            if self.o:
                 return
             if not self.position:
                 if self.cross > 0:
-                    self.order = self.buy(size=100)
+                    self.o = self.buy(size=100)
             else:
-                self.order = self.sell(size=100, exectype=bt.Order.StopTrail, trailpercent=0.05)
+                self.o = self.sell(size=100, exectype=bt.Order.StopTrail, trailpercent=0.05)
 
     c = bt.Cerebro()
     c.adddata(yahoo(bt, YHOO, dt.datetime(2001, 1, 1), dt.datetime(2012, 12, 31)))
@@ -317,22 +320,14 @@ def trailing_stops(bt):
 
 
 def trailing_amount(bt):
-    class TrailAmount(logged(bt)):
-        def __init__(self):
-            self.order = None
-
-        def notify_order(self, o):
-            super().notify_order(o)
-            if not o.alive():
-                self.order = None
-
+    class TrailAmount(one_order(bt)):
         def next(self):
-            if self.order:
+            if self.o:
                 return
             if not self.position:
-                self.order = self.buy(size=10)
+                self.o = self.buy(size=10)
             else:
-                self.order = self.sell(size=10, exectype=bt.Order.StopTrail, trailamount=1.5)
+                self.o = self.sell(size=10, exectype=bt.Order.StopTrail, trailamount=1.5)
 
     c = bt.Cerebro()
     c.adddata(yahoo(bt, start=dt.datetime(2005, 1, 1), end=dt.datetime(2009, 12, 31)))
@@ -517,16 +512,10 @@ def valid_kinds(bt):
 
 
 def stop_orders(bt):
-    class Breakout(logged(bt)):
+    class Breakout(one_order(bt)):
         def __init__(self):
             self.hi = bt.ind.Highest(self.data.high, period=20)
             self.lo = bt.ind.Lowest(self.data.low, period=20)
-            self.o = None
-
-        def notify_order(self, o):
-            super().notify_order(o)
-            if not o.alive():
-                self.o = None
 
         def next(self):
             if self.o:
@@ -861,15 +850,9 @@ def resample_daily_weekly(bt):
 
 
 def resample_monthly_orders(bt):
-    class Monthly(logged(bt)):
+    class Monthly(one_order(bt)):
         def __init__(self):
             self.mom = bt.ind.Momentum(self.data1, period=3)
-            self.o = None
-
-        def notify_order(self, o):
-            super().notify_order(o)
-            if not o.alive():
-                self.o = None
 
         def next(self):
             if self.o:
@@ -885,6 +868,58 @@ def resample_monthly_orders(bt):
     c.resampledata(d, timeframe=bt.TimeFrame.Months)
     c.addstrategy(Monthly)
     c.broker.setcash(10000)
+    return c
+
+
+def resample_intraday_orders(bt):
+    """5-minute bars traded on a 15-minute trend: an SMA of the resampled feed against
+    the 5-minute close, market orders on the 5-minute feed."""
+    class Intraday(logged(bt)):
+        def __init__(self):
+            self.trend = bt.ind.SMA(self.data1, period=8)
+
+        def next(self):
+            if self.data0.close[0] > self.trend[0] and not self.position:
+                self.buy(data=self.data0, size=2)
+            elif self.data0.close[0] < self.trend[0] and self.position:
+                self.close(data=self.data0)
+
+    c = bt.Cerebro()
+    d = bt.feeds.BacktraderCSVData(dataname=str(DATA / "2006-min-005.txt"),
+                                   timeframe=bt.TimeFrame.Minutes, compression=5)
+    c.adddata(d)
+    c.resampledata(d, timeframe=bt.TimeFrame.Minutes, compression=15)
+    c.addstrategy(Intraday)
+    c.broker.setcash(100000)
+    c.broker.setcommission(commission=0.0005)
+    c.addanalyzer(bt.analyzers.TimeReturn, _name="daily", timeframe=bt.TimeFrame.Days)
+    c.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
+    return c
+
+
+def resample_hourly_limits(bt):
+    """Only the resampled feed: 1-minute bars with volume compressed to hours, limit
+    entries 0.1% under the close valid for two hours, stops under the entry."""
+    class Hourly(one_order(bt)):
+        def __init__(self):
+            self.fast = bt.ind.EMA(period=3)
+            self.slow = bt.ind.EMA(period=8)
+
+        def next(self):
+            if self.o:
+                return
+            if not self.position and self.fast[0] > self.slow[0]:
+                self.o = self.buy(exectype=bt.Order.Limit, price=self.data.close[0] * 0.999,
+                                  valid=dt.timedelta(hours=2), size=3)
+            elif self.position and self.fast[0] < self.slow[0]:
+                self.o = self.close()
+
+    c = bt.Cerebro()
+    d = bt.feeds.BacktraderCSVData(dataname=str(DATA / "2006-01-02-volume-min-001.txt"),
+                                   timeframe=bt.TimeFrame.Minutes, compression=1)
+    c.resampledata(d, timeframe=bt.TimeFrame.Minutes, compression=60)
+    c.addstrategy(Hourly)
+    c.broker.setcash(100000)
     return c
 
 
@@ -1048,7 +1083,8 @@ SCENARIOS = [
     cumulative_check, cancels, valid_kinds, stop_orders, oco_groups, cheat_on_close,
     target_size_value, sizers, pandas_feed, pandas_feed_column, generic_csv,
     backtrader_csv_daily, backtrader_csv_intraday, feeds_with_gaps, two_strategies,
-    resample_weekly, resample_daily_weekly, resample_monthly_orders, custom_pieces,
+    resample_weekly, resample_daily_weekly, resample_monthly_orders,
+    resample_intraday_orders, resample_hourly_limits, custom_pieces,
     commission_fixed, commission_percent_not_abs, slippage_fixed, no_checksubmit,
     cheat_on_open_check, broker_instance,
 ]
@@ -1602,3 +1638,68 @@ def test_signal_strategies(variant):
     assert got_seen == seen
     assert math.isclose(got_value, value, rel_tol=1e-9)
     assert len(seen) > 20
+
+
+# ------------------------------------------------------- intraday resampling, bar by bar
+from test_bt_resample import recorder  # noqa: E402  (what each step shows, per feed)
+
+def _bars_seen(bt, src, src_tf, compression, plain, tf="Minutes", **kw):
+    c = bt.Cerebro(stdstats=False)
+    if src.endswith(".csv"):
+        d = bt.feeds.GenericCSVData(
+            dataname=str(DATA / src), dtformat="%Y-%m-%dT%H:%M:%S.%f",
+            timeframe=getattr(bt.TimeFrame, src_tf[0]), compression=src_tf[1], datetime=0,
+            time=-1, open=1, high=2, low=3, close=4, volume=5, openinterest=6)
+    else:
+        d = bt.feeds.BacktraderCSVData(dataname=str(DATA / src),
+                                       timeframe=getattr(bt.TimeFrame, src_tf[0]),
+                                       compression=src_tf[1])
+    if plain:
+        c.adddata(d)
+    c.resampledata(d, timeframe=getattr(bt.TimeFrame, tf), compression=compression, **kw)
+    c.addstrategy(recorder(bt))
+    return c.run()[0].rows
+
+
+MIN5 = ("2006-min-005.txt", ("Minutes", 5))
+MIN1 = ("2006-01-02-volume-min-001.txt", ("Minutes", 1))
+TICKS = ("ticksample.csv", ("Ticks", 1))
+INTRADAY = [
+    (MIN5, 15, False, {}), (MIN5, 15, True, {}), (MIN5, 60, True, {}), (MIN5, 7, False, {}),
+    (MIN5, 7, True, {}), (MIN5, 10, False, {}), (MIN5, 5, True, {}),
+    (MIN5, 15, True, dict(rightedge=False)), (MIN5, 7, False, dict(rightedge=False)),
+    (MIN5, 15, True, dict(boundoff=5)), (MIN5, 7, False, dict(boundoff=5)),
+    (MIN5, 15, True, dict(bar2edge=False)), (MIN5, 7, False, dict(bar2edge=False)),
+    (MIN5, 7, False, dict(adjbartime=False)), (MIN5, 15, True, dict(sessionend=False)),
+    (MIN1, 5, False, {}), (MIN1, 30, True, {}),
+    (TICKS, 1, False, dict(tf="Seconds")), (TICKS, 5, True, dict(tf="Seconds")),
+    (TICKS, 1, True, {}), (TICKS, 3, False, {}),
+]
+
+
+@pytest.mark.parametrize("src, comp, plain, kw", INTRADAY,
+                         ids=[f"{s[0][:8]}-{c}-{'plain' if p else 'alone'}-"
+                              f"{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'defaults'}"
+                              for s, c, p, kw in INTRADAY])
+def test_intraday_resampling_bars(src, comp, plain, kw):
+    """Every step of a strategy next to intraday resampled bars (and their source, when
+    ``plain``): each feed's length, time and OHLCV as real Backtrader shows them."""
+    ref = _bars_seen(importlib.import_module("backtrader"), src[0], src[1], comp, plain, **kw)
+    got = _bars_seen(importlib.import_module("ml4t.compat.backtrader"), src[0], src[1], comp,
+                     plain, **kw)
+    assert len(ref) > 1
+    for i, (x, y) in enumerate(zip(ref, got)):
+        assert x == y, f"step {i}:\n backtrader: {x}\n shim:       {y}"
+    assert len(ref) == len(got)
+
+
+def test_intraday_example_runs_the_same_on_both():
+    """examples/bt_intraday_resample.py (5-minute bars with an hourly resampling, stops)
+    on both engines."""
+    (orders_a, an_a, value_a), (orders_b, an_b, value_b) = _example_on_both(
+        "bt_intraday_resample.py")
+    assert len(orders_a) > 100
+    assert any(o[1] == "Canceled" for o in orders_a)
+    assert same(orders_a, orders_b)
+    _close_nested(an_a, an_b)
+    assert abs(value_a - value_b) <= REL * value_a

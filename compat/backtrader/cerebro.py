@@ -47,6 +47,23 @@ class OptReturn:
             setattr(self, k, v)
 
 
+def _clock_keys(nums, repeats=True):
+    """Day numbers as nanoseconds since the epoch; with ``repeats``, the k-th repeat of a
+    time in a run of equal times is moved k ns later (``+inf`` stays the largest key)."""
+    nums = np.asarray(nums, dtype=np.float64)
+    finite = np.isfinite(nums)
+    keys = np.full(len(nums), np.iinfo(np.int64).max, dtype=np.int64)
+    keys[finite] = nums_to_datetime64(nums[finite]).astype("M8[ns]").astype(np.int64)
+    if repeats and len(keys) > 1:
+        same = np.flatnonzero(keys[1:] == keys[:-1]) + 1
+        if len(same):
+            idx = np.arange(len(keys))
+            start = np.maximum.accumulate(np.where(keys != np.roll(keys, 1), idx, 0))
+            start[0] = 0
+            keys = keys + (idx - start)
+    return keys
+
+
 class _Run:
     """State of one backtest run shared by the broker, the strategies and the driver."""
 
@@ -69,24 +86,27 @@ class _Run:
     def _build_clock(self, datas):
         """Backtrader's master clock: the union of the feeds' bar times; a resampled feed
         next to plain ones delivers each bar on the first tick of the following period
-        (its last bar on one extra tick after the data ends)."""
-        plain = [d for d in datas if d._deliver is None]
-        if plain:
-            base = np.unique(np.concatenate([d._clock._dtnums for d in plain]))
-        else:
-            base = np.unique(np.concatenate([d._clock._dtnums for d in datas]))
+        (its last bar on one extra tick after the data ends).
+
+        The ticks are keyed by nanosecond times: Backtrader times have microseconds, so a
+        feed's bars that share a time (ticks printed in the same microsecond; Backtrader
+        runs one step per bar) are told apart by 1 ns per repeat and each gets its own
+        native bar."""
+        keys = [_clock_keys(d._clock._dtnums) for d in datas]
+        plain = [k for d, k in zip(datas, keys) if d._deliver is None]
+        base = np.unique(np.concatenate(plain or keys))
         ticks = []
         extra = False
-        for d in datas:
+        for d, k in zip(datas, keys):
             if d._deliver is None or not plain:
-                t = np.searchsorted(base, d._clock._dtnums)
+                t = np.searchsorted(base, k)
             else:
-                t = np.searchsorted(base, d._deliver, side="left")
+                t = np.searchsorted(base, _clock_keys(d._deliver, repeats=False), side="left")
                 extra = extra or bool((t >= len(base)).any())
                 t = np.minimum(t, len(base))
             ticks.append(t)
         ntick = len(base) + (1 if extra else 0)
-        base_ns = nums_to_datetime64(base).astype("M8[ns]").astype(np.int64)
+        base_ns = base
         if extra:
             base_ns = np.append(base_ns, base_ns[-1] + 1000 if len(base_ns) else 0)
         # what the strategy's datetime shows at each tick: the latest feed datetime
