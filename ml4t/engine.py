@@ -9,10 +9,11 @@ import pandas as pd
 
 from ml4t._core.accounting import Ledger
 from ml4t._core.clock import Simulator
-from ml4t._core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
+from ml4t._core.costs import (CommissionModel, NoCommission, NoSlippage, PerAssetCommission,
+                              SlippageModel)
 from ml4t._core.enums import FillMode, IntrabarPolicy, Reason, TrailSource
 from ml4t._core.matching import OrderBook
-from ml4t.errors import ConfigError, check_choice
+from ml4t.errors import ConfigError, check_choice, suggest
 from ml4t.orders import (ACTION_NAMES, BarEvent, CorporateActionEvent, Fill, FillEvent, Order,
                          OrderEvent, _ts)
 from ml4t.strategy import Bars, Broker, DataView, OpenPrices, Strategy, _Assets, overridden
@@ -54,6 +55,7 @@ class _Run:
                               STOP_LIMIT_RULES[c["stop_limit_rule"]])
         self.book.skip_zero_volume = c["zero_volume"] == "skip"
         c["commission"].asset_names = self.assets.names     # models see the fill's asset
+        _check_per_asset(c["commission"], self.assets.names)
         c["slippage"].asset_names = self.assets.names
         from ml4t.orders import ContractSpec
         for name, spec in (c["contracts"] or {}).items():
@@ -237,6 +239,19 @@ def _funding_arrays(table, assets: _Assets):
         ids.append(assets.ids[name])
     order = np.argsort(ts_ns, kind="stable")
     return ts_ns[order], np.asarray(ids, dtype=np.int32)[order], rate[order]
+
+
+def _check_per_asset(model, names) -> None:
+    """A per-asset commission naming an asset the data does not have is a typo, not a
+    silent fall-back to its default model."""
+    if isinstance(model, PerAssetCommission):
+        unknown = model.unknown_assets(names)
+        if unknown:
+            hint = suggest(unknown[0], list(names))
+            raise ConfigError("commission", model,
+                              f"a PerAssetCommission whose assets are in the data; "
+                              f"{', '.join(map(repr, unknown))} not among the run's assets",
+                              hint=f"did you mean {hint!r}?" if hint else None)
 
 
 def _history_capacity(bar_data) -> int:

@@ -47,9 +47,15 @@ as above):
   ``cerebro.addstrategy``). ``[data] path`` is one CSV file read as a feed
   (``feed = "yahoo"`` (default, ``YahooFinanceCSVData``), ``"backtrader"`` or
   ``"generic"``; ``name`` names the feed, default the file stem; ``start``/``end``
-  become ``fromdate``/``todate``). ``[engine]`` takes ``cash`` and ``commission``
+  become ``fromdate``/``todate``; ``timeframe`` (a ``bt.TimeFrame`` name such as
+  ``"Minutes"``) and ``compression`` describe intraday files; ``resample = {
+  timeframe = "Minutes", compression = 15 }`` also adds the feed resampled, as
+  ``cerebro.resampledata``, named ``name`` (default the feed's name + ``"_resampled"``),
+  with ``bar2edge``/``adjbartime``/``rightedge``/``boundoff`` passed on).
+  ``[engine]`` takes ``cash`` and ``commission``
   (``broker.setcommission(commission=...)``). Outputs: the native tables plus
-  ``bt_orders.csv``, ``bt_trades.csv`` and ``bt_value.csv`` (see ``BT_FILES``).
+  ``bt_orders.csv``, ``bt_trades.csv`` and ``bt_value.csv`` (see ``BT_FILES``; their
+  ``date`` column holds the time too when the first feed is intraday).
 * ``kind = "zipline"``: the file defines ``initialize``, ``handle_data`` and
   optionally ``before_trading_start`` (``analyze`` is not called);
   ``ml4t.compat.zipline.run_algorithm`` runs them with ``[data] start``/``end``
@@ -124,11 +130,16 @@ SECTIONS = {
     "data": ("path", "calendar", "start", "end"),
     "strategy": ("file", "class", "params", "kind"),
 }
-SHIM_DATA_KEYS = {"backtrader": ("path", "feed", "name", "start", "end"),
+SHIM_DATA_KEYS = {"backtrader": ("path", "feed", "name", "start", "end", "timeframe",
+                                  "compression", "resample"),
                   "zipline": ("path", "start", "end")}
 SHIM_ENGINE_KEYS = {"backtrader": ("cash", "commission"), "zipline": ("capital_base",)}
 BT_FEEDS = {"yahoo": "YahooFinanceCSVData", "backtrader": "BacktraderCSVData",
             "generic": "GenericCSVData"}
+BT_TIMEFRAMES = ("Ticks", "MicroSeconds", "Seconds", "Minutes", "Days", "Weeks", "Months",
+                 "Years")
+BT_RESAMPLE_KEYS = ("timeframe", "compression", "name", "bar2edge", "adjbartime",
+                    "rightedge", "boundoff")
 MODEL_KEYS = {"commission": "CommissionModel", "slippage": "SlippageModel"}
 TABLE_KEYS = ("funding", "fx", "corporate_actions")
 """Engine options that take a DataFrame: in ``[engine]`` a CSV file in the folder."""
@@ -306,6 +317,30 @@ class Scenario:
         return _find_strategy(_load_module(self.strategy_file), self.strategy_class)
 
 
+def _check_bt_timeframes(path: Path, data: dict) -> None:
+    """``[data] timeframe``/``compression`` and the ``resample`` table of a Backtrader
+    scenario: known time-frame names, positive whole compressions, known keys."""
+    def frame(where, table):
+        tf = table.get("timeframe")
+        if tf is not None and tf not in BT_TIMEFRAMES:
+            hint = suggest(str(tf), list(BT_TIMEFRAMES))
+            raise ScenarioError(f"{path}: {where} timeframe = {tf!r} is not a bt.TimeFrame "
+                                "name" + (f"; did you mean {hint!r}?" if hint else
+                                          f" (known: {', '.join(BT_TIMEFRAMES)})"))
+        comp = table.get("compression", 1)
+        if isinstance(comp, bool) or not isinstance(comp, int) or comp < 1:
+            raise ScenarioError(f"{path}: {where} compression must be a positive integer, "
+                                f"got {comp!r}")
+
+    frame("[data]", data)
+    resample = data.get("resample")
+    if resample is not None:
+        _check_keys(path, "data.resample", resample, BT_RESAMPLE_KEYS)
+        if "timeframe" not in resample:
+            raise ScenarioError(f"{path}: [data] resample needs 'timeframe'")
+        frame("[data] resample", resample)
+
+
 def _contracts(path: Path, value) -> dict:
     """``contracts = { ESH24 = { kind = "Future", root = "ES", ... }, ES = { kind =
     "ContinuousFuture", roll = "days", days = 1 } }`` into specification objects."""
@@ -347,6 +382,15 @@ def _model(path: Path, key: str, value, base):
         raise ScenarioError(f"{path}: [engine] {key}: unknown model {name!r}"
                             + (f"; did you mean {hint!r}?" if hint else
                                f" (known: {', '.join(known)})"))
+    if name == "PerAssetCommission":               # its models are tables themselves
+        table = args.get("models")
+        if not isinstance(table, dict):
+            raise ScenarioError(f"{path}: [engine] {key}: PerAssetCommission needs models = "
+                                f"{{ ASSET = {{ model = \"...\", ... }}, ... }}, got {table!r}")
+        args["models"] = {asset: _model(path, f"{key}.models.{asset}", v, base)
+                          for asset, v in table.items()}
+        if args.get("default") is not None:
+            args["default"] = _model(path, f"{key}.default", args["default"], base)
     try:
         return getattr(models, name)(**args)
     except (TypeError, ValueError) as e:
@@ -388,6 +432,8 @@ def load_scenario(folder) -> Scenario:
         raise ScenarioError(f"{path}: [data] feed = {data['feed']!r} is not a known feed"
                             + (f"; did you mean {hint!r}?" if hint else "")
                             + f" (known: {', '.join(BT_FEEDS)})")
+    if kind == "backtrader":
+        _check_bt_timeframes(path, data)
     if kind == "zipline":
         for key in ("start", "end"):
             if key not in data:
@@ -582,12 +628,17 @@ def _run_backtrader(scenario: Scenario, out: Path):
     feed_name = d.get("feed", "yahoo")
     if feed_name == "generic":
         feed_kw["dtformat"] = "%Y-%m-%d"
+    if d.get("timeframe"):
+        feed_kw["timeframe"] = getattr(bt.TimeFrame, d["timeframe"])
+        feed_kw["compression"] = d.get("compression", 1)
     feed = getattr(bt.feeds, BT_FEEDS[feed_name])(**feed_kw)
+    intraday = feed_kw.get("timeframe", bt.TimeFrame.Days) < bt.TimeFrame.Days
     orders, trades, values = [], [], []
 
     class _Recorder(bt.Analyzer):
         def _date(self):
-            return self.strategy.datas[0].datetime.date(0).isoformat()
+            clock = self.strategy.datas[0].datetime
+            return (clock.datetime(0) if intraday else clock.date(0)).isoformat()
 
         def notify_order(self, o):
             orders.append([self._date(), o.ref, o.data._name, "buy" if o.isbuy() else "sell",
@@ -607,7 +658,13 @@ def _run_backtrader(scenario: Scenario, out: Path):
             values.append([self._date(), b.getcash(), b.getvalue()])
 
     cerebro = bt.Cerebro()
-    cerebro.adddata(feed, name=d.get("name", scenario.data_path.stem))
+    feed_label = d.get("name", scenario.data_path.stem)
+    cerebro.adddata(feed, name=feed_label)
+    resample = dict(d.get("resample") or {})
+    if resample:
+        resample["timeframe"] = getattr(bt.TimeFrame, resample["timeframe"])
+        cerebro.resampledata(feed, name=resample.pop("name", feed_label + "_resampled"),
+                             **resample)
     cerebro.addstrategy(found[name], **scenario.params)
     engine = dict(scenario.engine)
     if "cash" in engine:
@@ -624,6 +681,8 @@ def _run_backtrader(scenario: Scenario, out: Path):
                                         "value", "commission", "pnl", "pnlcomm", "open_date",
                                         "close_date"], trades)
     _write_csv(out / "bt_value.csv", ["date", "cash", "value"], values)
+    if d.get("resample"):
+        feed_kw["resample"] = d["resample"]
     kwargs = {"feed": BT_FEEDS[feed_name], **{k: str(v) for k, v in feed_kw.items()},
               **engine}
     return cerebro.last_result, kwargs, name

@@ -923,6 +923,36 @@ def resample_hourly_limits(bt):
     return c
 
 
+def commission_per_data(bt):
+    """Named schemes: ORCL pays the default 0.1%, NVDA a fixed 0.02 per share
+    (``setcommission(..., name="NVDA")``), YHOO 0.3%."""
+    class Pair(logged(bt)):
+        def __init__(self):
+            self.sma = {d: bt.ind.SMA(d, period=20) for d in self.datas}
+
+        def next(self):
+            for d in self.datas:
+                pos = self.getposition(d).size
+                if d.close[0] > self.sma[d][0] and not pos:
+                    self.buy(data=d, size=40)
+                elif d.close[0] < self.sma[d][0] and pos:
+                    self.close(data=d)
+
+    c = bt.Cerebro()
+    start, end = dt.datetime(2004, 1, 1), dt.datetime(2006, 12, 31)
+    c.adddata(yahoo(bt, ORCL, start, end), name="ORCL")
+    c.adddata(yahoo(bt, NVDA, start, end), name="NVDA")
+    c.adddata(yahoo(bt, YHOO, start, end), name="YHOO")
+    c.addstrategy(Pair)
+    c.broker.setcash(10000)
+    c.broker.setcommission(commission=0.001)
+    c.broker.setcommission(commission=0.02, commtype=bt.CommInfoBase.COMM_FIXED,
+                           stocklike=True, name="NVDA")
+    c.broker.setcommission(commission=0.003, name="YHOO")
+    c.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
+    return c
+
+
 def custom_pieces(bt):
     class Spread(bt.Indicator):
         lines = ("spread", "smooth")
@@ -1084,7 +1114,7 @@ SCENARIOS = [
     target_size_value, sizers, pandas_feed, pandas_feed_column, generic_csv,
     backtrader_csv_daily, backtrader_csv_intraday, feeds_with_gaps, two_strategies,
     resample_weekly, resample_daily_weekly, resample_monthly_orders,
-    resample_intraday_orders, resample_hourly_limits, custom_pieces,
+    resample_intraday_orders, resample_hourly_limits, commission_per_data, custom_pieces,
     commission_fixed, commission_percent_not_abs, slippage_fixed, no_checksubmit,
     cheat_on_open_check, broker_instance,
 ]
@@ -1703,3 +1733,16 @@ def test_intraday_example_runs_the_same_on_both():
     assert same(orders_a, orders_b)
     _close_nested(an_a, an_b)
     assert abs(value_a - value_b) <= REL * value_a
+
+
+def test_named_commission_schemes_charge_each_feed_its_own():
+    """``setcommission(..., name=...)``: NVDA pays 0.02 per share (0.80 per 40-share
+    fill), ORCL the default 0.1% and YHOO 0.3% of size x price, in both engines."""
+    ref, got = assert_parity(commission_per_data, min_events=40)
+    fills = [e for e in got["log"] if e[0] == "order" and e[4] == "Completed"]
+    rate = {"ORCL": 0.001, "YHOO": 0.003}
+    assert {e[2] for e in fills} == {"ORCL", "NVDA", "YHOO"}
+    for e in fills:
+        name, size, price, comm = e[2], e[6], e[7], e[8]
+        want = 0.02 * abs(size) if name == "NVDA" else rate[name] * abs(size) * price
+        assert comm == pytest.approx(want, rel=1e-12)

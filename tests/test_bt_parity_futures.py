@@ -178,6 +178,16 @@ def futures_two_feeds(bt):
     return c
 
 
+def futures_per_feed_schemes(bt):
+    """Two contracts with their own schemes (``setcommission(..., name=...)``): ORCL at
+    2.0 per contract, margin 1,000, x20; NVDA 0.2% of size x price, margin 600, x10."""
+    c = futures_two_feeds(bt)
+    c.broker.setcommission(commission=2.0, margin=1000.0, mult=20.0, name="ORCL")
+    c.broker.setcommission(commission=0.002, margin=600.0, mult=10.0,
+                           commtype=bt.CommInfoBase.COMM_PERC, name="NVDA")
+    return c
+
+
 def futures_brackets(bt):
     """Bracket entries (limit entry, stop and take-profit legs) on a futures feed."""
 
@@ -207,7 +217,8 @@ def futures_cheat_on_close(bt):
 
 
 SCENARIOS = [futures_sma_cross, futures_long_short, futures_percent_scheme, futures_margin,
-             futures_two_feeds, futures_brackets, futures_cheat_on_close]
+             futures_two_feeds, futures_per_feed_schemes, futures_brackets,
+             futures_cheat_on_close]
 
 
 @pytest.mark.parametrize("build", SCENARIOS, ids=[f.__name__ for f in SCENARIOS])

@@ -502,3 +502,44 @@ def test_timer_month_days_without_carry_by_hand():
     assert Timer._consume(left, 1, carry=False, fresh_carry=False) is True and left == [15]
     assert Timer._consume(left, 14, carry=False, fresh_carry=False) is False and left == [15]
     assert Timer._consume(left, 16, carry=True, fresh_carry=False) is True and left == []
+
+
+def test_stock_and_futures_schemes_together_are_refused_by_name():
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="STOCK")
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="FUT")
+    cerebro.broker.setcommission(commission=0.001)
+    cerebro.broker.setcommission(commission=2.0, margin=500.0, mult=10.0, name="FUT")
+    with pytest.raises(NotImplementedError, match=r"stock-like and futures-like .*'STOCK' "
+                                                  r"and 'FUT'"):
+        cerebro.run()
+
+
+def test_named_schemes_charge_each_feed_its_own_by_hand():
+    # X buys 10 at bar 2's open (11): 0.1% of 110 = 0.11; Y buys 10 at 11: 0.05 per
+    # share = 0.50; cash 1,000 - 110 - 0.11 - 110 - 0.50 = 779.39
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="X")
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="Y")
+    cerebro.broker.setcash(1000.0)
+    cerebro.broker.setcommission(commission=0.001)
+    cerebro.broker.setcommission(commission=0.05, commtype=bt.CommInfoBase.COMM_FIXED,
+                                 stocklike=True, name="Y")
+
+    class Both(bt.Strategy):
+        def start(self):
+            self.comms = {}
+
+        def notify_order(self, order):
+            if order.status == order.Completed:
+                self.comms[order.data._name] = order.executed.comm
+
+        def next(self):
+            if len(self) == 1:
+                self.buy(data=self.datas[0], size=10)
+                self.buy(data=self.datas[1], size=10)
+
+    cerebro.addstrategy(Both)
+    strat = cerebro.run()[0]
+    assert strat.comms == pytest.approx({"X": 0.11, "Y": 0.50})
+    assert cerebro.broker.getcash() == pytest.approx(779.39)

@@ -16,6 +16,7 @@ from ml4t.models import (
     FixedSpreadSlippage,
     NoCommission,
     NoSlippage,
+    PerAssetCommission,
     PercentCommission,
     PerShareCommission,
     SlippageModel,
@@ -317,3 +318,84 @@ def test_every_model_call_names_an_order_of_its_own_asset(orders, volume_limit):
     assert calls and all(asset_of[oid] == asset for _, asset, oid in calls)
     for oid, asset in zip(r.fills["order_id"], r.fills["asset"]):
         assert ("slip", asset, oid) in calls and ("comm", asset, oid) in calls
+
+
+# ----------------------------------------------------------------- per-asset commission
+def test_per_asset_commission_charges_each_asset_its_own_model():
+    """Bar 0: buy X 100, Y 50, Z 10; they fill at bar 1's opens (X 11, Y 20, Z 40).
+    X: 0.1% of 100 * 11 = 1.10; Y: 50 * 0.02 = 1.00, raised to the 1.50 minimum;
+    Z (not listed): the default, 5.00 per order."""
+    from ml4t import run_backtest
+
+    model = PerAssetCommission({"X": PercentCommission(0.001),
+                                "Y": PerShareCommission(0.02, minimum=1.5)},
+                               default=FixedCommission(5.0))
+    df = frame({"X": [(10.0, 10.5, 9.5, 10.2), (11.0, 11.5, 10.5, 11.2)],
+                "Y": [(20.0, 20.5, 19.5, 20.2), (20.0, 21.0, 19.0, 20.5)],
+                "Z": [(40.0, 40.5, 39.5, 40.2), (40.0, 41.0, 39.0, 40.5)]})
+    r = run_backtest(scripted({0: [("X", 100.0, {}), ("Y", 50.0, {}), ("Z", 10.0, {})]}), df,
+                     cash=10_000, commission=model)
+    got = dict(zip(r.fills["asset"], r.fills["commission"]))
+    assert got == pytest.approx({"X": 1.10, "Y": 1.50, "Z": 5.00})
+    # cash: 10,000 - 1,100 - 1,000 - 400 - 7.60 = 7,492.40
+    assert r.portfolio["cash"].iloc[-1] == pytest.approx(7_492.40)
+    # without a default the other assets pay nothing
+    assert PerAssetCommission({"X": PercentCommission(0.001)}).default.commission(
+        10, 5.0, 0.0, 0.0) == 0.0
+
+
+def test_per_asset_commission_passes_the_fill_context_to_the_model_charging():
+    seen = []
+
+    class Seen(CommissionModel):
+        def commission(self, qty, price, filled_before, charged_before):
+            seen.append((self.asset, self.fill_order))
+            return 0.25
+
+    from ml4t import run_backtest
+
+    df = frame({"X": [(10.0, 10.5, 9.5, 10.2)] * 2, "Y": [(20.0, 20.5, 19.5, 20.2)] * 2})
+    r = run_backtest(scripted({0: [("Y", 5.0, {}), ("X", 5.0, {})]}), df, cash=10_000,
+                     commission=PerAssetCommission({"Y": Seen()}, default=Seen()))
+    assert seen == [("Y", 1), ("X", 2)]
+    assert r.fills["commission"].tolist() == [0.25, 0.25]
+
+
+def test_per_asset_commission_refuses_names_not_in_the_data_and_bad_tables():
+    from ml4t import run_backtest
+
+    df = frame({"AAPL": [(10.0, 10.5, 9.5, 10.2)] * 2})
+    with pytest.raises(ConfigError, match=r"'APPL' not among the run's assets.*did you "
+                                          r"mean 'AAPL'"):
+        run_backtest(scripted({}), df, commission=PerAssetCommission(
+            {"APPL": PercentCommission(0.001)}))
+    with pytest.raises(ConfigError, match="models\\['X'\\]"):
+        PerAssetCommission({"X": 0.001})
+    with pytest.raises(ConfigError, match="'models'"):
+        PerAssetCommission([("X", PercentCommission(0.001))])
+    with pytest.raises(ConfigError, match="'default'"):
+        PerAssetCommission({}, default="free")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["X", "Y", "Z"]),
+                          st.integers(-20, 20).filter(lambda q: q != 0)),
+                min_size=1, max_size=12))
+def test_per_asset_commission_equals_each_model_run_alone(orders):
+    """The per-asset model charges every fill what its asset's model charges when that
+    model is the run's only one."""
+    from ml4t import run_backtest
+
+    models = {"X": PercentCommission(0.002), "Y": PerShareCommission(0.05, minimum=0.4)}
+    default = FixedCommission(1.25)
+    prices = {"X": 10.0, "Y": 20.0, "Z": 40.0}
+    df = frame({a: [(p, p + 0.5, p - 0.5, p)] * 3 for a, p in prices.items()})
+    plan = {0: [(a, float(q), {}) for a, q in orders]}
+    kw = dict(cash=1e6, account="margin", allow_short=True)
+    mixed = run_backtest(scripted(plan), df, commission=PerAssetCommission(models, default),
+                         **kw)
+    for asset in prices:
+        alone = run_backtest(scripted(plan), df, commission=models.get(asset, default), **kw)
+        a = mixed.fills[mixed.fills["asset"] == asset]["commission"].tolist()
+        b = alone.fills[alone.fills["asset"] == asset]["commission"].tolist()
+        assert a == b

@@ -417,6 +417,65 @@ def test_zl_delisting_hand_calculation():
     assert fills["realized_pnl"].iloc[1] == pytest.approx(50 * (182.56 - 184.462185))
 
 
+def test_per_asset_commission_hand_calculation():
+    fills = expected("per_asset_commission", "fills")
+    assert fills["asset"].tolist() == ["XYZ", "ABC", "DEF", "ABC", "DEF"]
+    assert fills["commission"].tolist() == pytest.approx([5.10, 1.50, 2.00, 1.00, 2.00])
+    assert fills["realized_pnl"].tolist() == pytest.approx([0, 0, 0, 100, 5])
+    port = expected("per_asset_commission", "portfolio")
+    assert port["cash"].tolist() == pytest.approx([100000, 88486.40, 90793.40])
+    assert port["nav"].iloc[-1] == pytest.approx(100483.40)
+
+
+def test_per_asset_commission_resolves_from_nested_tables(tmp_path):
+    sc = load_scenario(_toml(tmp_path / "s", 'commission = { model = "PerAssetCommission", '
+                                             'models = { A = { model = "PercentCommission", '
+                                             'rate = 0.001 } }, default = "NoCommission" }'))
+    kw = sc.engine_kwargs()
+    assert repr(kw["commission"].models["A"]) == "PercentCommission(0.001,)"
+    assert type(kw["commission"].default).__name__ == "NoCommission"
+    bad = load_scenario(_toml(tmp_path / "t", 'commission = { model = "PerAssetCommission", '
+                                              'models = { A = { model = "PercentComision", '
+                                              'rate = 0.001 } } }'))
+    with pytest.raises(ScenarioError, match="commission.models.A: unknown model "
+                                            "'PercentComision'; did you mean"):
+        bad.engine_kwargs()
+
+
+def test_bt_intraday_resample_hand_calculation():
+    orders = expected("bt_intraday_resample", "bt_orders")
+    done = orders[orders["status"] == "Completed"]
+    assert done["date"].tolist() == [
+        "2006-01-02T09:20:00", "2006-01-02T09:35:00", "2006-01-02T09:55:00",
+        "2006-01-02T10:05:00", "2006-01-02T10:40:00", "2006-01-02T11:05:00",
+        "2006-01-03T09:20:00"]
+    assert done["executed_price"].tolist() == pytest.approx(
+        [3591.42, 3591.40, 3602.61, 3600.28, 3601.15, 3601.26, 3617.24])
+    trades = expected("bt_intraday_resample", "bt_trades")
+    closed = trades[trades["status"] == "closed"]
+    assert closed["pnl"].tolist() == pytest.approx([-0.20, -23.30, 1.10])
+    value = expected("bt_intraday_resample", "bt_value")
+    assert value["cash"].iloc[-1] == pytest.approx(63553.1464)
+    assert value["value"].iloc[-1] == pytest.approx(99793.0464)
+
+
+def test_backtrader_timeframes_are_checked(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "x.txt").write_text("")
+    (folder / "s.py").write_text("")
+    for data, message in (('timeframe = "Minute"', "did you mean 'Minutes'"),
+                          ('compression = 0', "compression must be a positive integer"),
+                          ('resample = { compression = 15 }', "resample needs 'timeframe'"),
+                          ('resample = { timeframe = "Minutes", every = 2 }',
+                           "unknown key 'every'")):
+        (folder / "scenario.toml").write_text(
+            f'[data]\npath = "x.txt"\n{data}\n[strategy]\nkind = "backtrader"\n'
+            'file = "s.py"\n')
+        with pytest.raises(ScenarioError, match=message):
+            load_scenario(folder)
+
+
 def test_unknown_kind_suggests_spelling(tmp_path):
     folder = _toml(tmp_path / "s", "cash = 1000")
     toml = folder / "scenario.toml"

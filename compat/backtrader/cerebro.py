@@ -647,17 +647,29 @@ class Cerebro(ParamsHolder):
         broker = self._broker
         schemes = [broker.getcommissioninfo(d) for d in self.datas]
         first = schemes[0]
-        for d, scheme in zip(self.datas, schemes):
-            if scheme is not first and (type(scheme) is not type(first)
-                                        or scheme.p._getitems() != first.p._getitems()):
+        same = all(scheme is first or (type(scheme) is type(first)
+                                        and scheme.p._getitems() == first.p._getitems())
+                   for scheme in schemes)
+        if same:
+            commission = first._native_model()
+        else:
+            # ``setcommission(..., name=...)``: each feed is charged by its own scheme
+            kinds = {bool(scheme._stocklike) for scheme in schemes}
+            if len(kinds) > 1:
+                stock = next(d._name for d, sc in zip(self.datas, schemes) if sc._stocklike)
+                fut = next(d._name for d, sc in zip(self.datas, schemes) if not sc._stocklike)
                 raise NotImplementedError(
-                    "different commission schemes per data need a native per-asset "
-                    f"commission model; {d._name!r} differs from {self.datas[0]._name!r}")
-        commission = first._native_model()
+                    "stock-like and futures-like commission schemes in one run (here "
+                    f"{stock!r} and {fut!r}) are not supported by the ml4t shim: futures "
+                    "run in a native margin account, which would also lend on the stocks")
+            from ml4t.models import PerAssetCommission
+            commission = PerAssetCommission(
+                {d._bt_asset: scheme._native_model() for d, scheme in zip(self.datas, schemes)})
         # a futures-like scheme: each feed is a native Future in a margin account
         # (margin per contract, daily settlement) that never liquidates (Backtrader's
         # broker has no margin calls)
-        contracts = {d._bt_asset: first._native_future(d._bt_asset) for d in self.datas}
+        contracts = {d._bt_asset: scheme._native_future(d._bt_asset)
+                     for d, scheme in zip(self.datas, schemes)}
         futures = any(c is not None for c in contracts.values())
         return dict(
             cash=float(broker.startingcash),

@@ -22,6 +22,10 @@ cdef class PercentCommission(CommissionModel):
 cdef class FixedCommission(CommissionModel):
     cdef readonly double amount           # per order, charged on its first fill
 
+cdef class PerAssetCommission(CommissionModel):
+    cdef readonly dict models             # asset name -> CommissionModel
+    cdef readonly CommissionModel default # for the assets not in ``models``
+
 
 cdef class SlippageModel:
     cdef public int fill_asset            # asset id of the fill being priced (-1: none yet)

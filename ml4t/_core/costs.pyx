@@ -177,6 +177,66 @@ cdef class FixedCommission(CommissionModel):
         return self.amount if filled_before == 0.0 else 0.0
 
 
+cdef class PerAssetCommission(CommissionModel):
+    """A commission model per asset: each fill is charged by the model of its asset,
+    or by ``default`` for the assets not listed.
+
+    Parameters
+    ----------
+    models : dict
+        Asset name -> :class:`CommissionModel`, e.g.
+        ``{"ES": PerShareCommission(2.0), "SPY": PercentCommission(0.0005)}``.
+    default : CommissionModel, optional
+        For every other asset. Default: :class:`NoCommission`.
+
+    The model charging a fill sees that fill's context (``fill_asset``, ``fill_order``,
+    ``asset``) as if it were the run's model. An asset named in ``models`` that is not in
+    the run's data is a :class:`~ml4t.errors.ConfigError` when the run starts (a
+    misspelt name would otherwise fall back to ``default`` silently).
+
+    Raises
+    ------
+    ConfigError
+        When ``models`` is not a dict of asset names to commission models, or ``default``
+        is not a commission model.
+    """
+
+    def __init__(self, models, default=None):
+        from ml4t.errors import ConfigError
+        if not isinstance(models, dict):
+            raise ConfigError("models", models, "a dict of asset name -> CommissionModel")
+        for name, model in models.items():
+            if not isinstance(name, str) or not name:
+                raise ConfigError("models", name, "asset names (non-empty strings) as keys")
+            if not isinstance(model, CommissionModel):
+                raise ConfigError(f"models[{name!r}]", model, "a CommissionModel instance")
+        if default is None:
+            default = NoCommission()
+        elif not isinstance(default, CommissionModel):
+            raise ConfigError("default", default, "a CommissionModel instance or None")
+        self.models = dict(models)
+        self.default = default
+
+    def _args(self):
+        return (self.models, self.default)
+
+    def unknown_assets(self, names):
+        """The names in ``models`` that are not among ``names`` (sorted)."""
+        have = set(names)
+        return sorted(n for n in self.models if n not in have)
+
+    cpdef double commission(self, double qty, double price, double filled_before,
+                            double charged_before) except? -1.0:
+        cdef CommissionModel model = self.default
+        cdef object names = self.asset_names
+        if names is not None and 0 <= self.fill_asset < len(names):
+            model = self.models.get(names[self.fill_asset], self.default)
+        model.fill_asset = self.fill_asset
+        model.fill_order = self.fill_order
+        model.asset_names = names
+        return model.commission(qty, price, filled_before, charged_before)
+
+
 cdef class SlippageModel:
     """Base class of slippage models.
 

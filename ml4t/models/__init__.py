@@ -2,7 +2,8 @@
 ABCs in plain Python to write your own (override ``commission`` or ``fill_price``).
 
 Commission: ``PerShareCommission(rate, minimum=0, maximum=None)``,
-``PercentCommission(rate)``, ``FixedCommission(amount)``, ``NoCommission()``.
+``PercentCommission(rate)``, ``FixedCommission(amount)``, ``NoCommission()``, and
+``PerAssetCommission({asset: model, ...}, default=None)`` to charge each asset its own.
 Slippage: ``FixedBpsSlippage(bps)``, ``FixedSpreadSlippage(spread)``, ``NoSlippage()``,
 ``VolumeShareSlippage(volume_limit=0.025, price_impact=0.1)`` and the square-root market
 impact model ``SquareRootImpact(coefficient=1.0, window=20)``.
@@ -14,6 +15,7 @@ from ml4t._core.costs import (
     FixedSpreadSlippage,
     NoCommission,
     NoSlippage,
+    PerAssetCommission,
     PercentCommission,
     PerShareCommission,
     SlippageModel,
@@ -23,6 +25,6 @@ from ml4t._core.costs import (
 
 __all__ = [
     "CommissionModel", "NoCommission", "PerShareCommission", "PercentCommission",
-    "FixedCommission", "SlippageModel", "NoSlippage", "FixedBpsSlippage", "FixedSpreadSlippage",
+    "FixedCommission", "PerAssetCommission", "SlippageModel", "NoSlippage", "FixedBpsSlippage", "FixedSpreadSlippage",
     "VolumeShareSlippage", "SquareRootImpact",
 ]
