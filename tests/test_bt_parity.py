@@ -1746,3 +1746,165 @@ def test_named_commission_schemes_charge_each_feed_its_own():
         name, size, price, comm = e[2], e[6], e[7], e[8]
         want = 0.02 * abs(size) if name == "NVDA" else rate[name] * abs(size) * price
         assert comm == pytest.approx(want, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------- observers
+def _observed(bt, strat):
+    """(name, line, len, [0], [-1]) of every line of every observer of ``strat``."""
+    rows = []
+    for name, obs in strat.stats.getitems():
+        rows.append(_lines_of(name, obs))
+    for name in ("buysell",):
+        for i, obs in enumerate(getattr(strat.stats, name, None) or ()):
+            rows.append(_lines_of(f"{name}{i}", obs))
+    return rows
+
+
+def _lines_of(name, obs):
+    out = [name, len(obs)]
+    for i, line in enumerate(obs.lines):
+        out.append((obs.lines._getlinealias(i), line[0] if len(obs) else None,
+                    line[-1] if len(obs) > 1 else None))
+    return tuple(out)
+
+
+def observing(bt, build_feeds, next_body, observers=(), cerebro_kw=None, broker=None,
+              indicators=True):
+    """A strategy trading an SMA cross on each data that records, in every ``next()``
+    and ``prenext()``, what each observer shows, and every observer line in ``stop()``."""
+
+    class Observing(bt.Strategy):
+        def __init__(self):
+            if indicators:
+                self.cross = [bt.ind.CrossOver(bt.ind.SMA(d, period=5),
+                                               bt.ind.SMA(d, period=20))
+                              for d in self.datas]
+
+        def start(self):
+            self.seen = []
+
+        def prenext(self):
+            self.seen.append(("pre", len(self), _observed(bt, self)))
+
+        def next(self):
+            self.seen.append(("next", len(self), _observed(bt, self)))
+            next_body(self)
+
+        def stop(self):
+            self.final = [(name, [list(line.get(size=len(obs))) for line in obs.lines])
+                          for name, obs in self.stats.getitems()]
+
+    c = bt.Cerebro(**(cerebro_kw or {}))
+    for d in build_feeds(bt):
+        c.adddata(d)
+    c.addstrategy(Observing)
+    c.broker.setcash(10000)
+    c.broker.setcommission(commission=0.001)
+    if broker:
+        broker(c.broker)
+    for multi, cls, kw in observers:
+        (c.addobservermulti if multi else c.addobserver)(getattr(bt.observers, cls), **kw)
+    return c
+
+
+def _cross_trades(s):
+    for d, x in zip(s.datas, s.cross):
+        if x > 0 and not s.getposition(d):
+            s.buy(data=d, size=20)
+        elif x < 0 and s.getposition(d):
+            s.close(data=d)
+
+
+def _one(bt):
+    return [yahoo(bt, start=dt.datetime(2004, 1, 1), end=dt.datetime(2005, 6, 30))]
+
+
+def _two(bt):
+    return [yahoo(bt, start=dt.datetime(2004, 1, 1), end=dt.datetime(2005, 6, 30)),
+            yahoo(bt, NVDA, dt.datetime(2004, 3, 1), dt.datetime(2005, 6, 30))]
+
+
+ALL_OBSERVERS = [(False, "DrawDown", {}), (False, "DrawDownLength", {}),
+                 (False, "DrawDown_Old", {}), (False, "Value", {}), (False, "Cash", {}),
+                 (False, "FundValue", {}), (False, "FundShares", {}),
+                 (False, "TimeReturn", dict(timeframe=None)),
+                 (False, "TimeReturn", dict(obsname="weekly", timeframe=5)),
+                 (False, "Benchmark", dict(timeframe=6)),
+                 (False, "LogReturns", dict(timeframe=5))]
+OBSERVER_SETUPS = {
+    "stdstats_one_data": (_one, {}, (), None),
+    "every_observer": (_one, {}, ALL_OBSERVERS, None),
+    "two_datas_datatrades": (_two, {}, [(True, "BuySell", {}), (False, "Trades", {})], None),
+    "bar_by_bar_mode": (_one, dict(runonce=False), ALL_OBSERVERS[:4], None),
+    "no_stdstats": (_one, dict(stdstats=False, oldbuysell=True),
+                    [(False, "Broker", {}), (True, "BuySell", {})], None),
+    "fund_mode": (_one, {}, [(False, "DrawDown", {}), (False, "TimeReturn", {})],
+                  lambda b: b.set_fundmode(True, 50.0)),
+}
+
+
+@pytest.mark.parametrize("setup", list(OBSERVER_SETUPS))
+def test_observers(setup):
+    """What ``self.stats`` shows inside ``prenext()``/``next()`` (each observer's length,
+    ``[0]`` and ``[-1]``: the previous bar's values, NaN during the warm-up in the
+    vectorised mode) and every observer line at the end, as in Backtrader."""
+    feeds, ckw, obs, broker = OBSERVER_SETUPS[setup]
+    out = []
+    for mod in ("backtrader", "ml4t.compat.backtrader"):
+        bt = importlib.import_module(mod)
+        c = observing(bt, feeds, _cross_trades, obs, ckw, broker)
+        s = c.run()[0]
+        out.append((s.seen, s.final, c.broker.getvalue()))
+    (seen_a, final_a, value_a), (seen_b, final_b, value_b) = out
+    assert len(seen_a) > 100 and final_a
+    for i, (x, y) in enumerate(zip(seen_a, seen_b)):
+        assert same(x, y), f"step {i}:\n backtrader: {x}\n shim:       {y}"
+    assert len(seen_a) == len(seen_b)
+    assert same(final_a, final_b)
+    assert abs(value_a - value_b) <= REL * value_a
+
+
+def test_custom_observer_reads_the_bar_notifications():
+    """Backtrader's documented custom observer: an ``Observer`` subclass whose ``next``
+    reads ``self._owner._orderspending`` (the bar's order notifications) to mark the
+    creation price of accepted and expired limit buys; the strategy reads it back."""
+    out = []
+    for mod in ("backtrader", "ml4t.compat.backtrader"):
+        bt = importlib.import_module(mod)
+
+        class OrderObserver(bt.observer.Observer):
+            lines = ("created", "expired")
+
+            def next(self):
+                for order in self._owner._orderspending:
+                    if order.data is not self.data or not order.isbuy():
+                        continue
+                    if order.status in (bt.Order.Accepted, bt.Order.Submitted):
+                        self.lines.created[0] = order.created.price
+                    elif order.status == bt.Order.Expired:
+                        self.lines.expired[0] = order.created.price
+
+        class Limits(bt.Strategy):
+            def __init__(self):
+                self.sma = bt.ind.SMA(period=10)
+                self.seen = []
+
+            def next(self):
+                o = self.stats.orderobserver[0]       # a list: one per data (multi)
+                self.seen.append((len(o), o.created[0], o.expired[0]))
+                if not self.position and self.data.close[0] > self.sma[0]:
+                    self.buy(exectype=bt.Order.Limit, price=self.data.close[0] * 0.98,
+                             valid=dt.timedelta(days=2), size=10)
+                elif self.position and len(self) % 9 == 0:
+                    self.close()
+
+        c = bt.Cerebro()
+        c.adddata(yahoo(bt, start=dt.datetime(2006, 1, 1), end=dt.datetime(2007, 6, 30)))
+        c.addstrategy(Limits)
+        c.addobservermulti(OrderObserver)
+        c.broker.setcash(10000)
+        s = c.run()[0]
+        out.append(s.seen)
+    ref, got = out
+    assert sum(1 for _, c, e in ref if c == c) > 10 and sum(1 for _, c, e in ref if e == e) > 5
+    assert same(ref, got)

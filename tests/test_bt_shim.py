@@ -543,3 +543,110 @@ def test_named_schemes_charge_each_feed_its_own_by_hand():
     strat = cerebro.run()[0]
     assert strat.comms == pytest.approx({"X": 0.11, "Y": 0.50})
     assert cerebro.broker.getcash() == pytest.approx(779.39)
+
+
+def test_observers_show_the_previous_bar_by_hand():
+    # buy 10 on bar 1 (fills at bar 2's open, 11), close on bar 4 (fills at bar 5's open,
+    # 12). Cash 1000 -> 890 -> 1010; values at the closes: 1000, 1000, 1010, 1020, 1010,
+    # 1010. Inside next() an observer shows the bar before (NaN on the first).
+    # BuySell (stdstats: barplot) marks the buy at bar 2's low x 0.985 = 9.85 and the
+    # sell at bar 5's high x 1.015 = 13.195; Trades the closed trade's +10 at bar 5.
+    class Reads(bt.Strategy):
+        def start(self):
+            self.seen = []
+
+        def next(self):
+            st = self.stats
+            self.seen.append((len(st.broker), st.broker.value[0], st.broker.cash[0],
+                              st.buysell[0].buy[0], st.buysell[0].sell[0],
+                              st.trades.pnlplus[0]))
+            if len(self) == 1:
+                self.buy(size=10)
+            elif len(self) == 4:
+                self.close()
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="X")
+    cerebro.addstrategy(Reads)
+    cerebro.broker.setcash(1000.0)
+    strat = cerebro.run()[0]
+    nan = float("nan")
+    want = [(0, nan, nan, nan, nan, nan), (1, 1000, 1000, nan, nan, nan),
+            (2, 1000, 890, 9.85, nan, nan), (3, 1010, 890, nan, nan, nan),
+            (4, 1020, 890, nan, nan, nan), (5, 1010, 1010, nan, 13.195, 10.0)]
+    assert len(strat.seen) == len(want)
+    for got, exp in zip(strat.seen, want):
+        assert got == pytest.approx(exp, nan_ok=True)
+    assert strat.stats.getnames() == ["broker", "trades"]
+    assert len(strat.stats.broker) == 6 and strat.stats.broker.value[0] == 1010.0
+
+
+def test_observers_outside_a_run_and_fund_values():
+    with pytest.raises(RuntimeError, match="cerebro.addobserver"):
+        bt.observers.DrawDown()
+    # fund shares: starting cash / fundstartval; the fund value follows the value
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="X")
+    cerebro.broker.setcash(1000.0)
+    cerebro.broker.set_fundmode(True, fundstartval=50.0)
+
+    class Fund(bt.Strategy):
+        def notify_fund(self, cash, value, fundvalue, shares):
+            self.last = (cash, value, fundvalue, shares)
+
+        def next(self):
+            if len(self) == 1:
+                self.buy(size=10)
+
+    cerebro.addstrategy(Fund)
+    strat = cerebro.run()[0]
+    # 10 bought at 11 on bar 2; last close 11: value 1000; 20 shares of 50.00
+    assert strat.last == pytest.approx((890.0, 1000.0, 50.0, 20.0))
+    assert cerebro.broker.fundmode and cerebro.broker.fundshares == 20.0
+    assert strat.stats.broker.cash[0] != strat.stats.broker.cash[0]      # NaN in fund mode
+    assert strat.stats.broker.value[0] == pytest.approx(50.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([None, 5, -5, 10]), min_size=8, max_size=8))
+def test_observers_lag_the_strategy_by_one_bar(script):
+    """Whatever is traded: inside next() the broker observer has one bar fewer than the
+    strategy and shows the cash and value the broker had at the end of the previous
+    next(); a buy (sell) mark appears exactly after a bar whose notifications include a
+    completed buy (sell)."""
+    class Lag(bt.Strategy):
+        def start(self):
+            self.prev = None
+            self.bad = []
+            self.fills = []
+
+        def notify_order(self, order):
+            if order.status == order.Completed:
+                self.fills.append((len(self), order.isbuy()))
+
+        def next(self):
+            b = self.stats.broker
+            if len(b) != len(self) - 1:
+                self.bad.append(("len", len(self), len(b)))
+            if self.prev is not None and (b.value[0], b.cash[0]) != self.prev:
+                self.bad.append(("value", len(self), (b.value[0], b.cash[0]), self.prev))
+            mark = self.stats.buysell[0]
+            if len(self) > 1:
+                bought = any(k == len(self) - 1 and buy for k, buy in self.fills)
+                sold = any(k == len(self) - 1 and not buy for k, buy in self.fills)
+                if (mark.buy[0] == mark.buy[0]) != bought or \
+                        (mark.sell[0] == mark.sell[0]) != sold:
+                    self.bad.append(("mark", len(self)))
+            size = script[len(self) - 1]
+            if size:
+                (self.buy if size > 0 else self.sell)(size=abs(size))
+            self.prev = (self.broker.getvalue(), self.broker.getcash())
+
+    rows = ROWS + [(11, 12, 10, 11), (12, 13, 11, 12)]
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(rows)), name="X")
+    cerebro.addstrategy(Lag)
+    cerebro.broker.setcash(1000.0)
+    strat = cerebro.run()[0]
+    assert strat.bad == []
+    assert len(strat.stats.broker) == len(rows)

@@ -25,6 +25,9 @@ from .utils import TimeFrame, date2num, num2date, num2dt, num2time, time2num
 
 ind = indicators
 obs = observers
+observer = observers        # bt.observer.Observer, bt.analyzer.Analyzer, bt.indicator.Indicator
+analyzer = analyzers
+indicator = indicators
 comminfo = CommInfoBase
 MAXINT = 2 ** 63 - 1
 __version__ = "1.9.78.123-ml4t"
@@ -37,5 +40,6 @@ __all__ = [
     "CSVDataBase", "LineBuffer", "LineSeries", "TimeFrame", "date2num", "num2date", "num2dt",
     "num2time", "time2num", "If", "And", "Or", "Max", "Min", "Sum", "Any", "All", "Cmp",
     "CmpEx", "DivByZero", "DivZeroByZero", "Reduce", "analyzers", "brokers", "errors",
-    "feeds", "indicators", "ind", "observers", "obs", "sizers", "utils",
+    "feeds", "indicators", "ind", "indicator", "observers", "obs", "observer", "analyzer",
+    "sizers", "utils",
 ]

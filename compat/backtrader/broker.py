@@ -156,13 +156,21 @@ class BackBroker(ParamsHolder):
             raise NotImplementedError("volume fillers: use the native volume_limit instead")
 
     def set_fundmode(self, fundmode, fundstartval=None):
-        if fundmode:
-            raise NotImplementedError("fund mode is not supported by the ml4t shim")
+        """Fund mode: analyzers and observers follow the fund value (value per fund
+        share; the shares are the starting cash / ``fundstartval``) unless told
+        otherwise. Without ``add_cash`` the share count never changes."""
+        self.p.fundmode = bool(fundmode)
+        if fundstartval is not None:
+            self.set_fundstartval(fundstartval)
 
     def get_fundmode(self):
-        return False
+        return self.p.fundmode
 
     fundmode = property(get_fundmode, set_fundmode)
+
+    def set_fundstartval(self, fundstartval):
+        """The fund value per share at the start (default 100)."""
+        self.p.fundstartval = fundstartval
 
     def set_slippage_perc(self, perc, slip_open=True, slip_limit=True, slip_match=True,
                           slip_out=False):
@@ -222,13 +230,18 @@ class BackBroker(ParamsHolder):
     def get_leverage(self):
         return 1.0
 
-    @property
-    def fundvalue(self):
-        return self.get_value()
+    def get_fundshares(self):
+        """Fund shares: the starting cash / ``fundstartval`` (set when the run starts)."""
+        shares = self.__dict__.get("_fundshares")
+        return self.startingcash / self.p.fundstartval if shares is None else shares
 
-    @property
-    def fundshares(self):
-        return 1.0
+    fundshares = property(get_fundshares)
+
+    def get_fundvalue(self):
+        """The value of one fund share (Backtrader keeps it in every mode)."""
+        return self.get_value() / self.get_fundshares()
+
+    fundvalue = property(get_fundvalue)
 
     def getposition(self, data):
         return self.positions[data]
@@ -243,6 +256,7 @@ class BackBroker(ParamsHolder):
     def _bt_start(self, run):
         """Reset the per-run state (called by Cerebro before the first bar)."""
         self._run = run
+        self._fundshares = self.startingcash / self.p.fundstartval
         self.positions = collections.defaultdict(Position)
         self.orders = []
         self.pending = []               # accepted, alive orders in queue (reference) order

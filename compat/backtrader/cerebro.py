@@ -64,6 +64,23 @@ def _clock_keys(nums, repeats=True):
     return keys
 
 
+def _observer_kind(obs):
+    """How the run drives an observer: the standard ones whose ``next`` is not
+    overridden read recorded values or run only on bars with notifications."""
+    from . import observers as o
+    kind = type(obs)._bt_kind
+    if kind == "recorded":
+        own = {o.Cash: o.Cash.next, o.Value: o.Value.next, o.Broker: o.Broker.next}
+        base = next((b for b in type(obs).__mro__ if b in own), None)
+        if base is None or type(obs).next is not own[base]:
+            return "bar"
+    elif kind == "events":
+        base = next(b for b in type(obs).__mro__ if "_bt_kind" in b.__dict__)
+        if type(obs).next is not base.next or type(obs).prenext is not o.Observer.prenext:
+            return "bar"
+    return kind
+
+
 class _Run:
     """State of one backtest run shared by the broker, the strategies and the driver."""
 
@@ -82,6 +99,12 @@ class _Run:
         self.events = []
         self.k = -1
         self.opened = False
+        self.observers_once = False      # set by Cerebro (Backtrader's runonce mode)
+        # every attribute is set here: adding one later makes every ``self.x`` of the
+        # per-bar loop slower (the instance loses its compact key-sharing dict)
+        self._obs_clocks = {}
+        self._ind_lines = {}
+        self._adv = self._lens = self._ts_list = self._per_strat = self.timers = None
 
     def _build_clock(self, datas):
         """Backtrader's master clock: the union of the feeds' bar times; a resampled feed
@@ -221,14 +244,52 @@ class _Run:
         for strat in self.strats:
             for a in self.analyzers_of(strat):
                 a._start()
+            for obs in strat._bt_observers:
+                obs.start()
             strat.start()
         self.timers = list(self.cerebro._timers) + list(self.cerebro._run_timers)
         for timer in self.timers:
             timer._start(self.datas[0])
         for strat in self.strats:
-            self._per_strat.append((strat, self._strategy_status(strat),
-                                    list(self.analyzers_of(strat)), self.values_of(strat),
-                                    self.cash_of(strat)))
+            statuses = self._strategy_status(strat)
+            every, events = [], []
+            for obs in strat._bt_observers:
+                kind = _observer_kind(obs)
+                if kind == "recorded":
+                    obs._bt_record(self)
+                elif kind == "events":
+                    events.append(obs)
+                else:
+                    every.append(obs)
+            self._per_strat.append((strat, statuses, list(self.analyzers_of(strat)),
+                                    self.values_of(strat), self.cash_of(strat),
+                                    every or None, events or None))
+
+    # ------------------------------------------------------------- observers
+    def observer_clock(self, strat):
+        """The clock of a strategy's observers: one bar per value recorded after the
+        strategy's ``next()``."""
+        clocks = self._obs_clocks
+        clock = clocks.get(id(strat))
+        if clock is None:
+            from .observers import _ObserverClock
+            clock = clocks[id(strat)] = _ObserverClock(self.values_of(strat),
+                                                       self.master._dtnums)
+        return clock
+
+    def recorded_line(self, obs, kind, fund=False):
+        """A line of ``obs`` read from the strategy's recorded cash or value (``fund``:
+        the value per fund share)."""
+        from .observers import _RecordedLine
+        strat = obs._owner
+        src = self.values_of(strat) if kind == "value" else self.cash_of(strat)
+        scale = self.cerebro.broker.get_fundshares() if fund else 1.0
+        return _RecordedLine(self.observer_clock(strat), src, scale, kind)
+
+    def _observe(self, strat, status, every):
+        once = self.observers_once
+        for obs in every:
+            obs._bt_step(status, once)
 
     def native_ts_now(self):
         return int(self.master_ns[self.k])
@@ -248,7 +309,7 @@ class _Run:
         matches this bar (market orders fill at this open)."""
         k = self._advance(opens.ts_ns)
         self.opened = True
-        for strat, statuses, analyzers, values, cash in self._per_strat:
+        for strat, *_ in self._per_strat:
             with self._strategy_behind(k, strat):
                 strat._next_open()
         self.cerebro.broker._bt_open()
@@ -280,7 +341,7 @@ class _Run:
 
     def _indicator_lines(self, strat):
         """Every line of the indicators and line operations a strategy declared."""
-        cache = self.__dict__.setdefault("_ind_lines", {})
+        cache = self._ind_lines
         out = cache.get(id(strat))
         if out is None:
             out, seen = [], set()
@@ -315,7 +376,7 @@ class _Run:
             owner._bt_take_order(note)
         if self.timers:
             self._fire_timers(k)
-        for strat, statuses, analyzers, values, cash in self._per_strat:
+        for strat, statuses, analyzers, values, cash, every, events in self._per_strat:
             strat._bt_notify()
             if statuses is None:
                 status = strat._getminperstatus()
@@ -336,6 +397,13 @@ class _Run:
                     a._prenext()
             values.append(broker.getvalue())
             cash.append(broker.getcash())
+            if every is not None:
+                self._observe(strat, status, every)
+            if strat._orderspending or strat._tradespending:
+                if events is not None:
+                    for obs in events:
+                        obs.next()
+                strat._bt_clear()
         broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
 
     def _fire_timers(self, k):
@@ -357,6 +425,8 @@ class _Run:
     def stop(self):
         for strat in self.strats:
             strat.stop()
+            for obs in strat._bt_observers:
+                obs.stop()
             for a in self.analyzers_of(strat):
                 a._stop()
 
@@ -711,6 +781,7 @@ class Cerebro(ParamsHolder):
         run.strats = strats
         default_sizer = self.sizers.get(None, (None, (), {}))
         for idx, strat in enumerate(strats):
+            self._add_observers(strat)
             for indcls, a, kw in self.indicators:
                 from ._params import OWNER, STAGE
                 t1, t2 = OWNER.set(strat), STAGE.set(1)
@@ -722,9 +793,10 @@ class Cerebro(ParamsHolder):
                 strat._bt_postinit()
             for ancls, a, kw in self.analyzers:
                 strat._addanalyzer(ancls, *a, **dict(kw))
-            run._analyzers[id(strat)] = list(strat.analyzers)
+            run._analyzers[id(strat)] = list(strat.analyzers) + strat._slave_analyzers
             sizer, sa, skw = self.sizers.get(idx, default_sizer)
             strat.setsizer(FixedSize() if sizer is None else sizer(*sa, **skw))
+        run.observers_once = self._runs_once(strats)
         long = frame_for_engine(self.datas, [run.native_ts(i) for i in range(len(self.datas))])
         if long is None:
             long = {d._bt_asset: data_frame_for_engine(d, run.native_ts(i))
@@ -737,6 +809,43 @@ class Cerebro(ParamsHolder):
         broker._bt_stop()
         self.last_result = result
         return strats
+
+    def _add_observers(self, strat):
+        """Backtrader's order: the standard observers (``stdstats``), then the added
+        ones."""
+        from . import observers
+        if self.p.stdstats:
+            strat._addobserver(False, observers.Broker)
+            strat._addobserver(True, observers.BuySell,
+                               **({} if self.p.oldbuysell else {"barplot": True}))
+            if self.p.oldtrades or len(self.datas) == 1:
+                strat._addobserver(False, observers.Trades)
+            else:
+                strat._addobserver(False, observers.DataTrades)
+        for multi, obscls, a, kw in self.observers:
+            strat._addobserver(multi, obscls, *a, **dict(kw))
+
+    def _runs_once(self, strats):
+        """Whether Backtrader would run this in its vectorised mode (``runonce``):
+        preloaded, no resampled feed, no ``exactbars``, no indicator that forces
+        bar-by-bar mode (``HeikinAshi``). Observers then get ``prenext``/``nextstart``/
+        ``next`` by the strategy's warm-up status, else ``nextstart`` then ``next``."""
+        if not (self.p.preload and self.p.runonce) or self.p.exactbars:
+            return False
+        if any(d._resample is not None for d in self.datas):
+            return False
+        for strat in strats:
+            stack = list(strat.__dict__.get("_bt_items", ()))
+            seen = set()
+            while stack:
+                it = stack.pop()
+                if id(it) in seen:
+                    continue
+                seen.add(id(it))
+                if getattr(type(it), "_nextforce", False):
+                    return False
+                stack.extend(getattr(it, "__dict__", {}).get("_sub", ()))
+        return True
 
     # ------------------------------------------------------------------ plot
     def plot(self, plotter=None, numfigs=1, iplot=True, start=None, end=None, width=16,

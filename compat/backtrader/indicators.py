@@ -1547,6 +1547,8 @@ class HeikinAshi(Indicator):
     include the candle's open and close. Lines also named ``open``, ``high``, ``low``,
     ``close``."""
 
+    _nextforce = True                   # Backtrader runs bar by bar with it
+
     lines = ("ha_open", "ha_high", "ha_low", "ha_close")
     linealias = (("ha_open", "open"), ("ha_high", "high"), ("ha_low", "low"),
                  ("ha_close", "close"))

@@ -388,6 +388,17 @@ class Lines:
         for alias, name in (aliases or {}).items():     # ``linealias``: a second name
             index.setdefault(alias, index[name])
         object.__setattr__(self, "_index", index)
+        # each line also as a plain attribute: ``self.lines.close`` without a Python call
+        for name, i in index.items():
+            if not hasattr(type(self), name):
+                object.__setattr__(self, name, self._buffers[i])
+
+    def _replace(self, i, buf):
+        """Put another buffer in the place of line ``i`` (under each of its names)."""
+        self._buffers[i] = buf
+        for name, j in self._index.items():
+            if j == i and not hasattr(type(self), name):
+                object.__setattr__(self, name, buf)
 
     def __getitem__(self, i):
         return self._buffers[i]

@@ -82,6 +82,8 @@ class Strategy(LineSeries):
         d["_tradespending"] = []
         d["analyzers"] = ItemCollection()
         d["stats"] = d["observers"] = ItemCollection()
+        d["_bt_observers"] = []          # every observer, multi ones included, in order
+        d["_slave_analyzers"] = []       # analyzers observers made for themselves
         d["writers"] = []
         d["_tradehistoryon"] = False
         d["_bt_fills"] = []
@@ -424,8 +426,6 @@ class Strategy(LineSeries):
                     and not self._run.analyzers_of(self))
             if quiet:
                 return
-        self._orderspending = []
-        self._tradespending = []
         analyzers = self._run.analyzers_of(self)
         for order in orders:
             self.notify_order(order)
@@ -435,14 +435,23 @@ class Strategy(LineSeries):
             self.notify_trade(trade)
             for a in analyzers:
                 a._notify_trade(trade)
-        cash = self.broker.getcash()
-        value = self.broker.getvalue()
+        broker = self.broker
+        cash = broker.getcash()
+        value = broker.getvalue()
+        shares = broker.get_fundshares()
+        fundvalue = value / shares
         self.notify_cashvalue(cash, value)
-        self.notify_fund(cash, value, value, 1.0)
+        self.notify_fund(cash, value, fundvalue, shares)
         for a in analyzers:
             a._notify_cashvalue(cash, value)
-            a._notify_fund(cash, value, value, 1.0)
-        self._orders.extend(orders)
+            a._notify_fund(cash, value, fundvalue, shares)
+
+    def _bt_clear(self):
+        """End of the bar (after the observers read them): the bar's notifications go."""
+        d = self.__dict__
+        d["_orders"].extend(d["_orderspending"])
+        d["_orderspending"] = []
+        d["_tradespending"] = []
 
     def _addanalyzer(self, ancls, *args, **kwargs):
         name = kwargs.pop("_name", "") or ancls.__name__.lower()
@@ -455,6 +464,35 @@ class Strategy(LineSeries):
             OWNER.reset(tok)
         self.analyzers.append(analyzer, name)
         return analyzer
+
+    def _addanalyzer_slave(self, ancls, *args, **kwargs):
+        """An analyzer an observer uses: it hears and runs like the strategy's own but is
+        not in ``self.analyzers``."""
+        tok = OWNER.set(self)
+        try:
+            analyzer = ancls(*args, **kwargs)
+        finally:
+            OWNER.reset(tok)
+        self._slave_analyzers.append(analyzer)
+        return analyzer
+
+    def _addobserver(self, multi, obscls, *args, **kwargs):
+        """One observer over every data (``self.stats.<name>``), or with ``multi`` one
+        per data (``self.stats.<name>`` is then a list, not in ``getnames()``)."""
+        name = kwargs.pop("obsname", "") or obscls.__name__.lower()
+        tok = OWNER.set(self)
+        try:
+            if not multi:
+                obs = obscls(*args, **kwargs)
+                self.stats.append(obs, name)
+                made = [obs]
+            else:
+                made = [obscls(*args, _bt_datas=[d], **kwargs) for d in self.datas]
+                setattr(self.stats, name, made)
+        finally:
+            OWNER.reset(tok)
+        self._bt_observers.extend(made)
+        return made
 
     def _addsizer(self, sizer, *args, **kwargs):
         from .sizers import FixedSize
