@@ -258,6 +258,7 @@ class _Run:
                 if kind == "recorded":
                     obs._bt_record(self)
                 elif kind == "events":
+                    obs._bt_lazy(self)
                     events.append(obs)
                 else:
                     every.append(obs)
@@ -400,9 +401,8 @@ class _Run:
             if every is not None:
                 self._observe(strat, status, every)
             if strat._orderspending or strat._tradespending:
-                if events is not None:
-                    for obs in events:
-                        obs.next()
+                if events is not None:       # for the observers that act on them
+                    strat._bt_events.append((k, strat._orderspending, strat._tradespending))
                 strat._bt_clear()
         broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
 

@@ -36,10 +36,12 @@ class _ObserverClock(Clock):
     def __init__(self, recorded, dtnums):
         self._recorded = recorded
         self._dtnums = dtnums
+        self._fixed = None               # a past bar, while it is being caught up
 
     @property
     def _idx(self):
-        return len(self._recorded) - 1
+        fixed = self._fixed
+        return len(self._recorded) - 1 if fixed is None else fixed
 
     @_idx.setter
     def _idx(self, value):
@@ -67,6 +69,29 @@ class _RecordedLine(LineBuffer):
             if self._scale != 1.0:
                 arr[done:n] /= self._scale
             self._done = n
+        return self._arr
+
+    @array.setter
+    def array(self, value):
+        self._arr = value
+
+
+class _EventLine(LineBuffer):
+    """A line of an observer that only acts on bars with notifications: those bars are
+    logged during the run and the observer's ``next()`` runs for them when the line is
+    read (each logged bar once, in order)."""
+
+    __slots__ = ("_obs", "_arr")
+
+    def __init__(self, clock, obs, name=""):
+        self._obs = obs
+        LineBuffer.__init__(self, clock, None, 1, name)
+
+    @property
+    def array(self):
+        obs = self._obs
+        if obs._bt_done < len(obs._owner._bt_events) and not obs._bt_catching_up:
+            obs._bt_catch_up()
         return self._arr
 
     @array.setter
@@ -133,6 +158,41 @@ class Observer(LineSeries):
 
     def next(self):
         pass
+
+    def _bt_lazy(self, run):
+        """Run ``next()`` only for the logged bars with notifications, when read."""
+        self._bt_done = 0
+        self._bt_catching_up = False
+        clock = self.lines[0]._clock
+        for i, name in enumerate(self.lines._names):
+            _swap_line(self, i, _EventLine(clock, self, name))
+
+    def _bt_catch_up(self):
+        """``next()`` for each logged bar not seen yet, with the strategy's notification
+        lists, the observer's clock and the feeds' clocks as they were on that bar."""
+        strat = self._owner
+        run = strat._run
+        log = strat._bt_events
+        clock = self.lines[0]._clock
+        feeds = [d._clock for d in run.datas]
+        saved = (strat._orderspending, strat._tradespending, [c._idx for c in feeds])
+        self._bt_catching_up = True
+        try:
+            while self._bt_done < len(log):
+                k, orders, trades = log[self._bt_done]
+                self._bt_done += 1
+                strat._orderspending, strat._tradespending = orders, trades
+                clock._fixed = k
+                lens = run._lens[k]
+                for i, c in enumerate(feeds):
+                    c._idx = int(lens[i]) - 1
+                self.next()
+        finally:
+            strat._orderspending, strat._tradespending, idx = saved
+            for c, i in zip(feeds, idx):
+                c._idx = i
+            clock._fixed = None
+            self._bt_catching_up = False
 
     def _bt_step(self, status, once):
         """One bar, after the strategy's ``next()`` (Backtrader's ``_next_observers``)."""

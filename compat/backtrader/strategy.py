@@ -83,6 +83,7 @@ class Strategy(LineSeries):
         d["analyzers"] = ItemCollection()
         d["stats"] = d["observers"] = ItemCollection()
         d["_bt_observers"] = []          # every observer, multi ones included, in order
+        d["_bt_events"] = []             # (bar, order and trade notifications) per bar
         d["_slave_analyzers"] = []       # analyzers observers made for themselves
         d["writers"] = []
         d["_tradehistoryon"] = False
