@@ -2,7 +2,10 @@
 
 Daily returns are taken from the NAV at the end of each session (the last
 recorded row of each exchange-local date), so intraday runs and daily runs
-report on the same basis. Annualisation uses 252 sessions a year.
+report on the same basis. Deposits and withdrawals (the portfolio's ``cash_flow``
+column) are not returns: a session's flows come off its closing NAV, and the total
+return is then the compounded (time-weighted) one. Annualisation uses 252 sessions a
+year.
 """
 from __future__ import annotations
 
@@ -15,15 +18,20 @@ _TZ = {"XNYS": "America/New_York", "XNAS": "America/New_York"}
 
 
 def daily_returns(portfolio: pd.DataFrame, starting_cash: float, calendar: str | None) -> pd.Series:
-    """Session-end NAV returns, the first one measured from the starting cash."""
+    """Session-end NAV returns, the first one measured from the starting cash, net of
+    the session's deposits and withdrawals."""
     if portfolio.empty:
         return pd.Series(dtype=float)
     nav = portfolio["nav"]
     tz = _calendar_tz(calendar)
     local = nav.index.tz_convert(tz) if tz else nav.index
-    sess = nav.groupby(local.normalize().tz_localize(None)).last()
+    day = local.normalize().tz_localize(None)
+    sess = nav.groupby(day).last()
     prev = np.concatenate([[starting_cash], sess.values[:-1]])
-    out = pd.Series(sess.values / prev - 1.0, index=pd.DatetimeIndex(sess.index).tz_localize("UTC"))
+    end = sess.values
+    if "cash_flow" in portfolio:
+        end = end - portfolio["cash_flow"].groupby(day).sum().to_numpy()
+    out = pd.Series(end / prev - 1.0, index=pd.DatetimeIndex(sess.index).tz_localize("UTC"))
     out.index.name = "session"
     return out
 
@@ -72,6 +80,9 @@ def compute_metrics(portfolio: pd.DataFrame, trades: pd.DataFrame, starting_cash
         "sessions": int(len(r)),
         "commission": float(portfolio["commission"].iloc[-1]) if len(portfolio) else 0.0,
     }
+    if "cash_flow" in portfolio:          # deposits/withdrawals: time-weighted return
+        out["total_return"] = float(np.prod(1.0 + r.to_numpy()) - 1.0)
+        out["net_cash_flows"] = float(portfolio["cash_flow"].sum())
     if len(r) >= 2:
         with np.errstate(all="ignore"):
             out.update(

@@ -12,8 +12,9 @@ from ml4t.metrics import compute_metrics
 
 TABLES = ("portfolio", "positions", "orders", "fills", "trades", "corporate_actions",
           "accruals", "margin_calls")
-OPTIONAL_TABLES = ("variation_margin", "rolls", "conversions")
-"""Tables only futures or foreign-currency runs fill; written only when not empty."""
+OPTIONAL_TABLES = ("variation_margin", "rolls", "conversions", "cash_flows")
+"""Tables only futures, foreign-currency or deposit/withdrawal runs fill; written only
+when not empty."""
 
 
 def _index(ts: np.ndarray) -> pd.DatetimeIndex:
@@ -85,6 +86,7 @@ EMPTY_COLUMNS = {
     "rolls": ("ts", "root", "from_asset", "to_asset", "qty", "from_price", "to_price",
               "close_order_id", "open_order_id"),
     "conversions": ("ts", "currency", "amount", "rate", "base_amount", "cost"),
+    "cash_flows": ("ts", "amount", "cash"),
 }
 
 
@@ -99,6 +101,7 @@ def _builders(run) -> dict:
     col = {k: getattr(led, k).to_numpy() for k in (
         "p_ts", "p_nav", "p_gross", "p_cash", "p_net", "p_net_exp", "p_realized",
         "p_unrealized", "p_commission", "p_dividends", "p_receivable", "p_accrued", "p_maint",
+        "p_flows", "cf_ts", "cf_amount", "cf_cash",
         "s_ts", "s_asset", "s_qty", "s_price", "s_cost", "s_value",
         "f_ts", "f_oid", "f_asset", "f_qty", "f_price", "f_ref", "f_comm", "f_realized",
         "t_asset", "t_dir", "t_entry_ts", "t_exit_ts", "t_entry_price", "t_exit_price",
@@ -118,11 +121,16 @@ def _builders(run) -> dict:
     rolls = list(run.futures.rolls) if getattr(run, "futures", None) is not None else []
     calls = list(run.desk.calls) if run.desk is not None else []
 
+    flows = len(col["cf_ts"]) > 0
+
     def portfolio():
         nav, gross = col["p_nav"], col["p_gross"]
+        # deposits and withdrawals are not returns: each slice's flows come off its NAV
+        flow = np.diff(col["p_flows"], prepend=0.0) if flows else None
         with np.errstate(divide="ignore", invalid="ignore"):
             leverage = np.where(nav > 0, gross / nav, np.nan)
-            returns = nav / np.concatenate([[starting_cash], nav[:-1]]) - 1.0
+            returns = (nav if flow is None else nav - flow) / np.concatenate(
+                [[starting_cash], nav[:-1]]) - 1.0
         df = pd.DataFrame({
             "nav": nav, "cash": col["p_cash"], "positions_value": col["p_net"],
             "gross_exposure": gross, "net_exposure": col["p_net_exp"], "leverage": leverage,
@@ -131,6 +139,7 @@ def _builders(run) -> dict:
             "receivable": col["p_receivable"], "accrued": col["p_accrued"],
             "maintenance_requirement": col["p_maint"], "returns": returns,
             **({"fx_pnl": col["p_fx_pnl"], "fx_cash": col["p_fx_cash"]} if multi_ccy else {}),
+            **({"cash_flow": flow} if flows else {}),
         }, index=_index(col["p_ts"]))
         df.index.name = "ts"
         return df
@@ -233,6 +242,10 @@ def _builders(run) -> dict:
             "open_order_id": np.array([r[8] for r in rolls], dtype=np.int64),
         })
 
+    def cash_flows():
+        return pd.DataFrame({"ts": _index(col["cf_ts"]), "amount": col["cf_amount"],
+                             "cash": col["cf_cash"]})
+
     def margin_calls():
         return pd.DataFrame({
             "ts": _index(np.array([c[0] for c in calls], dtype=np.int64)),
@@ -243,7 +256,7 @@ def _builders(run) -> dict:
     out = dict(portfolio=portfolio, positions=positions, orders=orders, fills=fills,
                trades=trades, corporate_actions=corporate_actions, accruals=accruals,
                variation_margin=variation_margin, rolls=rolls_table,
-               margin_calls=margin_calls)
+               margin_calls=margin_calls, cash_flows=cash_flows)
     if multi_ccy:
         out["conversions"] = conversions
     return out
@@ -277,6 +290,11 @@ class BacktestResult:
         Borrow fees, interest and funding: ``ts, kind, asset, amount, base, rate``.
     margin_calls : DataFrame
         ``ts, equity, requirement`` of each margin call.
+    cash_flows : DataFrame
+        Deposits (+) and withdrawals (-) made with ``broker.deposit`` /
+        ``broker.withdraw``: ``ts, amount, cash`` (the balance after). When there are
+        any, ``portfolio`` gains a ``cash_flow`` column (the flows of each row) and its
+        ``returns`` leave them out.
     corporate_actions : DataFrame
         Splits, dividends, payments and cash in lieu applied: ``ts, asset,
         action, value, qty, cash``.
@@ -297,6 +315,7 @@ class BacktestResult:
     variation_margin = _Table()
     rolls = _Table()
     conversions = _Table()
+    cash_flows = _Table()
 
     def __init__(self, portfolio, positions, orders, fills, trades, manifest, strategy=None,
                  starting_cash=None, calendar="XNYS"):
@@ -364,7 +383,10 @@ class BacktestResult:
             ("Period", f"{p.index[0]:%Y-%m-%d} .. {p.index[-1]:%Y-%m-%d}" if len(p) else "-"),
             ("Starting cash", f"{m['starting_cash']:,.2f}"),
             ("Final value", f"{m['final_value']:,.2f}"),
-            ("Total return", _pct(m["total_return"])),
+            *([("Net deposits", f"{m['net_cash_flows']:,.2f}")]
+              if "net_cash_flows" in m else []),
+            ("Total return", _pct(m["total_return"])
+             + (" (time-weighted)" if "net_cash_flows" in m else "")),
             ("Annual return", _pct(m["annual_return"])),
             ("Annual volatility", _pct(m["annual_volatility"])),
             ("Sharpe ratio", _num(m["sharpe_ratio"])),
@@ -382,7 +404,8 @@ class BacktestResult:
         return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 
     def table_names(self) -> list[str]:
-        """Every table, plus the optional ones (futures, currencies) that have rows."""
+        """Every table, plus the optional ones (futures, currencies, cash flows) that have
+        rows."""
         return list(TABLES) + [t for t in OPTIONAL_TABLES if len(getattr(self, t))]
 
     def to_parquet(self, directory) -> Path:

@@ -617,6 +617,48 @@ class Broker(BrokerCore):
             raise OrderError(f"convert({from_currency!r}, {to_currency!r}, {amount}): {exc}") \
                 from None
 
+    def deposit(self, amount: float) -> float:
+        """Add ``amount`` of cash (base currency) to the account now, from outside: a
+        contribution, not a gain. Returns the new cash balance.
+
+        Deposits and withdrawals are listed in ``result.cash_flows``; the portfolio's
+        ``returns`` (and every metric) leave them out: a slice's return is (NAV - the
+        flows of that slice) / the previous NAV - 1, as if the flow arrived at its end.
+
+        Raises
+        ------
+        OrderError
+            An amount that is not a positive finite number.
+        """
+        amount = float(amount)
+        if not (math.isfinite(amount) and amount > 0):
+            raise OrderError(f"deposit({amount!r}): the amount must be a positive finite "
+                             "number (withdraw() takes cash out)")
+        return self._flow(amount)
+
+    def withdraw(self, amount: float) -> float:
+        """Take ``amount`` of cash out of the account now (see :meth:`deposit`).
+        Returns the new cash balance.
+
+        Raises
+        ------
+        OrderError
+            An amount that is not a positive finite number, or more than the cash balance
+            (the account does not borrow to pay a withdrawal).
+        """
+        amount = float(amount)
+        if not (math.isfinite(amount) and amount > 0):
+            raise OrderError(f"withdraw({amount!r}): the amount must be a positive finite "
+                             "number")
+        return self._flow(-amount)
+
+    def _flow(self, amount: float) -> float:
+        ts, _ = self._now()
+        try:
+            return float(self._ledger.deposit(ts, amount))
+        except ValueError as exc:
+            raise OrderError(str(exc)) from None
+
     @property
     def value(self) -> float:
         """Net asset value: cash + positions at their current prices."""

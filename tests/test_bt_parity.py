@@ -1908,3 +1908,70 @@ def test_custom_observer_reads_the_bar_notifications():
     ref, got = out
     assert sum(1 for _, c, e in ref if c == c) > 10 and sum(1 for _, c, e in ref if e == e) > 5
     assert same(ref, got)
+
+
+# ------------------------------------------------------------------------ add_cash
+def add_cash_run(bt, fund):
+    """An SMA cross adding cash twice and taking some out (and adding some before the
+    run, which Backtrader drops), with the value-based analyzers."""
+
+    class Adds(bt.Strategy):
+        def __init__(self):
+            self.cross = bt.ind.CrossOver(bt.ind.SMA(period=5), bt.ind.SMA(period=20))
+            self.rows = []
+
+        def notify_fund(self, cash, value, fundvalue, shares):
+            self.rows.append(("fund", len(self), cash, value, fundvalue, shares))
+
+        def next(self):
+            b = self.broker
+            self.rows.append(("next", len(self), b.getcash(), b.getvalue(), b.fundvalue,
+                              b.fundshares, self.stats.broker.value[0]))
+            if len(self) in (30, 31):
+                b.add_cash(5000)
+            if len(self) == 90:
+                b.add_cash(-2000)
+            if self.cross > 0 and not self.position:
+                self.buy(size=40)
+            elif self.cross < 0 and self.position:
+                self.close()
+
+    c = bt.Cerebro()
+    c.adddata(yahoo(bt, start=dt.datetime(2004, 1, 1), end=dt.datetime(2005, 6, 30)))
+    c.addstrategy(Adds)
+    c.broker.setcash(10000)
+    c.broker.add_cash(777)
+    if fund:
+        c.broker.set_fundmode(True, 50.0)
+    for name, cls, kw in (("tr", "TimeReturn", dict(timeframe=bt.TimeFrame.Months)),
+                          ("dd", "DrawDown", {}), ("tdd", "TimeDrawDown", {}),
+                          ("ret", "Returns", {}), ("sharpe", "SharpeRatio",
+                                                   dict(timeframe=bt.TimeFrame.Weeks)),
+                          ("vwr", "VWR", {}), ("lev", "GrossLeverage", {})):
+        c.addanalyzer(getattr(bt.analyzers, cls), _name=name, **kw)
+    return c
+
+
+@pytest.mark.parametrize("fund", [False, True], ids=["value", "fund_mode"])
+def test_add_cash(fund):
+    """``broker.add_cash`` arrives at the next bar after its orders (not in that bar's
+    cash check), before ``next()``; in fund mode it buys fund shares at the last fund
+    value and the analyzers follow the fund value (so the deposits are not returns);
+    cash added before the run is dropped. Everything as in Backtrader."""
+    out = []
+    for mod in ("backtrader", "ml4t.compat.backtrader"):
+        bt = importlib.import_module(mod)
+        c = add_cash_run(bt, fund)
+        s = c.run()[0]
+        out.append((s.rows, {n: plain(a.get_analysis())
+                             for n, a in zip(s.analyzers.getnames(), s.analyzers)},
+                    c.broker.getvalue(), c.broker.getcash()))
+    (rows_a, an_a, value_a, cash_a), (rows_b, an_b, value_b, cash_b) = out
+    cash_at = {r[1]: r[2] for r in rows_a if r[0] == "next"}
+    assert cash_at[29] == cash_at[30] == 10000           # before the run: dropped
+    assert cash_at[31] == cash_at[30] + 5000             # bar 31 sees bar 30's addition
+    for i, (x, y) in enumerate(zip(rows_a, rows_b)):
+        assert same(x, y), f"row {i}:\n backtrader: {x}\n shim:       {y}"
+    assert len(rows_a) == len(rows_b)
+    _close_nested(an_a, an_b)
+    assert same((value_a, cash_a), (value_b, cash_b))

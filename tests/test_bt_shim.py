@@ -650,3 +650,51 @@ def test_observers_lag_the_strategy_by_one_bar(script):
     strat = cerebro.run()[0]
     assert strat.bad == []
     assert len(strat.stats.broker) == len(rows)
+
+
+def test_add_cash_arrives_at_the_next_bar_by_hand():
+    # fund mode, starting cash 1000 at fund value 100: 10 shares. add_cash(500) on bar 2
+    # arrives on bar 3 (cash 1500) and buys 5 shares at the last fund value (100): 15.
+    # A buy of 10 on bar 3 fills at bar 4's open (13): cash 1370, value 1500; bar 5's
+    # close (12): value 1490. add_cash(-200) on bar 5 arrives on bar 6 and sells
+    # 200 / (1490 / 15) = 2.013 shares; bar 6's value 1170 + 10 x 11 = 1280.
+    seen = []
+
+    class Adds(bt.Strategy):
+        def next(self):
+            b = self.broker
+            seen.append((len(self), b.getcash(), b.getvalue(), b.fundshares))
+            if len(self) == 2:
+                b.add_cash(500)
+                seen.append(("same bar", b.getcash()))
+            elif len(self) == 3:
+                self.buy(size=10)
+            elif len(self) == 5:
+                b.add_cash(-200)
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS + [(11, 12, 10, 11)])), name="X")
+    cerebro.addstrategy(Adds)
+    cerebro.broker.setcash(1000.0)
+    cerebro.broker.set_fundmode(True)
+    cerebro.run()
+    assert seen[:3] == [(1, 1000, 1000, 10), (2, 1000, 1000, 10), ("same bar", 1000)]
+    assert seen[3] == (3, 1500, 1500, 15)
+    assert seen[4][:3] == (4, 1370, 1500) and seen[5][:3] == (5, 1370, 1490)
+    shares = 15 - 200 / (1490 / 15)
+    assert seen[6] == pytest.approx((6, 1170, 1280, shares))
+
+
+def test_add_cash_cannot_take_cash_the_account_does_not_hold():
+    class Out(bt.Strategy):
+        def next(self):
+            if len(self) == 1:
+                self.broker.add_cash(-5000)
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="X")
+    cerebro.addstrategy(Out)
+    cerebro.broker.setcash(1000.0)
+    with pytest.raises(NotImplementedError, match=r"add_cash\(-5000.0\): more than the "
+                                                  r"cash \(1000.0\)"):
+        cerebro.run()

@@ -476,6 +476,16 @@ def test_backtrader_timeframes_are_checked(tmp_path):
             load_scenario(folder)
 
 
+def test_cash_flows_hand_calculation():
+    port = expected("cash_flows", "portfolio")
+    assert port["nav"].tolist() == pytest.approx([10_000, 10_500, 12_050, 11_550])
+    assert port["cash_flow"].tolist() == [0, 0, 1_000, -500]
+    assert port["returns"].tolist() == pytest.approx([0, 0.05, 11_050 / 10_500 - 1, 0])
+    flows = expected("cash_flows", "cash_flows")
+    assert flows["amount"].tolist() == [1_000, -500]
+    assert flows["cash"].tolist() == [6_000, 5_500]
+
+
 def test_unknown_kind_suggests_spelling(tmp_path):
     folder = _toml(tmp_path / "s", "cash = 1000")
     toml = folder / "scenario.toml"

@@ -225,13 +225,17 @@ class TimeReturn(TimeFrameAnalyzerBase):
     params = (("data", None), ("firstopen", True), ("fund", None))
 
     def start(self):
+        self._fundmode = _fund_mode(self)
         self._value_start = 0.0
         self._lastvalue = None
         if self.p.data is None:
-            self._lastvalue = self.strategy.broker.getvalue()
+            self._lastvalue = _fund_value(self)
 
     def notify_fund(self, cash, value, fundvalue, shares):
-        self._value = value if self.p.data is None else self.p.data[0]
+        if self.p.data is not None:
+            self._value = self.p.data[0]
+        else:
+            self._value = fundvalue if self._fundmode else value
 
     def on_dt_over(self):
         if self.p.data is None or self._lastvalue is not None:
@@ -324,7 +328,12 @@ class DrawDown(Analyzer):
     def stop(self):
         self.rets._close()
 
+    def start(self):
+        self._fundmode = _fund_mode(self)
+
     def notify_fund(self, cash, value, fundvalue, shares):
+        if self._fundmode:
+            value = fundvalue
         self._value = value
         self._maxvalue = max(self._maxvalue, value)
 
@@ -349,7 +358,7 @@ class TimeDrawDown(TimeFrameAnalyzerBase):
         self.ddlen = 0
 
     def on_dt_over(self):
-        value = self.strategy.broker.getvalue()
+        value = _fund_value(self)
         if value > self.peak:
             self.peak = value
             self.ddlen = 0
@@ -470,11 +479,11 @@ class Returns(TimeFrameAnalyzerBase):
              TimeFrame.Years: 1.0}
 
     def start(self):
-        self._value_start = self.strategy.broker.getvalue()
+        self._value_start = _fund_value(self)
         self._tcount = 0
 
     def stop(self):
-        self._value_end = self.strategy.broker.getvalue()
+        self._value_end = _fund_value(self)
         try:
             ratio = self._value_end / self._value_start
         except ZeroDivisionError:
@@ -675,6 +684,12 @@ class PyFolio(Analyzer):
         lev = utc(pd.DataFrame.from_records(list(self.rets["gross_lev"].items()),
                                             index="index", columns=["index", "gross_lev"]))
         return returns["return"], positions, transactions, lev["gross_lev"]
+
+
+def _fund_mode(analyzer) -> bool:
+    """``fund`` as given, else the broker's fund mode."""
+    fund = analyzer.p.fund
+    return getattr(analyzer.strategy.broker, "fundmode", False) if fund is None else fund
 
 
 def _fund_value(analyzer):

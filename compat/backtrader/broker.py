@@ -100,6 +100,7 @@ class BackBroker(ParamsHolder):
         self._value = self.cash
         self._run = None
         self._futures = False
+        self._cash_addition = []
         self.positions = collections.defaultdict(Position)
         self.orders = []
         self.pending = []
@@ -127,7 +128,32 @@ class BackBroker(ParamsHolder):
     setcash = set_cash
 
     def add_cash(self, cash):
-        raise NotImplementedError("adding cash during a run needs a native deposit API")
+        """Add (or, negative, remove) cash. As in Backtrader it arrives when the broker
+        next values the account: at the next bar, after that bar's orders were handled
+        (so it cannot pay for them), before its ``next()``; in fund mode it buys fund
+        shares at the last fund value. Cash added before the run starts is dropped, as
+        Backtrader's broker resets its queue when the run starts."""
+        self._cash_addition.append(float(cash))
+
+    def _bt_add_cash(self, last_value):
+        """Book the queued additions as native deposits/withdrawals (start of a bar;
+        ``last_value``: the account value at the end of the previous bar, or None)."""
+        native = self._run.native
+        for c in self._cash_addition:
+            shares = self.get_fundshares()
+            fundval = self.p.fundstartval if last_value is None else last_value / shares
+            if c > 0:
+                native.deposit(c)
+            elif c < 0:
+                cash = native.cash
+                if -c > cash + 1e-7:
+                    raise NotImplementedError(
+                        f"add_cash({c}): more than the cash ({cash}); Backtrader lets the "
+                        "cash go negative, the ml4t engine does not pay out a withdrawal "
+                        "it does not hold")
+                native.withdraw(-c)
+            self._fundshares = shares + c / fundval
+        self._cash_addition = []
 
     def set_coc(self, coc):
         self.p.coc = coc
@@ -257,6 +283,7 @@ class BackBroker(ParamsHolder):
         """Reset the per-run state (called by Cerebro before the first bar)."""
         self._run = run
         self._fundshares = self.startingcash / self.p.fundstartval
+        self._cash_addition = []          # Backtrader drops what was added before the run
         self.positions = collections.defaultdict(Position)
         self.orders = []
         self.pending = []               # accepted, alive orders in queue (reference) order

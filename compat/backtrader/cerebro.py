@@ -74,6 +74,8 @@ def _observer_kind(obs):
         base = next((b for b in type(obs).__mro__ if b in own), None)
         if base is None or type(obs).next is not own[base]:
             return "bar"
+        if "fund" in type(obs.p)._defaults and o._fund(obs):
+            return "bar"                  # the fund value: shares change with add_cash
     elif kind == "events":
         base = next(b for b in type(obs).__mro__ if "_bt_kind" in b.__dict__)
         if type(obs).next is not base.next or type(obs).prenext is not o.Observer.prenext:
@@ -278,14 +280,12 @@ class _Run:
                                                        self.master._dtnums)
         return clock
 
-    def recorded_line(self, obs, kind, fund=False):
-        """A line of ``obs`` read from the strategy's recorded cash or value (``fund``:
-        the value per fund share)."""
+    def recorded_line(self, obs, kind):
+        """A line of ``obs`` read from the strategy's recorded cash or value."""
         from .observers import _RecordedLine
         strat = obs._owner
         src = self.values_of(strat) if kind == "value" else self.cash_of(strat)
-        scale = self.cerebro.broker.get_fundshares() if fund else 1.0
-        return _RecordedLine(self.observer_clock(strat), src, scale, kind)
+        return _RecordedLine(self.observer_clock(strat), src, kind)
 
     def _observe(self, strat, status, every):
         once = self.observers_once
@@ -371,6 +371,9 @@ class _Run:
         broker = self.cerebro.broker
         events, self.events = self.events, []
         broker._bt_market(events)
+        if broker._cash_addition:
+            values = self.values_of(self.strats[0]) if self.strats else ()
+            broker._bt_add_cash(values[-1] if values else None)
         first = self.strats[0] if self.strats else None
         for note in broker._bt_take_notifications():
             owner = note.p.owner or first

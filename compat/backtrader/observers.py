@@ -50,13 +50,12 @@ class _ObserverClock(Clock):
 
 class _RecordedLine(LineBuffer):
     """A line copied, when read, from a list the run appends to every bar (the cash or
-    value of the strategy's broker), divided by ``scale`` (the fund shares for a fund
-    value)."""
+    value of the strategy's broker)."""
 
-    __slots__ = ("_src", "_done", "_scale", "_arr")
+    __slots__ = ("_src", "_done", "_arr")
 
-    def __init__(self, clock, src, scale=1.0, name=""):
-        self._src, self._done, self._scale = src, 0, scale
+    def __init__(self, clock, src, name=""):
+        self._src, self._done = src, 0
         LineBuffer.__init__(self, clock, None, 1, name)
 
     @property
@@ -64,10 +63,7 @@ class _RecordedLine(LineBuffer):
         src = self._src
         n, done = len(src), self._done
         if done < n:
-            arr = self._arr
-            arr[done:n] = src[done:n]
-            if self._scale != 1.0:
-                arr[done:n] /= self._scale
+            self._arr[done:n] = src[done:n]
             self._done = n
         return self._arr
 
@@ -254,7 +250,7 @@ class Value(Observer):
         self.lines[0][0] = broker.fundvalue if self._fundmode else broker.getvalue()
 
     def _bt_record(self, run):
-        _swap_line(self, 0, run.recorded_line(self, "value", fund=_fund(self)))
+        _swap_line(self, 0, run.recorded_line(self, "value"))
 
 
 class Broker(Observer):
@@ -278,10 +274,8 @@ class Broker(Observer):
             self.lines.cash[0] = broker.getcash()
 
     def _bt_record(self, run):
-        fund = _fund(self)
-        if not fund:
-            _swap_line(self, 0, run.recorded_line(self, "cash"))
-        _swap_line(self, 1, run.recorded_line(self, "value", fund=fund))
+        _swap_line(self, 0, run.recorded_line(self, "cash"))
+        _swap_line(self, 1, run.recorded_line(self, "value"))
 
 
 CashValue = Broker

@@ -62,6 +62,7 @@ cdef class Ledger:
     cdef readonly double commission_total
     cdef readonly double receivable        # dividends earned, not yet paid
     cdef readonly double dividends_total   # dividend cash earned (longs +, shorts -)
+    cdef readonly double flows_total       # deposits (+) and withdrawals (-) of cash
     cdef double[::1] qty
     cdef double[::1] mark                  # last price each position is valued at
     cdef double[::1] lot_value             # sum of open lots' qty * price (signed)
@@ -96,7 +97,9 @@ cdef class Ledger:
     cdef readonly F64Buf t_entry_price, t_exit_price, t_qty, t_pnl, t_comm
     cdef readonly I64Buf p_ts
     cdef readonly F64Buf p_nav, p_cash, p_gross, p_net, p_realized, p_unrealized, p_commission
-    cdef readonly F64Buf p_receivable, p_dividends, p_maint, p_accrued
+    cdef readonly F64Buf p_receivable, p_dividends, p_maint, p_accrued, p_flows
+    cdef readonly I64Buf cf_ts
+    cdef readonly F64Buf cf_amount, cf_cash
     cdef readonly I64Buf s_ts, s_asset
     cdef readonly I64Buf acc_ts, acc_kind, acc_asset
     cdef readonly F64Buf acc_amount, acc_base, acc_rate
@@ -121,6 +124,7 @@ cdef class Ledger:
                        long long slice_no=*, double lieu_cash=*) except? -1e300
     cpdef double dividend(self, int a, double amount, bint pay_now) except? -1e300
     cpdef void pay_receivable(self, double amount)
+    cpdef double deposit(self, long long ts, double amount) except? -1e300
     cpdef void accrue(self, double amount)
     cpdef double accrue_session(self, long long ts, double days) except? -1e300
     cpdef double fund(self, long long ts, int a, double rate) except? -1e300

@@ -106,7 +106,8 @@ cdef class Ledger:
         self.p_net = F64Buf(); self.p_realized = F64Buf(); self.p_unrealized = F64Buf()
         self.p_commission = F64Buf()
         self.p_receivable = F64Buf(); self.p_dividends = F64Buf()
-        self.p_maint = F64Buf(); self.p_accrued = F64Buf()
+        self.p_maint = F64Buf(); self.p_accrued = F64Buf(); self.p_flows = F64Buf()
+        self.cf_ts = I64Buf(); self.cf_amount = F64Buf(); self.cf_cash = F64Buf()
         self.maint_long_np = np.full(n_assets, 0.25)
         self.maint_short_np = np.full(n_assets, 0.30)
         self.htb_np = np.zeros(n_assets, dtype=np.uint8)
@@ -507,6 +508,24 @@ cdef class Ledger:
             self._log_accrual(ts, 3, a, amt, base, rate)
             self.accrue(amt)
         return amt
+
+    cpdef double deposit(self, long long ts, double amount) except? -1e300:
+        """Add cash from outside the account (``amount`` > 0) or take it out (< 0).
+
+        A withdrawal larger than the cash balance is refused (``ValueError``): the
+        account does not borrow to pay it out. Returns the new cash balance.
+        """
+        if not isfinite(amount) or amount == 0.0:
+            raise ValueError(f"a deposit or withdrawal needs a finite, non-zero amount, "
+                             f"got {amount}")
+        if amount < 0 and self.cash + amount < -CASH_EPS:
+            raise ValueError(f"cannot withdraw {-amount}: the cash balance is {self.cash}")
+        self.cash += amount
+        self.flows_total += amount
+        self.cf_ts.push(ts)
+        self.cf_amount.push(amount)
+        self.cf_cash.push(self.cash)
+        return self.cash
 
     cpdef void accrue(self, double amount):
         """Add an accrual (borrow fee, interest, funding: negative = a cost) to cash."""
@@ -1008,6 +1027,7 @@ cdef class Ledger:
         self.p_dividends.push(self.dividends_total)
         self.p_maint.push(self.maint_req if self.margin else 0.0)
         self.p_accrued.push(self.accrued_total)
+        self.p_flows.push(self.flows_total)
         if positions and self.n_held > 0:
             for a in range(self.n_assets):
                 q = self.qty[a]
