@@ -262,3 +262,56 @@ def test_pivot_points_of_a_monthly_feed_read_from_daily_next():
     ref, got = run("backtrader"), run("ml4t.compat.backtrader")
     assert len(got) == len(ref) == 734
     assert got == ref
+
+
+# ------------------------------------------------------------- regressions on two datas
+NVDA = ORCL.replace("orcl-1995-2014", "nvda-1999-2014")
+
+
+def compute_pair(modname):
+    """OLS and cointegration indicators of ORCL on NVDA, 2007-2008 (both feeds)."""
+    import datetime as dt
+    bt = importlib.import_module(modname)
+    ind = bt.indicators
+    made = {
+        "OLS_Slope_InterceptN": lambda a, b: ind.OLS_Slope_InterceptN(a, b, period=30),
+        "OLS_TransformationN": lambda a, b: ind.OLS_TransformationN(a, b, period=20),
+        "CointN": lambda a, b: ind.CointN(a, b, period=40),
+        "CointN_ct": lambda a, b: ind.CointN(a.close, b.close, period=60, trend="ct"),
+    }
+
+    class Pair(bt.Strategy):
+        def __init__(self):
+            self.inds = {name: f(self.data0, self.data1) for name, f in made.items()}
+
+    cerebro = bt.Cerebro(stdstats=False)
+    for path in (ORCL, NVDA):
+        cerebro.adddata(bt.feeds.YahooFinanceCSVData(
+            dataname=path, fromdate=dt.datetime(2007, 1, 1), todate=dt.datetime(2008, 12, 31)))
+    cerebro.addstrategy(Pair)
+    strat = cerebro.run()[0]
+    return {name: ([np.array(list(line.array), dtype=float) for line in obj.lines],
+                   obj._minperiod) for name, obj in strat.inds.items()}
+
+
+@pytest.fixture(scope="module")
+def both_pair():
+    pytest.importorskip("statsmodels")        # Backtrader's own needs it
+    return compute_pair("backtrader"), compute_pair("ml4t.compat.backtrader")
+
+
+@pytest.mark.parametrize("name", ["OLS_Slope_InterceptN", "OLS_TransformationN", "CointN",
+                                  "CointN_ct"])
+def test_regression_indicators(both_pair, name):
+    """Rolling OLS (the shim's own pseudo-inverse; Backtrader's calls statsmodels) and
+    the cointegration test (statsmodels in both): same warm-up, values to 1e-9."""
+    ref, got = both_pair
+    (ref_lines, ref_mp), (got_lines, got_mp) = ref[name], got[name]
+    assert got_mp == ref_mp and len(got_lines) == len(ref_lines)
+    for i, (a, b) in enumerate(zip(ref_lines, got_lines)):
+        assert len(a) == len(b) > 400
+        assert (np.isnan(a) == np.isnan(b)).all(), f"line {i}: warm-up differs"
+        ok = ~np.isnan(a)
+        assert ok.sum() > 300
+        np.testing.assert_allclose(b[ok], a[ok], rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{name} line {i}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -371,9 +372,7 @@ def test_quoted_yahoo_numbers_fail_as_in_backtrader(tmp_path):
 
 
 def test_missing_indicators_say_so_by_name():
-    with pytest.raises(AttributeError, match="'OLS_BetaN' is not available in "
-                                             "ml4t.compat.backtrader yet"):
-        bt.ind.OLS_BetaN
+    assert bt.ind.OLS_BetaN.lines == ("beta",)
     with pytest.raises(AttributeError, match="did you mean 'KAMA'"):
         bt.indicators.KAMAA
     assert bt.ind.ADX is bt.indicators.AverageDirectionalMovementIndex
@@ -698,3 +697,56 @@ def test_add_cash_cannot_take_cash_the_account_does_not_hold():
     with pytest.raises(NotImplementedError, match=r"add_cash\(-5000.0\): more than the "
                                                   r"cash \(1000.0\)"):
         cerebro.run()
+
+
+def _pair_run(xs, ys, make):
+    """Run ``make(strategy)`` over two PandasData feeds with closes ``ys`` (data0) and
+    ``xs`` (data1); returns what it made."""
+    idx = pd.bdate_range("2024-01-02", periods=len(xs))
+    frames = [pd.DataFrame({"open": v, "high": v, "low": v, "close": v}, index=idx)
+              for v in (ys, xs)]
+    made = {}
+
+    class Pair(bt.Strategy):
+        def __init__(self):
+            made["ind"] = make(self)
+
+    cerebro = bt.Cerebro(stdstats=False)
+    for f in frames:
+        cerebro.adddata(bt.feeds.PandasData(dataname=f))
+    cerebro.addstrategy(Pair)
+    cerebro.run()
+    return made["ind"]
+
+
+def test_rolling_regression_by_hand():
+    # y = 2x + 3 exactly: slope 2, intercept 3, spread 0 from the 10th bar on (window 10)
+    xs = [1.0, 4.0, 2.0, 8.0, 5.0, 7.0, 3.0, 6.0, 9.0, 10.0, 12.0, 11.0]
+    ys = [2 * x + 3 for x in xs]
+    ols = _pair_run(xs, ys, lambda s: bt.ind.OLS_Slope_InterceptN(s.data0, s.data1))
+    slope, intercept = ols.slope.array, ols.intercept.array
+    assert np.isnan(slope[:9]).all() and ols._minperiod == 10
+    assert slope[9:] == pytest.approx([2.0] * 3) and intercept[9:] == pytest.approx([3.0] * 3)
+    beta = _pair_run(xs, ys, lambda s: bt.ind.OLS_BetaN(s.data0, s.data1, period=4))
+    assert beta.beta.array[3:] == pytest.approx([2.0] * 9)
+    tr = _pair_run(xs, ys, lambda s: bt.ind.OLS_TransformationN(s.data0, s.data1, period=2))
+    assert tr._minperiod == 11 and tr.spread.array[9:] == pytest.approx([0.0] * 3, abs=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(1, 100), st.floats(-5, 5)), min_size=12, max_size=30),
+       st.floats(-3, 3), st.floats(350, 450), st.integers(3, 10))
+def test_rolling_regression_matches_least_squares(points, a, b, period):
+    """Slope and intercept of every window are the least-squares line of numpy's
+    polyfit (to 1e-7 relative), whatever the points (kept positive: they are prices)."""
+    xs = [x for x, _ in points]
+    ys = [a * x + b + e for x, e in points]
+    ols = _pair_run(xs, ys, lambda s: bt.ind.OLS_Slope_InterceptN(s.data0, s.data1,
+                                                                  period=period))
+    for i in range(period - 1, len(xs)):
+        wx, wy = np.array(xs[i - period + 1:i + 1]), np.array(ys[i - period + 1:i + 1])
+        if np.ptp(wx) < 1e-6:
+            continue
+        m, c = np.polyfit(wx, wy, 1)
+        assert ols.slope.array[i] == pytest.approx(m, rel=1e-7, abs=1e-7)
+        assert ols.intercept.array[i] == pytest.approx(c, rel=1e-7, abs=1e-6)

@@ -901,6 +901,110 @@ class NonZeroDifference(Indicator):
             out[i] = prev
 
 
+def _ols_windows(y, x, p, start):
+    """Intercept and slope of the least-squares line of ``y`` on ``x`` (with a constant)
+    over each window of ``p`` values ending at ``start``, ``start + 1``, ...: the
+    pseudo-inverse of [1, x] from its SVD (singular values below 1e-15 x the largest
+    dropped), as statsmodels' ``OLS(...).fit()`` does. Windows with a non-finite value
+    give NaN."""
+    n = len(y)
+    ends = np.arange(max(start, p - 1), n)
+    if len(ends) == 0:
+        return ends, np.zeros(0), np.zeros(0)
+    idx = ends[:, None] - (p - 1) + np.arange(p)[None, :]
+    ys, xs = y[idx], x[idx]
+    ok = np.isfinite(ys).all(axis=1) & np.isfinite(xs).all(axis=1)
+    X = np.stack([np.ones_like(xs), xs], axis=2)              # (windows, p, 2)
+    X[~ok] = 0.0
+    u, sv, vt = np.linalg.svd(X, full_matrices=False)
+    cutoff = 1e-15 * sv.max(axis=1, keepdims=True)
+    inv = np.where(sv > cutoff, 1.0 / np.where(sv > cutoff, sv, 1.0), 0.0)
+    pinv = np.matmul(np.transpose(vt, (0, 2, 1)),
+                     inv[:, :, None] * np.transpose(u, (0, 2, 1)))      # (windows, 2, p)
+    params = np.matmul(pinv, np.where(ok[:, None], ys, 0.0)[:, :, None])[:, :, 0]
+    params[~ok] = np.nan
+    return ends, params[:, 0], params[:, 1]
+
+
+class OLS_Slope_InterceptN(PeriodN):
+    """Least-squares regression of ``data0`` on ``data1`` (with a constant) over the last
+    ``period`` bars: ``slope`` and ``intercept`` (statsmodels' OLS in Backtrader; the same
+    pseudo-inverse here, without statsmodels)."""
+
+    _mindatas = 2
+    lines = ("slope", "intercept")
+    params = (("period", 10),)
+
+    def _bt_compute(self):
+        clock = _clock_of(self)
+        ends, intercept, slope = _ols_windows(_farr(self.data0, clock),
+                                              _farr(self.data1, clock), self.p.period,
+                                              self._minperiod - 1)
+        self.lines.slope.array[ends] = slope
+        self.lines.intercept.array[ends] = intercept
+
+
+class OLS_BetaN(PeriodN):
+    """The regression slope of ``data0`` on ``data1`` over ``period`` bars. (Backtrader's
+    own computes it with ``pandas.ols``, which pandas removed in 0.20, so it fails there;
+    this is the slope ``pandas.ols`` returned.)"""
+
+    _mindatas = 2
+    lines = ("beta",)
+    params = (("period", 10),)
+
+    def _bt_compute(self):
+        clock = _clock_of(self)
+        ends, _, slope = _ols_windows(_farr(self.data0, clock), _farr(self.data1, clock),
+                                      self.p.period, self._minperiod - 1)
+        self.lines.beta.array[ends] = slope
+
+
+class OLS_TransformationN(PeriodN):
+    """The spread of ``data0`` over its rolling 10-bar regression on ``data1``, the
+    spread's ``period`` mean and standard deviation, and its z-score."""
+
+    _mindatas = 2
+    lines = ("spread", "spread_mean", "spread_std", "zscore")
+    params = (("period", 10),)
+
+    def __init__(self):
+        # (as in Backtrader: the regression keeps its own default window of 10 bars;
+        # ``period`` only sets the mean and standard deviation of the spread)
+        slint = OLS_Slope_InterceptN(*self.datas)
+        spread = self.data0 - (slint.slope * self.data1 + slint.intercept)
+        self.l.spread = spread
+        self.l.spread_mean = SMA(spread, period=self.p.period)
+        self.l.spread_std = StdDev(spread, period=self.p.period)
+        self.l.zscore = (spread - self.l.spread_mean) / self.l.spread_std
+
+
+class CointN(PeriodN):
+    """Engle-Granger cointegration test of the two datas over the last ``period`` bars:
+    ``score`` (the t statistic) and ``pvalue``, from ``statsmodels.tsa.stattools.coint``
+    (needs statsmodels, as in Backtrader)."""
+
+    _mindatas = 2
+    lines = ("score", "pvalue")
+    params = (("period", 10), ("trend", "c"))
+
+    def _bt_compute(self):
+        try:
+            from statsmodels.tsa.stattools import coint
+        except ImportError:
+            raise ImportError("CointN runs statsmodels' coint test, as Backtrader's does: "
+                              "pip install statsmodels") from None
+        import pandas as pd
+        clock = _clock_of(self)
+        x, y = _farr(self.data0, clock), _farr(self.data1, clock)
+        p = self.p.period
+        score, pvalue = self.lines.score.array, self.lines.pvalue.array
+        for i in range(max(self._minperiod - 1, p - 1), len(x)):
+            s, pv, _ = coint(pd.Series(x[i - p + 1:i + 1]), pd.Series(y[i - p + 1:i + 1]),
+                             trend=self.p.trend)
+            score[i], pvalue[i] = s, pv
+
+
 class _CrossBase(Indicator):
     _mindatas = 2
     lines = ("cross",)
@@ -1851,16 +1955,7 @@ __all__ = sorted(set(__all__) | set(_ALL) | {
     "DivZeroByZero", "Reduce", "MovAv", "MovingAverage", "MaxN", "MinN", "ArithmeticMean",
     "Mean", "ExpSmoothing", "AverageWeighted", "CumSum", "CumulativeSum"})
 
-#: Backtrader indicators the shim does not have yet (named in the AttributeError)
-NOT_YET = frozenset({"OLS_Slope_InterceptN", "OLS_TransformationN", "OLS_BetaN", "CointN"})
-
-
 def __getattr__(name):
-    if name in NOT_YET:
-        raise AttributeError(
-            f"Backtrader's indicator {name!r} is not available in ml4t.compat.backtrader yet; "
-            "write it as a bt.Indicator subclass (lines declared in __init__ or computed in "
-            "next), see docs/migration/backtrader.md, Indicators")
     import difflib
 
     close = difflib.get_close_matches(name, list(_ALL), n=1)
