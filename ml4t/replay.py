@@ -121,7 +121,8 @@ status, size, price, value, commission, pnl, pnlcomm, open and close dates);
 """
 ZL_FILES = ("zl_perf.csv", "zl_transactions.csv")
 """Zipline-shim outputs, beside the native tables: ``zl_perf.csv`` holds the perf
-columns ``portfolio_value``, ``ending_cash`` and ``returns`` by session close (UTC);
+columns ``portfolio_value``, ``ending_cash``, ``returns`` and the recorded variables (in
+the order first recorded) by session close (UTC);
 ``zl_transactions.csv`` one row per transaction (``dt, sid`` (symbol),
 ``amount, price, commission, order_id``)."""
 KINDS = {"native": (), "backtrader": BT_FILES, "zipline": ZL_FILES}
@@ -714,7 +715,8 @@ def _run_zipline(scenario: Scenario, out: Path):
                          before_trading_start=getattr(module, "before_trading_start", None),
                          analyze=analyze, capital_base=kwargs["capital_base"],
                          bundle=kwargs["bundle"])
-    frame = perf[["portfolio_value", "ending_cash", "returns"]].copy()
+    recorded = [c for c in captured["algo"]._recorded if c in perf.columns]
+    frame = perf[["portfolio_value", "ending_cash", "returns"] + recorded].copy()
     frame.insert(0, "date", [str(ts) for ts in perf.index])
     frame.to_csv(out / "zl_perf.csv", index=False, float_format=FLOAT_FORMAT)
     rows = []

@@ -486,6 +486,23 @@ def test_cash_flows_hand_calculation():
     assert flows["cash"].tolist() == [6_000, 5_500]
 
 
+def test_zl_pipeline_hand_calculation():
+    perf = expected("zl_pipeline", "zl_perf").set_index("date")
+    day = perf.loc["2014-06-09 20:00:00+00:00"]
+    assert day["aapl_close"] == pytest.approx(645.57 / 7)
+    assert day["aapl_ret3"] == pytest.approx((645.57 - 644.82) / 644.82)
+    assert day["ko_ret3"] == pytest.approx((40.99 - 40.79) / 40.79) and day["aapl_best"] == 0
+    assert perf.loc["2014-06-10 20:00:00+00:00", "aapl_ret3"] == pytest.approx(
+        (93.70 - 647.35 / 7) / (647.35 / 7))
+    assert perf.loc["2014-06-12 20:00:00+00:00", "ko_close"] == pytest.approx(40.555)
+    assert perf.loc["2014-06-12 20:00:00+00:00", "ko_ret3"] == pytest.approx(
+        (40.86 - 40.91) / 40.91)
+    txn = expected("zl_pipeline", "zl_transactions")
+    assert txn["sid"].tolist() == ["AAPL"] and txn["price"].tolist() == pytest.approx(
+        [93.86 * 1.0005])
+    assert perf.loc["2014-06-11 20:00:00+00:00", "ending_cash"] == pytest.approx(90_609.207)
+
+
 def test_unknown_kind_suggests_spelling(tmp_path):
     folder = _toml(tmp_path / "s", "cash = 1000")
     toml = folder / "scenario.toml"

@@ -12,6 +12,8 @@ import pathlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ml4t.compat.zipline as zl
 from ml4t.compat.zipline import api, errors
@@ -680,3 +682,148 @@ def _register_folder(folder) -> str:
     name = f"ml4t-test-{abs(hash(str(folder)))}"
     bundles.register(name, csvdir_equities(["daily"], str(folder)), calendar_name="XNYS")
     return name
+
+
+# ---------------------------------------------------------------------------- pipeline
+def _pipeline_days(toy, make, sessions):
+    """pipeline_output('p') of the pipeline ``make()`` on each of ``sessions`` (indices
+    into the toy bundle's sessions), as {index: DataFrame}."""
+    from ml4t.compat.zipline.api import attach_pipeline, pipeline_output
+    days = _sessions("2020-01-02", 40)
+    seen = {}
+
+    def initialize(context):
+        attach_pipeline(make(), "p")
+
+    def before_trading_start(context, data):
+        k = days.get_loc(api.get_datetime().tz_localize(None).normalize())
+        if k in sessions:
+            seen[k] = pipeline_output("p").copy()
+
+    run(toy, initialize, before_trading_start=before_trading_start)
+    return seen
+
+
+def test_pipeline_values_by_hand(toy):
+    from ml4t.compat.zipline.pipeline import CustomFactor, Pipeline
+    from ml4t.compat.zipline.pipeline.data import USEquityPricing
+    from ml4t.compat.zipline.pipeline.factors import AverageDollarVolume, Returns
+
+    class Oldest(CustomFactor):
+        inputs = [USEquityPricing.close]
+        window_length = 3
+
+        def compute(self, today, assets, out, close):
+            out[:] = close[0]
+
+    def make():
+        return Pipeline(columns={
+            "close": USEquityPricing.close.latest, "oldest": Oldest(),
+            "ret3": Returns(window_length=3), "adv2": AverageDollarVolume(window_length=2),
+            "top": USEquityPricing.close.latest.top(1)})
+
+    out = _pipeline_days(toy, make, {3, 5, 6, 10, 20})
+    # session 3: yesterday's close 10.2; BBB (first bar on session 5) is not listed yet
+    assert [a.symbol for a in out[3].index] == ["AAA"]
+    assert out[3].loc[:, "close"].tolist() == pytest.approx([10.2])
+    assert out[3]["oldest"].tolist() == pytest.approx([10.0])
+    assert out[3]["ret3"].tolist() == pytest.approx([(10.2 - 10.0) / 10.0])
+    assert [a.symbol for a in out[5].index] == ["AAA"]        # listed the session after
+    six = out[6]
+    assert [a.symbol for a in six.index] == ["AAA", "BBB"]
+    assert six["close"].tolist() == pytest.approx([10.5, 50.0])
+    assert six["adv2"].tolist()[1] == pytest.approx((50.0 * 1000 + 0.0) / 2)  # 1 bar yet
+    assert six["top"].tolist() == [False, True]
+    # session 10, the dividend's ex-date: yesterday's close 10.9 x (1 - 0.5 / 10.9)
+    assert out[10]["close"].tolist()[0] == pytest.approx(10.4)
+    # session 20, the split's ex-date: closes 11.7, 11.8, 11.9 halved
+    assert out[20]["close"].tolist()[0] == pytest.approx(5.95)
+    assert out[20]["oldest"].tolist()[0] == pytest.approx(5.85)
+    assert out[20]["ret3"].tolist()[0] == pytest.approx((11.9 - 11.7) / 11.7)
+
+
+def test_pipeline_rank_screen_and_normalisations(toy):
+    from ml4t.compat.zipline.pipeline import Pipeline
+    from ml4t.compat.zipline.pipeline.data import USEquityPricing
+
+    close = USEquityPricing.close.latest
+
+    def make():
+        return Pipeline(columns={"rank": close.rank(), "desc": close.rank(ascending=False),
+                                 "z": close.zscore(), "dm": close.demean(),
+                                 "cheap": close < 20, "mid": close.percentile_between(0, 50),
+                                 "x2": close * 2 + 1},
+                        screen=~close.isnan())
+
+    six = _pipeline_days(toy, make, {6})[6]
+    a, b = 10.5, 50.0
+    mean, std = (a + b) / 2, abs(b - a) / 2
+    assert six["rank"].tolist() == [1.0, 2.0] and six["desc"].tolist() == [2.0, 1.0]
+    assert six["z"].tolist() == pytest.approx([(a - mean) / std, (b - mean) / std])
+    assert six["dm"].tolist() == pytest.approx([a - mean, b - mean])
+    assert six["cheap"].tolist() == [True, False] and six["mid"].tolist() == [True, False]
+    assert six["x2"].tolist() == pytest.approx([22.0, 101.0])
+
+
+def test_pipeline_errors_by_name(toy):
+    from ml4t.compat.zipline.api import attach_pipeline, pipeline_output
+    from ml4t.compat.zipline.pipeline import CustomFactor, Pipeline
+    from ml4t.compat.zipline.pipeline.data import USEquityPricing
+
+    def late(context, data):
+        attach_pipeline(Pipeline(), "late")
+
+    with pytest.raises(errors.AttachPipelineAfterInitialize):
+        run(toy, lambda c: None, handle_data=late)
+
+    def early(context):
+        pipeline_output("p")
+
+    with pytest.raises(errors.PipelineOutputDuringInitialize):
+        run(toy, early)
+
+    def unknown(context, data):
+        pipeline_output("nope")
+
+    with pytest.raises(errors.NoSuchPipeline, match="No pipeline named 'nope'"):
+        run(toy, lambda c: attach_pipeline(Pipeline(), "p"), handle_data=unknown)
+    with pytest.raises(errors.UnsupportedFeature, match="groupby"):
+        USEquityPricing.close.latest.rank(groupby=USEquityPricing.close.latest)
+
+    class NoWindow(CustomFactor):
+        inputs = [USEquityPricing.close]
+
+    with pytest.raises(TypeError, match="positive window_length"):
+        NoWindow()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=30))
+def test_pipeline_rank_is_a_permutation(values):
+    """The ordinal rank of any cross-section numbers its non-NaN assets 1..n."""
+    from ml4t.compat.zipline.pipeline import Factor, _Day
+
+    class Fixed(Factor):
+        def _compute(self, day):
+            return np.asarray(values, dtype=float)
+
+    day = object.__new__(_Day)               # a session of len(values) alive assets
+    day.alive = np.ones(len(values), dtype=bool)
+    day.cache = {}
+    for ascending in (True, False):
+        ranks = day.value(Fixed().rank(ascending=ascending))
+        assert sorted(ranks.tolist()) == list(range(1, len(values) + 1))
+        ordered = np.asarray(values)[np.argsort(ranks)]
+        assert all(np.diff(ordered) >= 0) if ascending else all(np.diff(ordered) <= 0)
+
+
+def test_pipeline_example_runs():
+    import runpy
+    ns = runpy.run_path(str(ROOT / "examples" / "zl_pipeline_momentum.py"))
+    perf = zl.run_algorithm(start=pd.Timestamp("2012-03-01"), end=pd.Timestamp("2014-12-31"),
+                            initialize=ns["initialize"],
+                            before_trading_start=ns["before_trading_start"],
+                            capital_base=100_000.0, bundle=str(RAW))
+    assert sum(len(t) for t in perf["transactions"]) > 50
+    assert (perf["n_liquid"].dropna() <= 4).all() and perf["best_momentum"].notna().any()
+    assert max(len(p) for p in perf["positions"]) == 2

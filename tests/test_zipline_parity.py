@@ -38,29 +38,37 @@ REL = 1e-9
 
 
 # --------------------------------------------------------------------------- harness
-@pytest.fixture(scope="module")
-def bundles(tmp_path_factory):
-    """Ingest the raw csvdir bundle into a temporary ZIPLINE_ROOT; register the shim's."""
-    root = tmp_path_factory.mktemp("zipline_root")
+def raw_bundles(root, name, zipline_ingest):
+    """Generator for a module fixture: ``zipline_ingest`` (a Zipline ingest function)
+    ingested as ``name`` into the ZIPLINE_ROOT ``root`` for 2012-2014, and the shim's
+    csvdir bundle over ``data/raw`` under the same name; undone afterwards."""
     old = os.environ.get("ZIPLINE_ROOT")
     os.environ["ZIPLINE_ROOT"] = str(root)
     from zipline.data import bundles as zb
-    from zipline.data.bundles.csvdir import csvdir_equities as z_csvdir
 
     from ml4t.compat.zipline.data import bundles as sb
     from ml4t.compat.zipline.data.bundles.csvdir import csvdir_equities as s_csvdir
 
-    zb.register(BUNDLE, z_csvdir(["daily"], str(RAW)), calendar_name="XNYS",
+    zb.register(name, zipline_ingest, calendar_name="XNYS",
                 start_session=pd.Timestamp("2012-01-03"), end_session=pd.Timestamp("2014-12-31"))
-    zb.ingest(BUNDLE, show_progress=False)
-    sb.register(BUNDLE, s_csvdir(["daily"], str(RAW)), calendar_name="XNYS")
-    yield
-    zb.unregister(BUNDLE)
-    sb.unregister(BUNDLE)
+    zb.ingest(name, show_progress=False)
+    sb.register(name, s_csvdir(["daily"], str(RAW)), calendar_name="XNYS")
+    yield name
+    zb.unregister(name)
+    sb.unregister(name)
     if old is None:
         os.environ.pop("ZIPLINE_ROOT", None)
     else:
         os.environ["ZIPLINE_ROOT"] = old
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    """Ingest the raw csvdir bundle into a temporary ZIPLINE_ROOT; register the shim's."""
+    from zipline.data.bundles.csvdir import csvdir_equities as z_csvdir
+
+    yield from raw_bundles(tmp_path_factory.mktemp("zipline_root"), BUNDLE,
+                           z_csvdir(["daily"], str(RAW)))
 
 
 def _namespace(source: str, shim: bool) -> dict:

@@ -229,6 +229,8 @@ class TradingAlgorithm:
         self._schedules = []
         self._symbol_lookup_date = None
         self._cancel_policy = None
+        self._pipelines: dict = {}            # name -> Pipeline
+        self._pipeline_out: dict = {}         # name -> (session row, DataFrame)
         # run state
         self.initialized = False
         self._phase = "created"
@@ -909,6 +911,34 @@ class TradingAlgorithm:
 
     def _is_restricted(self, asset) -> bool:
         return asset in self._restricted
+
+    # ---- pipelines
+    def attach_pipeline(self, pipeline, name, chunks=None, eager=True):
+        """Register ``pipeline`` under ``name`` (in ``initialize`` only); returns it.
+        ``chunks`` and ``eager`` are accepted: the shim computes a session's output when
+        it is first asked for, with the same values."""
+        from ml4t.compat.zipline.pipeline import Pipeline
+        if self._phase != "initialize":
+            raise zerr.AttachPipelineAfterInitialize()
+        if not isinstance(pipeline, Pipeline):
+            raise TypeError(f"attach_pipeline() takes a Pipeline, got "
+                            f"{type(pipeline).__name__}")
+        self._pipelines[name] = pipeline
+        return pipeline
+
+    def pipeline_output(self, name):
+        """The output of pipeline ``name`` for the current session (a DataFrame indexed
+        by asset); values use the bars up to the previous session."""
+        if self._phase == "initialize":
+            raise zerr.PipelineOutputDuringInitialize()
+        pipe = self._pipelines.get(name)
+        if pipe is None:
+            raise zerr.NoSuchPipeline(name=name, valid=list(self._pipelines))
+        i = self._data_idx
+        done = self._pipeline_out.get(name)
+        if done is None or done[0] != i:
+            done = self._pipeline_out[name] = (i, pipe._run(self._store, i))
+        return done[1]
 
     # ---- misc
     def record(self, *args, **kwargs) -> None:

@@ -26,7 +26,7 @@ __all__ = [
     "set_do_not_order_list", "set_cancel_policy", "set_symbol_lookup_date", "commission",
     "slippage", "execution", "cancel_policy", "events", "EODCancel", "NeverCancel",
     "FixedSlippage", "FixedBasisPointsSlippage", "VolumeShareSlippage", "MarketOrder",
-    "LimitOrder", "StopOrder", "StopLimitOrder",
+    "LimitOrder", "StopOrder", "StopLimitOrder", "attach_pipeline", "pipeline_output",
 ]
 
 
@@ -172,3 +172,13 @@ def set_max_order_count(max_count, on_error="fail"):
 def set_do_not_order_list(restricted_list, on_error="fail"):
     """Refuse orders in these assets (``data.can_trade`` is False for them)."""
     return _algo().set_do_not_order_list(restricted_list, on_error)
+
+
+def attach_pipeline(pipeline, name, chunks=None, eager=True):
+    """Register a ``Pipeline`` under ``name`` (``initialize`` only); returns it."""
+    return _algo().attach_pipeline(pipeline, name, chunks, eager)
+
+
+def pipeline_output(name):
+    """Today's output of the pipeline ``name``: a DataFrame indexed by asset."""
+    return _algo().pipeline_output(name)

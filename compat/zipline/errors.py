@@ -14,6 +14,7 @@ __all__ = [
     "SetBenchmarkOutsideInitialize", "UnsupportedSlippageModel", "UnsupportedCommissionModel",
     "IncompatibleSlippageModel", "ScheduleFunctionInvalidCalendar", "UnknownBundle",
     "BenchmarkAssetNotAvailableTooEarly", "NoSuchOrder", "UnsupportedFeature",
+    "AttachPipelineAfterInitialize", "PipelineOutputDuringInitialize", "NoSuchPipeline",
 ]
 
 
@@ -167,3 +168,18 @@ class UnsupportedFeature(ZiplineError, NotImplementedError):
     """A Zipline feature the shim does not (yet) translate onto the native engine."""
 
     template = "{what} is not supported by ml4t.compat.zipline: {why}"
+
+
+class AttachPipelineAfterInitialize(ZiplineError):
+    template = ("Attempted to attach a pipeline after initialize(). attach_pipeline() can "
+                "only be called during initialize.")
+
+
+class PipelineOutputDuringInitialize(ZiplineError):
+    template = ("Attempted to call pipeline_output() during initialize. pipeline_output() "
+                "can only be called once initialize has completed.")
+
+
+class NoSuchPipeline(ZiplineError, KeyError):
+    template = ("No pipeline named '{name}' exists. Valid pipeline names are {valid}. Did "
+                "you forget to call attach_pipeline()?")

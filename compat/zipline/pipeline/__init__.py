@@ -1,0 +1,390 @@
+"""``ml4t.compat.zipline.pipeline``: Zipline's Pipeline API for daily cross-sections.
+
+A ``Pipeline`` names terms (factors and filters) computed for every asset each session.
+``attach_pipeline(pipe, name)`` in ``initialize`` and ``pipeline_output(name)`` in
+``before_trading_start``, ``handle_data`` or a scheduled function return a DataFrame: one
+row per asset alive that session (listed before it and not past its last bar) and passing
+the ``screen``, one column per term, indexed by ``Equity`` in sid order.
+
+As in Zipline, session D's values are computed from the bars up to the session before D,
+adjusted for the splits and dividends effective up to D (not rounded: ``data.history``
+rounds, pipelines do not). ``CustomFactor.compute(today, assets, out, *inputs)`` gets
+``inputs`` as ``(window_length, n_assets)`` arrays of the assets passing its ``mask``.
+
+Supported: ``Pipeline`` (``columns``, ``screen``, ``add``, ``remove``, ``set_screen``),
+``CustomFactor``, ``USEquityPricing``/``EquityPricing`` columns and their ``.latest``,
+``Returns``, ``DailyReturns``, ``SimpleMovingAverage``, ``AverageDollarVolume``, factor
+arithmetic and comparisons, ``rank``, ``top``, ``bottom``, ``zscore``, ``demean``,
+``percentile_between``, ``isnan``/``notnan``/``isfinite``, filters combined with ``&``,
+``|``, ``~``. Other terms (classifiers, ``groupby``, multiple-output factors, other
+datasets) raise ``UnsupportedFeature`` naming them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ml4t.compat.zipline.errors import UnsupportedFeature
+
+__all__ = ["Pipeline", "CustomFactor", "CustomFilter", "Factor", "Filter", "Term"]
+
+NotSpecified = None
+
+
+def _unsupported(what: str):
+    raise UnsupportedFeature(what=what, why="the shim's Pipeline covers factors and filters "
+                                             "(see ml4t.compat.zipline.pipeline)")
+
+
+class _Day:
+    """What the terms see on one session: the bundle, the session, the alive assets."""
+
+    def __init__(self, store, i: int):
+        self.store = store
+        self.i = i
+        n = len(store.assets)
+        day = store.sessions[i]
+        alive = np.zeros(n, dtype=bool)
+        for a in store.assets:
+            start, end = a.start_date, a.end_date
+            alive[a.sid] = (start is not None and pd.Timestamp(start).tz_localize(None) < day
+                            and (end is None or day <= pd.Timestamp(end).tz_localize(None)))
+        self.alive = alive
+        self.today = pd.Timestamp(day).tz_localize("UTC")
+        self.cache: dict = {}
+
+    def window(self, field: str, length: int) -> np.ndarray:
+        """``length`` sessions before today of ``field`` for every asset, adjusted for the
+        splits and dividends effective up to today; NaN before the bundle's first session."""
+        key = (field, length)
+        out = self.cache.get(key)
+        if out is not None:
+            return out
+        s = self.store
+        i = self.i
+        start = i - length
+        base = s.volume if field == "volume" else getattr(s, field)
+        out = np.full((length, base.shape[1]), np.nan)
+        lo = max(start, 0)
+        if i > lo:
+            out[lo - start:] = base[lo:i]
+        volume = field == "volume"
+        for sid, adj in s.adjustments.items():
+            for r, pf, vf in adj:
+                if start < r <= i:
+                    f = vf if volume else pf
+                    if f != 1.0:
+                        out[: r - start, sid] *= f
+        self.cache[key] = out
+        return out
+
+    def value(self, term) -> np.ndarray:
+        """``term`` for every asset today (each term computed once a day)."""
+        hit = self.cache.get(id(term))
+        if hit is not None and hit[0] is term:
+            return hit[1]
+        out = term._compute(self)
+        self.cache[id(term)] = (term, out)
+        return out
+
+
+class Term:
+    """Base of pipeline terms (a value per asset per session)."""
+
+    window_length = 0
+    dtype = np.float64
+
+    def _compute(self, day: _Day) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _as_term(x, day: _Day):
+    if isinstance(x, Term):
+        return day.value(x)
+    return np.full(len(day.alive), float(x))
+
+
+class Factor(Term):
+    """A numerical term. Arithmetic with factors and numbers gives factors; comparisons
+    give filters."""
+
+    # --------------------------------------------------------------- arithmetic
+    def _op(self, other, f, reverse=False):
+        return _Apply((other, self) if reverse else (self, other), f, Factor)
+
+    def __add__(self, o): return self._op(o, np.add)
+    def __radd__(self, o): return self._op(o, np.add, True)
+    def __sub__(self, o): return self._op(o, np.subtract)
+    def __rsub__(self, o): return self._op(o, np.subtract, True)
+    def __mul__(self, o): return self._op(o, np.multiply)
+    def __rmul__(self, o): return self._op(o, np.multiply, True)
+    def __truediv__(self, o): return self._op(o, np.divide)
+    def __rtruediv__(self, o): return self._op(o, np.divide, True)
+    def __pow__(self, o): return self._op(o, np.power)
+    def __rpow__(self, o): return self._op(o, np.power, True)
+    def __neg__(self): return _Apply((self,), np.negative, Factor)
+    def __abs__(self): return _Apply((self,), np.abs, Factor)
+
+    def _cmp(self, other, f):
+        return _Apply((self, other), f, Filter)
+
+    def __lt__(self, o): return self._cmp(o, np.less)
+    def __le__(self, o): return self._cmp(o, np.less_equal)
+    def __gt__(self, o): return self._cmp(o, np.greater)
+    def __ge__(self, o): return self._cmp(o, np.greater_equal)
+    def __eq__(self, o): return self._cmp(o, np.equal)
+    def __ne__(self, o): return self._cmp(o, np.not_equal)
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------ cross-section
+    def rank(self, method="ordinal", ascending=True, mask=NotSpecified, groupby=NotSpecified):
+        if groupby is not None:
+            _unsupported("Factor.rank(groupby=...)")
+        if method != "ordinal":
+            _unsupported(f"Factor.rank(method={method!r})")
+        return _Rank(self, ascending, mask)
+
+    def top(self, N, mask=NotSpecified, groupby=NotSpecified):
+        return self.rank(ascending=False, mask=mask, groupby=groupby) <= N
+
+    def bottom(self, N, mask=NotSpecified, groupby=NotSpecified):
+        return self.rank(ascending=True, mask=mask, groupby=groupby) <= N
+
+    def zscore(self, mask=NotSpecified, groupby=NotSpecified):
+        if groupby is not None:
+            _unsupported("Factor.zscore(groupby=...)")
+        return _Normalize(self, mask, lambda x: (x - np.nanmean(x)) / np.nanstd(x))
+
+    def demean(self, mask=NotSpecified, groupby=NotSpecified):
+        if groupby is not None:
+            _unsupported("Factor.demean(groupby=...)")
+        return _Normalize(self, mask, lambda x: x - np.nanmean(x))
+
+    def percentile_between(self, min_percentile, max_percentile, mask=NotSpecified):
+        return _Percentile(self, min_percentile, max_percentile, mask)
+
+    def isnan(self):
+        return _Apply((self,), np.isnan, Filter)
+
+    def notnan(self):
+        return ~self.isnan()
+
+    def isfinite(self):
+        return _Apply((self,), np.isfinite, Filter)
+
+
+class Filter(Term):
+    """A boolean term; combine with ``&``, ``|`` and ``~``."""
+
+    dtype = np.bool_
+
+    def __and__(self, o): return _Apply((self, o), np.logical_and, Filter)
+    def __rand__(self, o): return _Apply((o, self), np.logical_and, Filter)
+    def __or__(self, o): return _Apply((self, o), np.logical_or, Filter)
+    def __ror__(self, o): return _Apply((o, self), np.logical_or, Filter)
+    def __invert__(self): return _Apply((self,), np.logical_not, Filter)
+
+
+class _Expression:
+    """An elementwise function of terms and numbers."""
+
+    def __init__(self, args, func):
+        self._args, self._func = args, func
+
+    def _compute(self, day):
+        with np.errstate(all="ignore"):
+            out = self._func(*[_as_term(a, day) for a in self._args])
+        return out.astype(bool) if isinstance(self, Filter) else out.astype(np.float64)
+
+
+class _FactorExpression(_Expression, Factor):
+    pass
+
+
+class _FilterExpression(_Expression, Filter):
+    pass
+
+
+def _Apply(args, func, kind):
+    return (_FilterExpression if kind is Filter else _FactorExpression)(args, func)
+
+
+def _mask_of(mask, day):
+    base = day.alive.copy()
+    if mask is not None:
+        base &= day.value(mask).astype(bool)
+    return base
+
+
+class _Rank(Factor):
+    def __init__(self, factor, ascending, mask):
+        self._factor, self._ascending, self._mask = factor, ascending, mask
+
+    def _compute(self, day):
+        x = day.value(self._factor).astype(np.float64).copy()
+        m = _mask_of(self._mask, day)
+        x[~m] = np.nan
+        if not self._ascending:
+            x = -x
+        nan = np.isnan(x)
+        keyed = np.where(nan, np.inf, x)
+        order = np.argsort(keyed, kind="mergesort")
+        ranks = np.empty(len(x))
+        ranks[order] = np.arange(1, len(x) + 1, dtype=np.float64)
+        ranks[nan] = np.nan
+        return ranks
+
+
+class _Normalize(Factor):
+    def __init__(self, factor, mask, func):
+        self._factor, self._mask, self._func = factor, mask, func
+
+    def _compute(self, day):
+        x = day.value(self._factor).astype(np.float64).copy()
+        m = _mask_of(self._mask, day)
+        out = np.full(len(x), np.nan)
+        if m.any():
+            with np.errstate(all="ignore"):
+                out[m] = self._func(x[m])
+        return out
+
+
+class _Percentile(Filter):
+    def __init__(self, factor, lo, hi, mask):
+        if not 0.0 <= lo <= hi <= 100.0:
+            raise ValueError(f"percentile_between({lo}, {hi}): need 0 <= min <= max <= 100")
+        self._factor, self._lo, self._hi, self._mask = factor, lo, hi, mask
+
+    def _compute(self, day):
+        x = day.value(self._factor).astype(np.float64)
+        m = _mask_of(self._mask, day) & ~np.isnan(x)
+        out = np.zeros(len(x), dtype=bool)
+        if m.any():
+            lo, hi = np.percentile(x[m], [self._lo, self._hi])
+            out[m] = (x[m] >= lo) & (x[m] <= hi)
+        return out
+
+
+class CustomFactor(Factor):
+    """A factor computed by ``compute(self, today, assets, out, *inputs)``: ``inputs`` are
+    ``(window_length, n_assets)`` arrays of the ``inputs`` columns, ``out`` the row to
+    fill. Class attributes ``inputs``, ``window_length``, ``params`` and ``mask`` are the
+    defaults the constructor's keywords override."""
+
+    inputs = None
+    window_length = None
+    params = ()
+    mask = None
+    outputs = None
+    window_safe = False
+
+    def __init__(self, inputs=None, window_length=None, mask=None, **kwargs):
+        if inputs is not None:
+            self.inputs = list(inputs)
+        if window_length is not None:
+            self.window_length = window_length
+        if mask is not None:
+            self.mask = mask
+        if self.outputs:
+            _unsupported("CustomFactor with several outputs")
+        names = self.params if isinstance(self.params, (tuple, list)) else tuple(self.params)
+        defaults = self.params if isinstance(self.params, dict) else {}
+        values = {}
+        for k, v in kwargs.items():
+            if k not in names:
+                raise TypeError(f"{type(self).__name__} got an unexpected keyword {k!r}")
+            values[k] = v
+        for k in names:
+            if k not in values:
+                if k not in defaults:
+                    raise TypeError(f"{type(self).__name__} needs the parameter {k!r}")
+                values[k] = defaults[k]
+        self.params = values
+        for k, v in values.items():
+            setattr(self, k, v)
+        if not self.inputs:
+            raise TypeError(f"{type(self).__name__} declares no inputs")
+        if not isinstance(self.window_length, int) or self.window_length < 1:
+            raise TypeError(f"{type(self).__name__} needs a positive window_length, got "
+                            f"{self.window_length!r}")
+
+    def _compute(self, day):
+        from ml4t.compat.zipline.pipeline.data import BoundColumn
+        m = _mask_of(self.mask, day)
+        cols = np.flatnonzero(m)
+        arrays = []
+        for inp in self.inputs:
+            if isinstance(inp, BoundColumn):
+                arrays.append(day.window(inp.name, self.window_length)[:, cols])
+            elif isinstance(inp, Term):
+                if not getattr(inp, "window_safe", False) and self.window_length > 1:
+                    _unsupported(f"{type(inp).__name__} as a windowed input")
+                arrays.append(day.value(inp)[None, cols])
+            else:
+                _unsupported(f"the input {inp!r}")
+        out = np.full(len(cols), np.nan)
+        with np.errstate(all="ignore"):
+            self.compute(day.today, cols.astype(np.int64), out, *arrays)
+        full = np.full(len(m), np.nan)
+        full[cols] = out
+        return full
+
+    def compute(self, today, assets, out, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define compute()")
+
+
+class CustomFilter(Filter, CustomFactor):
+    """A filter computed by ``compute`` (``out`` is a boolean row)."""
+
+    def _compute(self, day):
+        return CustomFactor._compute(self, day) == 1.0
+
+
+class Pipeline:
+    """Named terms computed for every asset each session, with an optional ``screen``."""
+
+    def __init__(self, columns=None, screen=None, domain=None):
+        self._columns = dict(columns or {})
+        for name, term in self._columns.items():
+            self._check(name, term)
+        self._screen = screen
+        self.domain = domain
+
+    @staticmethod
+    def _check(name, term):
+        if not isinstance(term, Term):
+            raise TypeError(f"pipeline column {name!r} must be a Factor or a Filter, got "
+                            f"{type(term).__name__}")
+
+    @property
+    def columns(self) -> dict:
+        return dict(self._columns)
+
+    @property
+    def screen(self):
+        return self._screen
+
+    def add(self, term, name, overwrite=False):
+        self._check(name, term)
+        if name in self._columns and not overwrite:
+            raise KeyError(f"column {name!r} already exists")
+        self._columns[name] = term
+
+    def remove(self, name):
+        return self._columns.pop(name)
+
+    def set_screen(self, screen, overwrite=False):
+        if self._screen is not None and not overwrite:
+            raise ValueError("the pipeline has a screen already; pass overwrite=True")
+        self._screen = screen
+
+    def _run(self, store, i: int) -> pd.DataFrame:
+        """The output of session ``i`` (row index in the bundle's sessions)."""
+        day = _Day(store, i)
+        keep = day.alive.copy()
+        if self._screen is not None:
+            keep &= day.value(self._screen).astype(bool)
+        sids = np.flatnonzero(keep)
+        data = {name: day.value(term)[sids] for name, term in self._columns.items()}
+        index = pd.Index([store.assets[s] for s in sids], dtype=object)
+        return pd.DataFrame(data, index=index)
