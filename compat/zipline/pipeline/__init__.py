@@ -36,21 +36,35 @@ def _unsupported(what: str):
                                              "(see ml4t.compat.zipline.pipeline)")
 
 
+def _lifetimes(store):
+    """Per sid, the session rows of its start and end dates (an asset is listed on the
+    sessions after its start, up to its end), computed once per bundle."""
+    life = getattr(store, "_pipeline_lifetimes", None)
+    if life is None:
+        sessions = store.sessions
+        n = len(store.assets)
+        first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        last = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        for a in store.assets:
+            if a.start_date is not None:
+                first[a.sid] = sessions.searchsorted(
+                    pd.Timestamp(a.start_date).tz_localize(None), "left")
+            if a.end_date is not None:
+                last[a.sid] = sessions.searchsorted(
+                    pd.Timestamp(a.end_date).tz_localize(None), "right") - 1
+        life = store._pipeline_lifetimes = (first, last)
+    return life
+
+
 class _Day:
     """What the terms see on one session: the bundle, the session, the alive assets."""
 
     def __init__(self, store, i: int):
         self.store = store
         self.i = i
-        n = len(store.assets)
-        day = store.sessions[i]
-        alive = np.zeros(n, dtype=bool)
-        for a in store.assets:
-            start, end = a.start_date, a.end_date
-            alive[a.sid] = (start is not None and pd.Timestamp(start).tz_localize(None) < day
-                            and (end is None or day <= pd.Timestamp(end).tz_localize(None)))
-        self.alive = alive
-        self.today = pd.Timestamp(day).tz_localize("UTC")
+        first, last = _lifetimes(store)
+        self.alive = (first < i) & (i <= last)
+        self.today = pd.Timestamp(store.sessions[i]).tz_localize("UTC")
         self.cache: dict = {}
 
     def window(self, field: str, length: int) -> np.ndarray:
