@@ -57,7 +57,8 @@ as above):
   ``bt_orders.csv``, ``bt_trades.csv`` and ``bt_value.csv`` (see ``BT_FILES``; their
   ``date`` column holds the time too when the first feed is intraday).
 * ``kind = "zipline"``: the file defines ``initialize``, ``handle_data`` and
-  optionally ``before_trading_start`` (``analyze`` is not called);
+  optionally ``before_trading_start`` and ``custom_loader`` (pipeline loaders, a mapping
+  or a function of the bundle data; ``analyze`` is not called);
   ``ml4t.compat.zipline.run_algorithm`` runs them with ``[data] start``/``end``
   (required), the csvdir folder ``[data] path`` as bundle and ``[engine]
   capital_base``. Outputs: the native tables plus ``zl_perf.csv`` and
@@ -695,7 +696,7 @@ def _run_zipline(scenario: Scenario, out: Path):
 
     from ml4t.cli import _load_module
     from ml4t.compat.zipline import run_algorithm
-    from ml4t.compat.zipline.algorithm import _CURRENT
+    from ml4t.compat.zipline.algorithm import _CURRENT, loader_of_file
 
     module = _load_module(scenario.strategy_file)
     if not callable(getattr(module, "initialize", None)):
@@ -714,7 +715,8 @@ def _run_zipline(scenario: Scenario, out: Path):
                          handle_data=getattr(module, "handle_data", None),
                          before_trading_start=getattr(module, "before_trading_start", None),
                          analyze=analyze, capital_base=kwargs["capital_base"],
-                         bundle=kwargs["bundle"])
+                         bundle=kwargs["bundle"],
+                         custom_loader=loader_of_file(vars(module), kwargs["bundle"]))
     recorded = [c for c in captured["algo"]._recorded if c in perf.columns]
     frame = perf[["portfolio_value", "ending_cash", "returns"] + recorded].copy()
     frame.insert(0, "date", [str(ts) for ts in perf.index])

@@ -793,25 +793,34 @@ def test_pipeline_errors_by_name(toy):
     class NoWindow(CustomFactor):
         inputs = [USEquityPricing.close]
 
-    with pytest.raises(TypeError, match="positive window_length"):
+    with pytest.raises(errors.WindowLengthNotSpecified, match="NoWindow requires a "
+                                                              "window_length"):
         NoWindow()
+    with pytest.raises(TypeError, match="positive window_length"):
+        NoWindow(window_length=0)
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=30))
-def test_pipeline_rank_is_a_permutation(values):
-    """The ordinal rank of any cross-section numbers its non-NaN assets 1..n."""
+def fixed_day(values):
+    """A factor worth ``values`` and a pipeline session of ``len(values)`` alive assets."""
     from ml4t.compat.zipline.pipeline import Factor, _Day
 
     class Fixed(Factor):
         def _compute(self, day):
             return np.asarray(values, dtype=float)
 
-    day = object.__new__(_Day)               # a session of len(values) alive assets
+    day = object.__new__(_Day)
     day.alive = np.ones(len(values), dtype=bool)
     day.cache = {}
+    return Fixed(), day
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=30))
+def test_pipeline_rank_is_a_permutation(values):
+    """The ordinal rank of any cross-section numbers its non-NaN assets 1..n."""
+    fixed, day = fixed_day(values)
     for ascending in (True, False):
-        ranks = day.value(Fixed().rank(ascending=ascending))
+        ranks = day.value(fixed.rank(ascending=ascending))
         assert sorted(ranks.tolist()) == list(range(1, len(values) + 1))
         ordered = np.asarray(values)[np.argsort(ranks)]
         assert all(np.diff(ordered) >= 0) if ascending else all(np.diff(ordered) <= 0)

@@ -477,6 +477,82 @@ def test_account_value_below_zero_keeps_running(bundles):
     assert (s["portfolio_value"] < 0).any()
 
 
+SCHEDULES = '''
+from zipline.api import schedule_function, date_rules, time_rules, get_datetime
+
+LOG = []
+
+def _logger(name):
+    def f(context, data):
+        LOG.append((name, get_datetime()))
+    return f
+
+def initialize(context):
+    schedule_function(_logger("every_day"), date_rules.every_day(), time_rules.market_open())
+    schedule_function(_logger("no_half_days"), date_rules.every_day(),
+                      time_rules.market_close(minutes=5), half_days=False)
+    schedule_function(_logger("week_start+1"), date_rules.week_start(days_offset=1))
+    schedule_function(_logger("week_end"), date_rules.week_end())
+    schedule_function(_logger("month_start"), date_rules.month_start())
+    schedule_function(_logger("month_end-1"), date_rules.month_end(days_offset=1))
+
+def handle_data(context, data):
+    LOG.append(("bar", get_datetime()))
+'''
+
+
+def test_scheduled_functions_fire_on_the_same_sessions(bundles):
+    """Every date rule over 2012-2014, half days included: a function fires at most once
+    per 24 hours from the close that began its day, so an early close the day after a
+    full session (2012-07-03, 2013-07-03, 2013-12-24, 2014-07-03, ...) skips it."""
+    import zipline as real
+
+    import ml4t.compat.zipline as ours
+    logs = []
+    for module, shim in ((real, False), (ours, True)):
+        ns = _namespace(SCHEDULES, shim)
+        module.run_algorithm(start=pd.Timestamp("2012-01-03"), end=pd.Timestamp("2014-12-31"),
+                             initialize=ns["initialize"], handle_data=ns["handle_data"],
+                             capital_base=1e5, bundle=BUNDLE, data_frequency="daily")
+        logs.append(ns["LOG"])
+    assert logs[0] == logs[1]
+    every = {dt.date() for name, dt in logs[1] if name == "every_day"}
+    bars = {dt.date() for name, dt in logs[1] if name == "bar"}
+    assert len(bars) == 754 and {d.isoformat() for d in bars - every} >= {
+        "2012-07-03", "2013-12-24"}
+
+
+EOD_CANCEL = '''
+from zipline.api import order, symbol, set_cancel_policy, cancel_policy
+
+def initialize(context):
+    set_cancel_policy(cancel_policy.EODCancel(warn_on_cancel=False))
+    context.day = 0
+
+def handle_data(context, data):
+    context.day += 1
+    if context.day == 1:
+        order(symbol("KO"), 5_000_000)      # the 10% volume cap fills part of it a day
+        order(symbol("AAPL"), 10)           # alone: never canceled
+    elif context.day == 3:
+        order(symbol("KO"), 100)            # two open KO orders: the big one goes tonight
+    elif context.day == 5:
+        order(symbol("MSFT"), 3_000_000)    # two placed today: the first is canceled
+        order(symbol("MSFT"), -1_000)       # tonight, before it could fill
+'''
+
+
+def test_eod_cancel_cancels_the_oldest_of_several_open_orders(bundles):
+    """Zipline's daily EODCancel: at each session's end, for each asset with more than
+    one open order, the oldest is canceled (and listed in that session's orders)."""
+    z, s = run_both(EOD_CANCEL, "2014-06-02", "2014-06-13")
+    assert_parity(z, s)
+    statuses = [(o["sid"].symbol, o["amount"], int(o["status"])) for day in s["orders"]
+                for o in day]
+    assert ("KO", 5_000_000, 2) in statuses and ("MSFT", 3_000_000, 2) in statuses
+    assert ("AAPL", 10, 2) not in statuses
+
+
 # --------------------------------------------------------------------------- known gaps
 STICKY_STOP = '''
 from zipline.api import order, symbol

@@ -100,6 +100,7 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from ml4t.compat.zipline import run_algorithm
+    from ml4t.compat.zipline.algorithm import loader_of_file
     from ml4t.compat.zipline.data import bundles
     from ml4t.compat.zipline.data.bundles.csvdir import csvdir_equities
 
@@ -140,7 +141,8 @@ def main(argv=None) -> int:
                          before_trading_start=namespace.get("before_trading_start"),
                          analyze=namespace.get("analyze"), capital_base=args.capital_base,
                          data_frequency=args.data_frequency, bundle=bundle,
-                         metrics_set=args.metrics_set, benchmark_returns=benchmark)
+                         metrics_set=args.metrics_set, benchmark_returns=benchmark,
+                         custom_loader=loader_of_file(namespace, bundle))
     write_perf(perf, args.output)
     return 0
 

@@ -355,6 +355,16 @@ class BundleData:
         self.first_trading_day = self.sessions[int(np.flatnonzero(self.has_bar.any(axis=1))[0])]
         self._ffill_close = None
         self._last_bar = None
+        self.__dict__.pop("_asset_finder", None)
+
+    @property
+    def asset_finder(self):
+        """Zipline's ``AssetFinder`` over this bundle's assets (``lookup_symbols``, ...)."""
+        finder = self.__dict__.get("_asset_finder")
+        if finder is None:
+            from ml4t.compat.zipline.assets import AssetFinder
+            finder = self._asset_finder = AssetFinder(self.assets)
+        return finder
 
     @property
     def exchange_calendar(self):

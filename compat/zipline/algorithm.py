@@ -185,7 +185,8 @@ class TradingAlgorithm:
     def __init__(self, *, bundle_data, start, end, capital_base: float, initialize=None,
                  handle_data=None, before_trading_start=None, analyze=None,
                  benchmark_returns=None, metrics_set: str = "default",
-                 data_frequency: str = "daily", platform: str = "zipline"):
+                 data_frequency: str = "daily", platform: str = "zipline",
+                 custom_loader=None):
         if data_frequency != "daily":
             raise zerr.UnsupportedFeature(what=f"data_frequency={data_frequency!r}",
                                           why="the shim runs daily bundles only")
@@ -231,6 +232,8 @@ class TradingAlgorithm:
         self._cancel_policy = None
         self._pipelines: dict = {}            # name -> Pipeline
         self._pipeline_out: dict = {}         # name -> (session row, DataFrame)
+        self._custom_loader = _check_loaders(custom_loader)
+        self._pipeline_engine = None
         # run state
         self.initialized = False
         self._phase = "created"
@@ -243,6 +246,7 @@ class TradingAlgorithm:
         self._open: "dict[Asset, list[Order]]" = {}
         self._new_orders: list[Order] = []
         self._day_orders: "OrderedDict[str, Order]" = OrderedDict()
+        self._carried: list = []              # canceled at the last session's end
         self._zpos: "dict[Asset, _ZPosition]" = {}
         self._fills = []
         self._lieu = {}                 # symbol -> Zipline's cash in lieu of the next split
@@ -344,14 +348,26 @@ class TradingAlgorithm:
         if self._handle_data is not None:
             self._handle_data(self.context, self._data)
         session = self._session_list[i]
-        for rule_days, func in self._schedules:
-            if session in rule_days:
-                func(self.context, self._data)
+        now = self.datetime.value
+        for event in self._schedules:
+            # Zipline fires each scheduled function at most once per 24 hours counted
+            # from the first session close of its "day": an early close less than 24
+            # hours after the previous close is still that day, so it is skipped
+            if now >= event[2]:
+                event[2] = now + _DAY_NS
+                event[3] = False
+            if not event[3] and session in event[0]:
+                event[3] = True
+                event[1](self.context, self._data)
         self._phase = "session_end"
         self._close_expired(i)
+        for order in self._carried:
+            self._touch(order)
+        self._carried = []
         for order in self._new_orders:
             self._touch(order)
         self._new_orders = []
+        self._apply_cancel_policy()
         if self._positions_moved or i == self._i1:
             self._check_positions()
             self._positions_moved = False
@@ -668,13 +684,7 @@ class TradingAlgorithm:
         SymbolNotFound
             No such ticker in the bundle (close spellings are suggested).
         """
-        import difflib
-        key = str(symbol_str).upper()
-        for asset in self._store.assets:
-            if asset.symbol.upper() == key:
-                return asset
-        hints = difflib.get_close_matches(key, self._store.symbols, n=3)
-        raise zerr.SymbolNotFound(symbol=symbol_str, suggestions=hints)
+        return self._store.asset_finder.lookup_symbol(symbol_str, None)
 
     def symbols(self, *args, **kwargs) -> list:
         return [self.symbol(s, **kwargs) for s in args]
@@ -686,12 +696,7 @@ class TradingAlgorithm:
         ------
         SidsNotFound
         """
-        try:
-            if int(sid) < 0:
-                raise IndexError
-            return self._store.assets[int(sid)]
-        except (IndexError, ValueError, TypeError):
-            raise zerr.SidsNotFound(sids=[sid]) from None
+        return self._store.asset_finder.retrieve_asset(sid)
 
     def set_symbol_lookup_date(self, dt) -> None:
         self._symbol_lookup_date = pd.Timestamp(dt)
@@ -834,17 +839,20 @@ class TradingAlgorithm:
         order = self._orders.get(order_id)
         if order is None or not order.open:
             return
+        self._cancel(order)
+        if order in self._new_orders:
+            self._new_orders.remove(order)
+        self._new_orders.append(order)
+
+    def _cancel(self, order) -> None:
         self._host.broker.cancel(order.engine_id)
         lst = self._open.get(order.asset)
         if lst is not None and order in lst:
             lst.remove(order)
             if not lst:
                 del self._open[order.asset]
-        if order in self._new_orders:
-            self._new_orders.remove(order)
         order._status = ORDER_STATUS.CANCELLED
         order.dt = self.datetime
-        self._new_orders.append(order)
 
     # ---- models, controls, benchmark
     def set_slippage(self, us_equities=None, us_futures=None) -> None:
@@ -866,11 +874,46 @@ class TradingAlgorithm:
             self._commission = us_equities
 
     def set_cancel_policy(self, cancel_policy) -> None:
-        from ml4t.compat.zipline.finance.cancel_policy import NeverCancel
-        if not isinstance(cancel_policy, NeverCancel):
-            raise zerr.UnsupportedFeature(what=f"{type(cancel_policy).__name__}",
-                                          why="daily runs keep orders open (NeverCancel)")
+        """When open orders are canceled (``EODCancel()``; default ``NeverCancel()``).
+
+        As in Zipline's daily mode, at the end of each session a policy that cancels at
+        ``SESSION_END`` cancels, for each asset with more than one open order, only the
+        oldest of them (the canceled order shows in that session's ``orders``).
+
+        Raises
+        ------
+        UnsupportedCancelPolicy
+            Not a ``CancelPolicy``.
+        SetCancelPolicyPostInit
+            Called after ``initialize``.
+        """
+        from ml4t.compat.zipline.finance.cancel_policy import CancelPolicy
+        if not isinstance(cancel_policy, CancelPolicy):
+            raise zerr.UnsupportedCancelPolicy()
+        if self.initialized:
+            raise zerr.SetCancelPolicyPostInit()
         self._cancel_policy = cancel_policy
+
+    def _apply_cancel_policy(self) -> None:
+        from ml4t.compat.zipline.finance.cancel_policy import SESSION_END
+        policy = self._cancel_policy
+        if policy is None or not policy.should_cancel(SESSION_END):
+            return
+        for asset in list(self._open):
+            orders = self._open.get(asset, [])
+            if len(orders) > 1:
+                oldest = orders[0]
+                if policy.warn_on_cancel and oldest.filled:
+                    import warnings
+                    warnings.warn(f"Your order for {oldest.amount} shares of {asset.symbol} "
+                                  f"has been partially filled. {oldest.filled} shares were "
+                                  f"successfully traded. {oldest.amount - oldest.filled} "
+                                  "shares were not filled by the end of day and were "
+                                  "canceled.", stacklevel=2)
+                # Zipline relays a policy cancel with the next session's new orders: the
+                # order shows (canceled) today only if it was already listed today
+                self._cancel(oldest)
+                self._carried.append(oldest)
 
     def set_benchmark(self, benchmark) -> None:
         self._require("set_benchmark", init_only=True)
@@ -918,11 +961,13 @@ class TradingAlgorithm:
         ``chunks`` and ``eager`` are accepted: the shim computes a session's output when
         it is first asked for, with the same values."""
         from ml4t.compat.zipline.pipeline import Pipeline
+        from ml4t.compat.zipline.pipeline.domain import check_runnable
         if self._phase != "initialize":
             raise zerr.AttachPipelineAfterInitialize()
         if not isinstance(pipeline, Pipeline):
             raise TypeError(f"attach_pipeline() takes a Pipeline, got "
                             f"{type(pipeline).__name__}")
+        check_runnable(pipeline.domain)
         self._pipelines[name] = pipeline
         return pipeline
 
@@ -937,7 +982,10 @@ class TradingAlgorithm:
         i = self._data_idx
         done = self._pipeline_out.get(name)
         if done is None or done[0] != i:
-            done = self._pipeline_out[name] = (i, pipe._run(self._store, i))
+            if self._pipeline_engine is None:
+                from ml4t.compat.zipline.pipeline import _Engine
+                self._pipeline_engine = _Engine(self._store, self._custom_loader)
+            done = self._pipeline_out[name] = (i, self._pipeline_engine.run(pipe, i))
         return done[1]
 
     # ---- misc
@@ -964,7 +1012,7 @@ class TradingAlgorithm:
         days = date_rule.sessions(self._store.calendar_sessions)
         if not half_days:
             days -= set(self._store.early_closes)
-        self._schedules.append((days, func))
+        self._schedules.append([days, func, -_DAY_NS, False])
 
     def get_environment(self, field="platform"):
         env = {"arena": "backtest", "data_frequency": "daily",
@@ -978,6 +1026,49 @@ class TradingAlgorithm:
         except KeyError:
             raise ValueError(f"{field!r} is not a valid field for get_environment; use one "
                              f"of {', '.join(sorted(env))} or '*'") from None
+
+
+_DAY_NS = 86_400 * 10**9
+
+
+def loader_of_file(namespace: dict, bundle, environ=None):
+    """The ``custom_loader`` a file-style algorithm declares for ``ml4t zipline run`` and
+    golden scenarios: a module-level mapping ``custom_loader``, or a function
+    ``custom_loader(bundle_data)`` returning one (called with the loaded bundle, so the
+    file can look its assets up); ``None`` when the file has neither."""
+    loader = namespace.get("custom_loader")
+    if callable(loader):
+        from ml4t.compat.zipline.data import bundles
+        loader = loader(bundles.load(bundle, environ))
+    return loader
+
+
+def _check_loaders(custom_loader) -> dict:
+    """``run_algorithm(custom_loader=...)``: a mapping of custom dataset columns to
+    loaders the shim can read (``DataFrameLoader``)."""
+    if custom_loader is None:
+        return {}
+    from ml4t.compat.zipline.pipeline.data import BoundColumn, EquityPricing
+    from ml4t.compat.zipline.pipeline.loaders.frame import DataFrameLoader
+    try:
+        items = list(custom_loader.items())
+    except AttributeError:
+        raise TypeError("custom_loader must map dataset columns to loaders, got "
+                        f"{type(custom_loader).__name__}") from None
+    out = {}
+    for column, loader in items:
+        if not isinstance(column, BoundColumn):
+            raise TypeError(f"custom_loader: key {column!r} is not a dataset column "
+                            "(MyDataSet.my_column)")
+        if column.dataset is EquityPricing:
+            continue                      # bundle prices are loaded by the shim
+        if not isinstance(loader, DataFrameLoader):
+            raise zerr.UnsupportedFeature(what=f"custom_loader[{column!r}] = "
+                                               f"{type(loader).__name__}",
+                                          why="the shim reads custom columns through "
+                                              "DataFrameLoader")
+        out[column] = loader
+    return out
 
 
 def _prescaled(target: float, ratio: float) -> float:
@@ -1001,9 +1092,10 @@ def run_algorithm(start, end, initialize, capital_base, handle_data=None,
 
     The arguments are Zipline's. ``bundle`` names a bundle registered with
     ``ml4t.compat.zipline.data.bundles.register`` (read straight from its csvdir
-    folder; no ingest needed), or is a path to a csvdir folder. ``bundle_timestamp``,
-    extensions and ``custom_loader`` are accepted for compatibility and ignored;
-    ``blotter`` must be ``"default"``.
+    folder; no ingest needed), or is a path to a csvdir folder. ``bundle_timestamp`` and
+    extensions are accepted for compatibility and ignored; ``blotter`` must be
+    ``"default"``. ``custom_loader`` maps the columns of your own pipeline datasets to
+    their loaders (``DataFrameLoader``).
 
     Returns
     -------
@@ -1022,8 +1114,6 @@ def run_algorithm(start, end, initialize, capital_base, handle_data=None,
     from ml4t.compat.zipline.data import bundles
     if blotter != "default":
         raise zerr.UnsupportedFeature(what=f"blotter={blotter!r}", why="only 'default'")
-    if custom_loader is not None:
-        raise zerr.UnsupportedFeature(what="custom_loader", why="no Pipeline support")
     store = bundles.load(bundle, environ, bundle_timestamp)
     if trading_calendar is not None:
         name = getattr(trading_calendar, "name", trading_calendar)
@@ -1034,5 +1124,5 @@ def run_algorithm(start, end, initialize, capital_base, handle_data=None,
                             initialize=initialize, handle_data=handle_data,
                             before_trading_start=before_trading_start, analyze=analyze,
                             benchmark_returns=benchmark_returns, metrics_set=metrics_set,
-                            data_frequency=data_frequency)
+                            data_frequency=data_frequency, custom_loader=custom_loader)
     return algo.run()

@@ -15,6 +15,8 @@ __all__ = [
     "IncompatibleSlippageModel", "ScheduleFunctionInvalidCalendar", "UnknownBundle",
     "BenchmarkAssetNotAvailableTooEarly", "NoSuchOrder", "UnsupportedFeature",
     "AttachPipelineAfterInitialize", "PipelineOutputDuringInitialize", "NoSuchPipeline",
+    "NonWindowSafeInput", "WindowLengthNotSpecified", "NoDefaultMissingValue",
+    "UnsupportedCancelPolicy", "SetCancelPolicyPostInit",
 ]
 
 
@@ -183,3 +185,31 @@ class PipelineOutputDuringInitialize(ZiplineError):
 class NoSuchPipeline(ZiplineError, KeyError):
     template = ("No pipeline named '{name}' exists. Valid pipeline names are {valid}. Did "
                 "you forget to call attach_pipeline()?")
+
+
+class NonWindowSafeInput(ZiplineError):
+    """A term whose values change meaning with the day they are seen from (a raw price, a
+    moving average of prices) was given as an input to a term with a window longer than
+    one session."""
+
+    template = "Can't compute windowed expression {parent} with windowed input {child}."
+
+
+class WindowLengthNotSpecified(ZiplineError):
+    template = ("{termname} requires a window_length, but no window_length was passed "
+                "(and the class sets none).")
+
+
+class NoDefaultMissingValue(ZiplineError):
+    template = ("Failed to create Column with name {name!r} and dtype {dtype} because no "
+                "missing_value was provided; columns of this dtype have no default.")
+
+
+class UnsupportedCancelPolicy(ZiplineError):
+    template = ("You tried to set a cancel policy with an unsupported class. Please use "
+                "an instance of CancelPolicy.")
+
+
+class SetCancelPolicyPostInit(ZiplineError):
+    template = ("You attempted to set the cancel policy outside of `initialize`. You may "
+                "only call 'set_cancel_policy' in your initialize method.")

@@ -9,7 +9,7 @@ from collections import namedtuple
 
 import pandas as pd
 
-__all__ = ["Asset", "Equity", "Future", "ExchangeInfo"]
+__all__ = ["Asset", "Equity", "Future", "ExchangeInfo", "AssetFinder"]
 
 ExchangeInfo = namedtuple("ExchangeInfo", "name canonical_name country_code")
 
@@ -147,3 +147,87 @@ class Future(Asset):
     """Placeholder for isinstance checks; futures are not supported by the shim."""
 
     __slots__ = ()
+
+
+class AssetFinder:
+    """Zipline's ``bundle_data.asset_finder`` over a bundle's assets: look assets up by
+    ticker or sid. A csvdir bundle holds one asset per ticker, so ``as_of_date`` never
+    changes the answer."""
+
+    def __init__(self, assets):
+        self._assets = list(assets)
+        self._by_symbol = {a.symbol.upper(): a for a in self._assets}
+
+    @property
+    def sids(self) -> list:
+        return [a.sid for a in self._assets]
+
+    equities_sids = sids
+
+    def lookup_symbol(self, symbol, as_of_date=None, fuzzy=False, country_code=None):
+        """The equity with ticker ``symbol`` (case-insensitive; with ``fuzzy``, share-class
+        separators ``.``, ``/``, ``-`` and ``_`` are ignored).
+
+        Raises
+        ------
+        SymbolNotFound
+            No such ticker (close spellings are suggested).
+        """
+        import difflib
+
+        from ml4t.compat.zipline.errors import SymbolNotFound
+        if symbol is None:
+            raise TypeError(f"cannot look up an asset for the symbol None (as of {as_of_date})")
+        key = str(symbol).upper()
+        hit = self._by_symbol.get(key)
+        if hit is None and fuzzy:
+            strip = str.maketrans("", "", "./-_")
+            wanted = key.translate(strip)
+            hits = [a for k, a in self._by_symbol.items() if k.translate(strip) == wanted]
+            hit = hits[0] if len(hits) == 1 else None
+        if hit is None:
+            hints = difflib.get_close_matches(key, list(self._by_symbol), n=3)
+            raise SymbolNotFound(symbol=symbol, suggestions=hints)
+        return hit
+
+    def lookup_symbols(self, symbols, as_of_date=None, fuzzy=False, country_code=None) -> list:
+        """``[lookup_symbol(s, as_of_date, fuzzy) for s in symbols]``."""
+        return [self.lookup_symbol(s, as_of_date, fuzzy, country_code) for s in symbols]
+
+    def retrieve_asset(self, sid, default_none=False):
+        """The asset with integer id ``sid``.
+
+        Raises
+        ------
+        SidsNotFound
+            No such sid (unless ``default_none``).
+        """
+        from ml4t.compat.zipline.errors import SidsNotFound
+        try:
+            i = int(sid)
+            if i < 0:
+                raise IndexError
+            return self._assets[i]
+        except (IndexError, ValueError, TypeError):
+            if default_none:
+                return None
+            raise SidsNotFound(sids=[sid]) from None
+
+    def retrieve_all(self, sids, default_none=False) -> list:
+        return [self.retrieve_asset(s, default_none) for s in sids]
+
+    def retrieve_equities(self, sids) -> dict:
+        return {s: self.retrieve_asset(s) for s in sids}
+
+    def lifetimes(self, dates, include_start_date=False, country_codes=None) -> pd.DataFrame:
+        """Booleans (dates x sids): True where the asset existed on the date (listed
+        before it, or on it with ``include_start_date``, and not past its end date)."""
+        dates = pd.DatetimeIndex(dates).tz_localize(None) if getattr(dates, "tz", None) \
+            else pd.DatetimeIndex(dates)
+        cols = {}
+        for a in self._assets:
+            start = pd.Timestamp(a.start_date).tz_localize(None)
+            end = pd.Timestamp(a.end_date).tz_localize(None)
+            after = dates >= start if include_start_date else dates > start
+            cols[a.sid] = after & (dates <= end)
+        return pd.DataFrame(cols, index=dates, columns=self.sids)

@@ -1,13 +1,17 @@
-"""Cancel policies. Daily backtests keep orders open until filled (``NeverCancel``,
-Zipline's default); ``EODCancel`` is accepted but only ``NeverCancel`` semantics are
-implemented by the shim."""
+"""Cancel policies: ``NeverCancel`` (Zipline's default: orders stay open until filled or
+canceled) and ``EODCancel``. In a daily run Zipline applies a policy at the end of each
+session in its own way: for each asset with more than one open order it cancels only the
+oldest one (``TradingAlgorithm.set_cancel_policy``)."""
 from __future__ import annotations
 
-__all__ = ["CancelPolicy", "NeverCancel", "EODCancel"]
+__all__ = ["CancelPolicy", "NeverCancel", "EODCancel", "SESSION_END"]
+
+BAR, SESSION_START, SESSION_END, MINUTE_END, BEFORE_TRADING_START_BAR = range(5)
 
 
 class CancelPolicy:
-    """Base class of cancel policies."""
+    """Base class of cancel policies: ``should_cancel(event)`` says whether open orders
+    are canceled at ``event`` (``SESSION_END`` in a daily run)."""
 
     warn_on_cancel = False
 
@@ -23,10 +27,11 @@ class NeverCancel(CancelPolicy):
 
 
 class EODCancel(CancelPolicy):
-    """Cancel open orders at the end of each session (see the migration guide)."""
+    """Cancel at the end of each session (a warning for each partly filled order canceled
+    when ``warn_on_cancel``)."""
 
     def __init__(self, warn_on_cancel=True):
         self.warn_on_cancel = warn_on_cancel
 
     def should_cancel(self, event) -> bool:
-        return True
+        return event == SESSION_END

@@ -9,15 +9,24 @@ the ``screen``, one column per term, indexed by ``Equity`` in sid order.
 As in Zipline, session D's values are computed from the bars up to the session before D,
 adjusted for the splits and dividends effective up to D (not rounded: ``data.history``
 rounds, pipelines do not). ``CustomFactor.compute(today, assets, out, *inputs)`` gets
-``inputs`` as ``(window_length, n_assets)`` arrays of the assets passing its ``mask``.
+``inputs`` as ``(window_length, n_assets)`` arrays of the assets passing its ``mask``. A
+term given as the input of a windowed ``CustomFactor`` contributes its value on each of
+the window's sessions, as computed on that session; only window-safe terms may be (
+``Returns``, ranks, z-scores, filters, a ``CustomFactor`` declaring ``window_safe =
+True``), others raise ``NonWindowSafeInput`` as in Zipline.
 
-Supported: ``Pipeline`` (``columns``, ``screen``, ``add``, ``remove``, ``set_screen``),
-``CustomFactor``, ``USEquityPricing``/``EquityPricing`` columns and their ``.latest``,
-``Returns``, ``DailyReturns``, ``SimpleMovingAverage``, ``AverageDollarVolume``, factor
-arithmetic and comparisons, ``rank``, ``top``, ``bottom``, ``zscore``, ``demean``,
-``percentile_between``, ``isnan``/``notnan``/``isfinite``, filters combined with ``&``,
-``|``, ``~``. Other terms (classifiers, ``groupby``, multiple-output factors, other
-datasets) raise ``UnsupportedFeature`` naming them.
+User datasets (``DataSet`` subclasses with ``Column`` attributes) get their values from
+``run_algorithm(custom_loader={column: DataFrameLoader(column, frame)})``; a loader's row
+labelled D is used on session D.
+
+Supported: ``Pipeline`` (``columns``, ``screen``, ``add``, ``remove``, ``set_screen``,
+``domain`` US_EQUITIES/GENERIC), ``CustomFactor`` (``params`` reach ``compute`` as
+keywords; ``outputs`` for several), ``CustomFilter``, ``USEquityPricing``/``EquityPricing``
+columns and their ``.latest``, custom datasets, the built-in factors of ``.factors``,
+``StaticAssets``, ``StaticSids``, factor arithmetic and comparisons, ``rank``, ``top``,
+``bottom``, ``zscore``, ``demean``, ``percentile_between``, ``isnan``/``notnan``/
+``isfinite``, filters combined with ``&``, ``|``, ``~``. Other terms (classifiers,
+``groupby``) raise ``UnsupportedFeature`` naming them.
 """
 from __future__ import annotations
 
@@ -56,15 +65,94 @@ def _lifetimes(store):
     return life
 
 
+class _Engine:
+    """Computes pipelines over one bundle for one run: the custom loaders, and the past
+    values of terms used as windowed inputs (each term computed once per session)."""
+
+    def __init__(self, store, loaders=None):
+        self.store = store
+        self.loaders = dict(loaders or {})
+        self.first, self.last = _lifetimes(store)
+        self.n = len(store.assets)
+        self._past: dict = {}       # id(term) -> [term, {session row: values}, longest window]
+        self._aligned: dict = {}    # id(column) -> (column, (sessions x sids) array)
+
+    def alive(self, i: int) -> np.ndarray:
+        return (self.first < i) & (i <= self.last)
+
+    def run(self, pipe, i: int) -> pd.DataFrame:
+        """The output of ``pipe`` on session row ``i``."""
+        day = _Day(self, i)
+        keep = day.alive.copy()
+        if pipe.screen is not None:
+            keep &= day.value(pipe.screen).astype(bool)
+        sids = np.flatnonzero(keep)
+        data = {name: day.value(term)[sids] for name, term in pipe.columns.items()}
+        index = pd.Index([self.store.assets[s] for s in sids], dtype=object)
+        return pd.DataFrame(data, index=index)
+
+    def term_window(self, term, day, length: int) -> np.ndarray:
+        """``term``'s values on the ``length`` sessions ending today (each as computed on
+        its own session), one row per session; missing rows before the bundle's start."""
+        entry = self._past.get(id(term))
+        if entry is None or entry[0] is not term:
+            entry = self._past[id(term)] = [term, {}, length]
+        entry[2] = max(entry[2], length)
+        values = entry[1]
+        i = day.i
+        out = np.empty((length, self.n), dtype=np.bool_ if isinstance(term, Filter)
+                       else np.float64)
+        for k, s in enumerate(range(i - length + 1, i + 1)):
+            v = values.get(s)
+            if v is None:
+                if s < 0:
+                    v = _missing_row(term, self.n)
+                elif s == i:
+                    v = day.value(term)
+                else:
+                    v = _Day(self, s).value(term)
+                values[s] = v
+            out[k] = v
+        if len(values) > 2 * entry[2] + 16:
+            for s in [s for s in values if s <= i - entry[2]]:
+                del values[s]
+        return out
+
+    def column_window(self, column, i: int, length: int) -> np.ndarray:
+        """A custom dataset column over the ``length`` sessions ending today (as its loader
+        gives them: a value is used from the session it is labelled with), missing where
+        the asset did not exist that session."""
+        hit = self._aligned.get(id(column))
+        if hit is None or hit[0] is not column:
+            loader = self.loaders.get(column)
+            if loader is None:
+                raise ValueError(f"No PipelineLoader registered for column {column}.")
+            rows = np.arange(len(self.store.sessions))[:, None]
+            exists = (self.first[None, :] < rows) & (rows <= self.last[None, :])
+            hit = self._aligned[id(column)] = (column, loader._aligned(column, self.store,
+                                                                      exists))
+        arr = hit[1]
+        lo = i - length + 1
+        if lo >= 0:
+            return arr[lo:i + 1]
+        out = np.full((length, self.n), column.missing_value, dtype=arr.dtype)
+        out[-lo:] = arr[:i + 1]
+        return out
+
+
+def _missing_row(term, n: int) -> np.ndarray:
+    return np.zeros(n, dtype=np.bool_) if isinstance(term, Filter) else np.full(n, np.nan)
+
+
 class _Day:
     """What the terms see on one session: the bundle, the session, the alive assets."""
 
-    def __init__(self, store, i: int):
-        self.store = store
+    def __init__(self, engine: _Engine, i: int):
+        self.engine = engine
+        self.store = engine.store
         self.i = i
-        first, last = _lifetimes(store)
-        self.alive = (first < i) & (i <= last)
-        self.today = pd.Timestamp(store.sessions[i]).tz_localize("UTC")
+        self.alive = engine.alive(i)
+        self.today = pd.Timestamp(self.store.sessions[i]).tz_localize("UTC")
         self.cache: dict = {}
 
     def window(self, field: str, length: int) -> np.ndarray:
@@ -92,6 +180,18 @@ class _Day:
         self.cache[key] = out
         return out
 
+    def column(self, column, length: int) -> np.ndarray:
+        """The input window of a dataset column: bundle prices end the session before
+        today; a custom loader's values end today."""
+        from ml4t.compat.zipline.pipeline.data import EquityPricing
+        if column.dataset is EquityPricing:
+            return self.window(column.name, length)
+        key = (id(column), length)
+        out = self.cache.get(key)
+        if out is None:
+            out = self.cache[key] = self.engine.column_window(column, self.i, length)
+        return out
+
     def value(self, term) -> np.ndarray:
         """``term`` for every asset today (each term computed once a day)."""
         hit = self.cache.get(id(term))
@@ -107,6 +207,7 @@ class Term:
 
     window_length = 0
     dtype = np.float64
+    window_safe = False     # may this term's past values feed a windowed term?
 
     def _compute(self, day: _Day) -> np.ndarray:
         raise NotImplementedError
@@ -159,6 +260,10 @@ class Factor(Term):
         return _Rank(self, ascending, mask)
 
     def top(self, N, mask=NotSpecified, groupby=NotSpecified):
+        if N == 1:
+            if groupby is not None:
+                _unsupported("Factor.top(1, groupby=...)")
+            return _Maximum(self, mask)
         return self.rank(ascending=False, mask=mask, groupby=groupby) <= N
 
     def bottom(self, N, mask=NotSpecified, groupby=NotSpecified):
@@ -167,12 +272,12 @@ class Factor(Term):
     def zscore(self, mask=NotSpecified, groupby=NotSpecified):
         if groupby is not None:
             _unsupported("Factor.zscore(groupby=...)")
-        return _Normalize(self, mask, lambda x: (x - np.nanmean(x)) / np.nanstd(x))
+        return _Normalize(self, mask, lambda x: (x - np.nanmean(x)) / np.nanstd(x), True)
 
     def demean(self, mask=NotSpecified, groupby=NotSpecified):
         if groupby is not None:
             _unsupported("Factor.demean(groupby=...)")
-        return _Normalize(self, mask, lambda x: x - np.nanmean(x))
+        return _Normalize(self, mask, lambda x: x - np.nanmean(x), self.window_safe)
 
     def percentile_between(self, min_percentile, max_percentile, mask=NotSpecified):
         return _Percentile(self, min_percentile, max_percentile, mask)
@@ -191,6 +296,7 @@ class Filter(Term):
     """A boolean term; combine with ``&``, ``|`` and ``~``."""
 
     dtype = np.bool_
+    window_safe = True      # a yes/no answer means the same seen from any later day
 
     def __and__(self, o): return _Apply((self, o), np.logical_and, Filter)
     def __rand__(self, o): return _Apply((o, self), np.logical_and, Filter)
@@ -212,7 +318,9 @@ class _Expression:
 
 
 class _FactorExpression(_Expression, Factor):
-    pass
+    @property
+    def window_safe(self):
+        return all(a.window_safe for a in self._args if isinstance(a, Term))
 
 
 class _FilterExpression(_Expression, Filter):
@@ -231,6 +339,8 @@ def _mask_of(mask, day):
 
 
 class _Rank(Factor):
+    window_safe = True
+
     def __init__(self, factor, ascending, mask):
         self._factor, self._ascending, self._mask = factor, ascending, mask
 
@@ -249,9 +359,28 @@ class _Rank(Factor):
         return ranks
 
 
+class _Maximum(Filter):
+    """``top(1)`` as Zipline computes it: the asset whose value, with its 64 bits read as
+    a signed integer, is largest (the first such sid on ties; NaN left out). That order
+    is the numeric one for positive values, but among negative values it is reversed:
+    when every candidate is negative, Zipline's ``top(1)`` picks the most negative."""
+
+    def __init__(self, factor, mask):
+        self._factor, self._mask = factor, mask
+
+    def _compute(self, day):
+        x = np.ascontiguousarray(day.value(self._factor), dtype=np.float64)
+        idx = np.flatnonzero(_mask_of(self._mask, day) & ~np.isnan(x))
+        out = np.zeros(len(x), dtype=np.bool_)
+        if len(idx):
+            out[idx[np.argmax(x.view(np.int64)[idx])]] = True
+        return out
+
+
 class _Normalize(Factor):
-    def __init__(self, factor, mask, func):
+    def __init__(self, factor, mask, func, window_safe):
         self._factor, self._mask, self._func = factor, mask, func
+        self.window_safe = window_safe
 
     def _compute(self, day):
         x = day.value(self._factor).astype(np.float64).copy()
@@ -293,15 +422,22 @@ class CustomFactor(Factor):
     window_safe = False
 
     def __init__(self, inputs=None, window_length=None, mask=None, **kwargs):
+        from ml4t.compat.zipline.errors import NonWindowSafeInput, WindowLengthNotSpecified
+        from ml4t.compat.zipline.pipeline.data import BoundColumn
         if inputs is not None:
             self.inputs = list(inputs)
         if window_length is not None:
             self.window_length = window_length
         if mask is not None:
             self.mask = mask
+        if "window_safe" in kwargs and "window_safe" not in self._param_names():
+            self.window_safe = bool(kwargs.pop("window_safe"))
         if self.outputs:
-            _unsupported("CustomFactor with several outputs")
-        names = self.params if isinstance(self.params, (tuple, list)) else tuple(self.params)
+            if isinstance(self.outputs, str) or not all(isinstance(o, str)
+                                                        for o in self.outputs):
+                raise TypeError(f"{type(self).__name__}.outputs must be a sequence of names")
+            self.outputs = tuple(self.outputs)
+        names = self._param_names()
         defaults = self.params if isinstance(self.params, dict) else {}
         values = {}
         for k, v in kwargs.items():
@@ -318,33 +454,84 @@ class CustomFactor(Factor):
             setattr(self, k, v)
         if not self.inputs:
             raise TypeError(f"{type(self).__name__} declares no inputs")
-        if not isinstance(self.window_length, int) or self.window_length < 1:
+        if self.window_length is None:
+            raise WindowLengthNotSpecified(termname=type(self).__name__)
+        if not isinstance(self.window_length, (int, np.integer)) or self.window_length < 1:
             raise TypeError(f"{type(self).__name__} needs a positive window_length, got "
                             f"{self.window_length!r}")
+        self.window_length = int(self.window_length)
+        for inp in self.inputs:
+            if isinstance(inp, BoundColumn):
+                continue
+            if not isinstance(inp, Term):
+                raise TypeError(f"{type(self).__name__}: input {inp!r} is neither a dataset "
+                                "column nor a pipeline term")
+            if self.window_length > 1 and not inp.window_safe:
+                raise NonWindowSafeInput(parent=_name(self), child=_name(inp))
+
+    @classmethod
+    def _param_names(cls) -> tuple:
+        p = cls.params
+        return tuple(p) if isinstance(p, (tuple, list, dict)) else ()
 
     def _compute(self, day):
         from ml4t.compat.zipline.pipeline.data import BoundColumn
         m = _mask_of(self.mask, day)
         cols = np.flatnonzero(m)
         arrays = []
+        length = self.window_length
         for inp in self.inputs:
             if isinstance(inp, BoundColumn):
-                arrays.append(day.window(inp.name, self.window_length)[:, cols])
-            elif isinstance(inp, Term):
-                if not getattr(inp, "window_safe", False) and self.window_length > 1:
-                    _unsupported(f"{type(inp).__name__} as a windowed input")
+                arrays.append(day.column(inp, length)[:, cols])
+            elif length == 1:
                 arrays.append(day.value(inp)[None, cols])
             else:
-                _unsupported(f"the input {inp!r}")
-        out = np.full(len(cols), np.nan)
+                arrays.append(day.engine.term_window(inp, day, length)[:, cols])
+        params = self.params if isinstance(self.params, dict) else {}
+        if self.outputs:
+            kind = np.dtype([(name, np.float64) for name in self.outputs])
+            out = np.full(len(cols), np.nan, dtype=kind).view(np.recarray)
+            full = np.full(len(m), np.nan, dtype=kind).view(np.recarray)
+        else:
+            out = np.full(len(cols), np.nan)
+            full = np.full(len(m), np.nan)
         with np.errstate(all="ignore"):
-            self.compute(day.today, cols.astype(np.int64), out, *arrays)
-        full = np.full(len(m), np.nan)
+            self.compute(day.today, cols.astype(np.int64), out, *arrays, **params)
         full[cols] = out
         return full
 
+    def __getattr__(self, name):
+        outputs = type(self).__dict__.get("outputs") or self.__dict__.get("outputs") \
+            or getattr(type(self), "outputs", None)
+        if outputs and name in outputs:
+            terms = self.__dict__.setdefault("_output_terms", {})
+            if name not in terms:
+                terms[name] = _OutputField(self, name)
+            return terms[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __iter__(self):
+        if not self.outputs:
+            raise TypeError(f"{type(self).__name__} has a single output; it cannot be "
+                            "unpacked")
+        return iter([getattr(self, name) for name in self.outputs])
+
     def compute(self, today, assets, out, *inputs):
         raise NotImplementedError(f"{type(self).__name__} must define compute()")
+
+
+class _OutputField(Factor):
+    """One output of a factor with several (``BollingerBands(...).upper``)."""
+
+    def __init__(self, parent, name):
+        self._parent, self._name = parent, name
+        self.window_safe = parent.window_safe
+
+    def _compute(self, day):
+        return np.asarray(day.value(self._parent)[self._name], dtype=np.float64)
+
+    def __repr__(self):
+        return f"{type(self._parent).__name__}.{self._name}"
 
 
 class CustomFilter(Filter, CustomFactor):
@@ -369,6 +556,10 @@ class Pipeline:
         if not isinstance(term, Term):
             raise TypeError(f"pipeline column {name!r} must be a Factor or a Filter, got "
                             f"{type(term).__name__}")
+        if getattr(term, "outputs", None):
+            raise TypeError(f"pipeline column {name!r}: {type(term).__name__} has several "
+                            f"outputs ({', '.join(term.outputs)}); add each one "
+                            "(term.<output>) as a column")
 
     @property
     def columns(self) -> dict:
@@ -392,13 +583,10 @@ class Pipeline:
             raise ValueError("the pipeline has a screen already; pass overwrite=True")
         self._screen = screen
 
-    def _run(self, store, i: int) -> pd.DataFrame:
+    def _run(self, store, i: int, engine: _Engine | None = None) -> pd.DataFrame:
         """The output of session ``i`` (row index in the bundle's sessions)."""
-        day = _Day(store, i)
-        keep = day.alive.copy()
-        if self._screen is not None:
-            keep &= day.value(self._screen).astype(bool)
-        sids = np.flatnonzero(keep)
-        data = {name: day.value(term)[sids] for name, term in self._columns.items()}
-        index = pd.Index([store.assets[s] for s in sids], dtype=object)
-        return pd.DataFrame(data, index=index)
+        return (engine or _Engine(store)).run(self, i)
+
+
+def _name(term) -> str:
+    return type(term).__name__ if isinstance(term, CustomFactor) else repr(term)

@@ -1,0 +1,354 @@
+"""Custom pipeline data, windowed term inputs, the asset finder and the half-day schedule
+rule of ``ml4t.compat.zipline``, checked by hand on a toy bundle (the same behaviours are
+compared with real Zipline in ``test_zipline_pipeline.py`` and ``test_zipline_parity.py``).
+
+Toy bundle (from ``test_zipline_api``): AAA has 40 sessions from 2020-01-02, close
+10.0 + 0.1 k, a 0.50 dividend on session 10 and a 2:1 split on session 20; BBB starts on
+session 5.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ml4t.compat.zipline import api, errors
+from ml4t.compat.zipline.data import bundles
+from ml4t.compat.zipline.pipeline import CustomFactor, Pipeline
+from ml4t.compat.zipline.pipeline.data import Column, DataSet, USEquityPricing
+from ml4t.compat.zipline.pipeline.domain import US_EQUITIES, EquityCalendarDomain
+from ml4t.compat.zipline.pipeline.factors import Returns, SimpleMovingAverage
+from ml4t.compat.zipline.pipeline.filters import StaticAssets
+from ml4t.compat.zipline.pipeline.loaders.frame import DataFrameLoader
+from test_zipline_api import RAW, _sessions, fixed_day, run, toy  # noqa: F401 (fixture)
+
+SESSIONS = _sessions("2020-01-02", 40)
+
+
+class Scores(DataSet):
+    score = Column(dtype=float)
+    flag = Column(dtype=bool)
+    domain = US_EQUITIES
+
+
+def _score_frame(drop=(7,)) -> pd.DataFrame:
+    """100 * session number + sid, for AAA (sid 0) and BBB (sid 1)."""
+    k = np.arange(40, dtype=float)[:, None]
+    frame = pd.DataFrame(100 * k + np.array([0.0, 1.0]), index=SESSIONS, columns=[0, 1])
+    return frame.drop(SESSIONS[list(drop)])
+
+
+def _collect(bundle, columns, loader=None, start="2020-01-02", end="2020-02-27", screen=None):
+    seen = {}
+
+    def initialize(context):
+        api.attach_pipeline(Pipeline(columns=columns, screen=screen), "p")
+
+    def before_trading_start(context, data):
+        seen[api.get_datetime().tz_convert(None).normalize()] = api.pipeline_output("p")
+
+    run(bundle, initialize, start=start, end=end, before_trading_start=before_trading_start,
+        custom_loader=loader)
+    return seen
+
+
+class Sum3(CustomFactor):
+    inputs = [Scores.score]
+    window_length = 3
+
+    def compute(self, today, assets, out, score):
+        out[:] = score.sum(axis=0)
+
+
+def _at(seen, k):
+    out = seen[SESSIONS[k]]
+    return {a.symbol: row for a, row in out.iterrows()}
+
+
+def test_dataframe_loader_value_is_used_on_its_labelled_session(toy):
+    loader = {Scores.score: DataFrameLoader(Scores.score, _score_frame())}
+    seen = _collect(toy, {"latest": Scores.score.latest, "sum3": Sum3()}, loader)
+    s = _at(seen, 4)                                    # BBB listed on session 5: not yet
+    assert list(s) == ["AAA"] and s["AAA"]["latest"] == 400.0
+    assert s["AAA"]["sum3"] == 200.0 + 300.0 + 400.0
+    s = _at(seen, 6)                                    # BBB exists from the session after
+    assert s["BBB"]["latest"] == 601.0                  # its first bar
+    assert np.isnan(s["BBB"]["sum3"])                   # sessions 4 and 5: it did not exist
+    assert np.isnan(_at(seen, 7)["AAA"]["latest"])      # session 7 has no row
+    assert np.isnan(_at(seen, 9)["AAA"]["sum3"])        # the window 7..9 holds it
+    s = _at(seen, 10)
+    assert (s["AAA"]["sum3"], s["BBB"]["sum3"]) == (2700.0, 2703.0)
+
+
+def test_boolean_column_latest_is_a_filter_and_missing_is_false(toy):
+    flags = _score_frame() > 1000.0        # BBB from session 10 (1001), AAA from 11
+    loader = {Scores.flag: DataFrameLoader(Scores.flag, flags)}
+    seen = _collect(toy, {"close": USEquityPricing.close.latest}, loader,
+                    screen=Scores.flag.latest)
+    assert [len(seen[SESSIONS[k]]) for k in (7, 9, 10, 11)] == [0, 0, 1, 2]   # 7: no row
+    assert [a.symbol for a in seen[SESSIONS[10]].index] == ["BBB"]
+
+
+class Capture(CustomFactor):
+    window_length = 3
+    rows: dict = {}
+
+    def compute(self, today, assets, out, returns):
+        if returns.shape[1]:                            # AAA exists from session 1
+            Capture.rows[today.tz_convert(None)] = returns[:, 0].copy()
+        out[:] = returns[-1]
+
+
+def test_windowed_term_input_rows_are_the_term_on_each_session(toy):
+    """Returns(2) on session s compares the closes of sessions s-2 and s-1, adjusted as of
+    s; a 3-session window on session i holds that value for s = i-2, i-1, i."""
+    Capture.rows = {}
+    seen = _collect(toy, {"c": Capture(inputs=[Returns(window_length=2)])})
+    close = 10.0 + 0.1 * np.arange(40)
+
+    def ret(s):
+        return close[s - 1] / close[s - 2] - 1.0        # split and dividend cancel out
+    assert Capture.rows[SESSIONS[8]].tolist() == pytest.approx([ret(6), ret(7), ret(8)],
+                                                               rel=1e-12)
+    # across the 2:1 split on session 20 each row is still that session's own return
+    assert Capture.rows[SESSIONS[22]].tolist() == pytest.approx([ret(20), ret(21), ret(22)],
+                                                                rel=1e-12)
+    row = Capture.rows[SESSIONS[3]]                     # sessions 1..3; Returns(2) on 1
+    assert np.isnan(row[0]) and row[1:].tolist() == pytest.approx([ret(2), ret(3)])
+    assert _at(seen, 22)["AAA"]["c"] == pytest.approx(ret(22), rel=1e-12)
+
+
+def test_window_safety_is_checked_when_the_term_is_built():
+    latest = USEquityPricing.close.latest
+    with pytest.raises(errors.NonWindowSafeInput, match="windowed input"):
+        SimpleMovingAverage(inputs=[latest], window_length=5)
+    with pytest.raises(errors.NonWindowSafeInput):
+        SimpleMovingAverage(
+            inputs=[SimpleMovingAverage(inputs=[USEquityPricing.close], window_length=3)],
+            window_length=2)
+    SimpleMovingAverage(inputs=[latest], window_length=1)           # one session: fine
+    ret = Returns(window_length=5)
+    for safe in (ret, ret.rank(), ret.zscore(), ret > 0, (ret + 1) * 2):
+        SimpleMovingAverage(inputs=[safe], window_length=4)
+    with pytest.raises(errors.NonWindowSafeInput):
+        SimpleMovingAverage(inputs=[ret.demean() + latest], window_length=4)
+
+    class NoWindow(CustomFactor):
+        inputs = [USEquityPricing.close]
+
+    with pytest.raises(errors.WindowLengthNotSpecified, match="NoWindow"):
+        NoWindow()
+
+
+def test_top_one_reads_the_float_bits_as_an_integer_like_zipline():
+    f, day = fixed_day([-0.1, -0.5, np.nan, -0.3])
+    assert np.flatnonzero(day.value(f.top(1))).tolist() == [1]       # the most negative
+    assert np.flatnonzero(day.value(f.bottom(1))).tolist() == [1]    # bottom is numeric
+    assert np.flatnonzero(day.value(f.top(2))).tolist() == [0, 3]    # top(N > 1) too
+    f, day = fixed_day([0.2, -1.0, 0.3, 0.3])
+    assert np.flatnonzero(day.value(f.top(1))).tolist() == [2]       # first of a tie
+    f, day = fixed_day([np.nan, np.nan])
+    assert not day.value(f.top(1)).any()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False).filter(lambda x: x != 0.0),
+                min_size=1, max_size=20))
+def test_top_one_is_the_largest_positive_else_the_smallest(values):
+    f, day = fixed_day(values)
+    picked = np.flatnonzero(day.value(f.top(1))).tolist()
+    x = np.asarray(values)
+    want = int(np.argmax(x)) if (x > 0).any() else int(np.argmin(x))
+    assert picked == [want]
+
+
+def test_static_assets_and_asset_finder(toy):
+    data = bundles.load(toy)
+    finder = data.asset_finder
+    aaa, bbb = finder.lookup_symbols(["aaa", "BBB"], as_of_date=None)
+    assert (aaa.sid, bbb.sid, finder.sids) == (0, 1, [0, 1])
+    assert finder.lookup_symbol("B.B-B", None, fuzzy=True) is bbb
+    with pytest.raises(errors.SymbolNotFound, match="did you mean 'AAA'"):
+        finder.lookup_symbol("AAB", None)
+    assert finder.retrieve_asset(1) is bbb and finder.retrieve_all([1, 0]) == [bbb, aaa]
+    assert finder.retrieve_asset(9, default_none=True) is None
+    with pytest.raises(errors.SidsNotFound):
+        finder.retrieve_asset(9)
+    life = finder.lifetimes(SESSIONS[4:7])
+    assert life[1].tolist() == [False, False, True] and life[0].all()
+    assert finder.lifetimes(SESSIONS[4:7], include_start_date=True)[1].tolist() == \
+        [False, True, True]
+    seen = _collect(toy, {"close": USEquityPricing.close.latest},
+                    screen=StaticAssets([bbb]))
+    assert all([a.symbol for a in out.index] in ([], ["BBB"]) for out in seen.values())
+    assert [a.symbol for a in seen[SESSIONS[12]].index] == ["BBB"]
+
+
+def test_bad_loaders_and_columns_are_refused_by_name(toy):
+    frame = _score_frame()
+    with pytest.raises(ValueError, match=r"tz_localize\(None\)"):
+        DataFrameLoader(Scores.score, frame.tz_localize("UTC"))
+    with pytest.raises(ValueError, match="'AAA' is not a sid"):
+        DataFrameLoader(Scores.score, frame.set_axis(["AAA", "BBB"], axis=1))
+    with pytest.raises(ValueError, match="repeats 2020-01-02"):
+        DataFrameLoader(Scores.score, pd.concat([frame.iloc[:1], frame.iloc[:1]]))
+    with pytest.raises(ValueError, match="time of day"):
+        DataFrameLoader(Scores.score, frame.set_axis(frame.index + pd.Timedelta(hours=16)))
+    with pytest.raises(errors.UnsupportedFeature, match="adjustments"):
+        DataFrameLoader(Scores.score, frame, adjustments=pd.DataFrame({"sid": [0]}))
+    with pytest.raises(errors.NoDefaultMissingValue, match="Bad.count"):
+        type("Bad", (DataSet,), {"count": Column(dtype=int)})
+    assert type("Ok", (DataSet,), {"count": Column(dtype=int, missing_value=-1)}).count \
+        .missing_value == -1
+    with pytest.raises(TypeError, match="not a dataset column"):
+        _collect(toy, {}, {"score": DataFrameLoader(Scores.score, frame)})
+    with pytest.raises(errors.UnsupportedFeature, match="DataFrameLoader"):
+        _collect(toy, {}, {Scores.score: object()})
+    with pytest.raises(ValueError, match="No PipelineLoader registered for column "
+                                         "Scores.score"):
+        _collect(toy, {"s": Scores.score.latest})
+
+    def initialize(context):
+        api.attach_pipeline(Pipeline(domain=EquityCalendarDomain("CA", "XTSE")), "p")
+
+    with pytest.raises(errors.UnsupportedFeature, match="domain"):
+        run(toy, initialize)
+
+
+def test_scheduled_functions_skip_an_early_close_within_a_day_of_the_last_close():
+    """Zipline's daily mode fires a scheduled function at most once per 24 hours from the
+    close that opened its "day": 2012-07-03 (13:00 close, the day after a full session)
+    and 2013-12-24 are skipped, 2012-11-23 (after the Thanksgiving holiday) is not;
+    handle_data runs every session."""
+    calls, bars = [], []
+
+    def initialize(context):
+        api.schedule_function(lambda c, d: calls.append(api.get_datetime().date()),
+                              api.date_rules.every_day(), api.time_rules.market_open())
+
+    def handle_data(context, data):
+        bars.append(api.get_datetime().date())
+
+    for start, end in (("2012-07-02", "2012-07-06"), ("2012-11-21", "2012-11-26"),
+                       ("2013-12-23", "2013-12-27")):
+        run(str(RAW), initialize, handle_data, start=start, end=end)
+    skipped = sorted(set(bars) - set(calls))
+    assert [d.isoformat() for d in skipped] == ["2012-07-03", "2013-12-24"]
+    assert pd.Timestamp("2012-11-23").date() in calls and len(bars) == 11
+
+
+def test_ml_signals_example_through_run_algorithm_and_the_cli(tmp_path):
+    """examples/zl_ml_signals.py: the CLI finds the file's custom_loader(bundle_data)
+    and gives the same numbers as run_algorithm with the loader passed by hand."""
+    import runpy
+
+    import ml4t.compat.zipline as zl
+    from ml4t.compat.zipline.__main__ import main
+    from test_zipline_api import ROOT
+
+    path = ROOT / "examples" / "zl_ml_signals.py"
+    ns = runpy.run_path(str(path))
+    perf = zl.run_algorithm(start=pd.Timestamp("2012-03-01"), end=pd.Timestamp("2012-12-31"),
+                            initialize=ns["initialize"],
+                            before_trading_start=ns["before_trading_start"],
+                            capital_base=100_000.0, bundle=str(RAW),
+                            custom_loader=ns["custom_loader"](bundles.load(str(RAW))))
+    out = tmp_path / "perf.pickle"
+    assert main(["run", "-f", str(path), "--start", "2012-03-01", "--end", "2012-12-31",
+                 "-b", str(RAW), "--capital-base", "100000", "-o", str(out)]) == 0
+    cli = pd.read_pickle(out)
+    assert sum(len(t) for t in perf["transactions"]) > 50
+    assert cli["portfolio_value"].tolist() == perf["portfolio_value"].tolist()
+    assert perf["best_signal"].notna().sum() > 200
+
+
+def test_builtin_factors_by_hand_on_a_straight_line(toy):
+    """AAA closes 10.0 + 0.1 k (high = close + 0.5, low = close - 0.5); on session 8 a
+    3-session window holds the closes of sessions 5, 6, 7: 10.5, 10.6, 10.7."""
+    from ml4t.compat.zipline.pipeline import factors as F
+    close = USEquityPricing.close
+    bb = F.BollingerBands(window_length=3, k=2.0)
+    aroon = F.Aroon(window_length=3)
+
+    class Scaled(CustomFactor):
+        params = {"scale": 2.0}
+        inputs = [close]
+        window_length = 3
+
+        def compute(self, today, assets, out, closes, scale):
+            out[:] = closes[-1] * scale
+
+    cols = {"rsi": F.RSI(window_length=3), "mdd": F.MaxDrawdown(inputs=[close],
+                                                                 window_length=3),
+            "ewma": F.EWMA(inputs=[close], window_length=3, decay_rate=0.5),
+            "ewma_span": F.EWMA.from_span(inputs=[close], window_length=3, span=3),
+            "lwma": F.LinearWeightedMovingAverage(inputs=[close], window_length=3),
+            "tr": F.TrueRange(), "fso": F.FastStochasticOscillator(window_length=3),
+            "bb_upper": bb.upper, "bb_lower": bb.lower, "aroon_up": aroon.up,
+            "aroon_down": aroon.down, "roc": F.RateOfChangePercentage(inputs=[close],
+                                                                      window_length=3),
+            "scaled": Scaled(scale=3.0), "vwap": F.VWAP(window_length=3)}
+    row = _at(_collect(toy, cols), 8)["AAA"]
+    c0, c1, c2 = 10.5, 10.6, 10.7
+    assert row["rsi"] == 100.0                         # no losses: gains / 0
+    assert row["mdd"] == 0.0
+    assert row["ewma"] == pytest.approx((c0 / 8 + c1 / 4 + c2 / 2) / 0.875, rel=1e-12)
+    assert row["ewma_span"] == pytest.approx(row["ewma"], rel=1e-12)   # span 3: decay 0.5
+    assert row["lwma"] == pytest.approx((c0 + 2 * c1 + 3 * c2) / 6, rel=1e-12)
+    assert row["tr"] == pytest.approx(1.0, rel=1e-12)  # high - low beats |high - prev|
+    assert row["fso"] == pytest.approx((c2 - (c0 - 0.5)) / ((c2 + 0.5) - (c0 - 0.5)) * 100)
+    band = 2.0 * np.sqrt(0.02 / 3)
+    assert (row["bb_upper"], row["bb_lower"]) == (pytest.approx(c1 + band, rel=1e-12),
+                                                  pytest.approx(c1 - band, rel=1e-12))
+    assert (row["aroon_up"], row["aroon_down"]) == (100.0, 0.0)
+    assert row["roc"] == pytest.approx((c2 - c0) / c0 * 100, rel=1e-12)
+    assert row["scaled"] == pytest.approx(3.0 * c2, rel=1e-12)   # params as keywords
+    assert row["vwap"] == pytest.approx(c1, rel=1e-12)            # equal volumes
+    with pytest.raises(TypeError, match="several outputs"):
+        Pipeline(columns={"bb": bb})
+    lower, middle, upper = bb
+    assert upper is bb.upper and middle is bb.middle
+    with pytest.raises(ValueError, match="slow_period"):
+        F.MACDSignal(fast_period=10, slow_period=5)
+    assert F.MACDSignal(fast_period=3, slow_period=5, signal_period=2).window_length == 6
+    with pytest.raises(ValueError, match="decay_rate"):
+        F.EWMA(inputs=[close], window_length=3, decay_rate=1.5)
+
+
+def test_eod_cancel_cancels_only_the_oldest_when_an_asset_has_several(toy):
+    """BBB trades 1,000 shares a session, so the default 10% cap fills 100 a day: an order
+    for 1,000 on session 6 fills 100 on session 7; a second order placed on 7 leaves two
+    open, and the policy cancels the first at the end of 7 (with a warning: partly filled);
+    the second fills 10 on session 8. A lone open order is never canceled."""
+    def initialize(context):
+        api.set_cancel_policy(api.EODCancel())
+
+    def handle_data(context, data):
+        day = api.get_datetime().tz_convert(None).normalize()
+        if day == SESSIONS[6]:
+            api.order(api.symbol("BBB"), 1000)
+            api.order(api.symbol("AAA"), 5)
+        elif day == SESSIONS[7]:
+            api.order(api.symbol("BBB"), 10)
+
+    with pytest.warns(UserWarning, match="1000 shares of BBB has been partially filled. 100"):
+        perf = run(toy, initialize, handle_data, end="2020-01-15")
+    rows = {d.tz_convert(None).normalize(): v for d, v in perf["orders"].items()}
+    seven = [(o["sid"].symbol, o["amount"], o["filled"], int(o["status"])) for o in
+             rows[SESSIONS[7]]]
+    assert seven == [("BBB", 1000, 100, 2), ("AAA", 5, 5, 1), ("BBB", 10, 0, 0)]
+    eight = [(o["amount"], o["filled"], int(o["status"])) for o in rows[SESSIONS[8]]]
+    assert eight == [(10, 10, 1), (1000, 100, 2)]      # the cancel is relayed again
+    txns = [(t["sid"].symbol, t["amount"]) for day in perf["transactions"] for t in day]
+    assert txns == [("BBB", 100), ("AAA", 5), ("BBB", 10)]
+
+    with pytest.raises(errors.UnsupportedCancelPolicy):
+        run(toy, lambda c: api.set_cancel_policy("eod"))
+
+    def late(context, data):
+        api.set_cancel_policy(api.NeverCancel())
+
+    with pytest.raises(errors.SetCancelPolicyPostInit):
+        run(toy, lambda c: None, late)
