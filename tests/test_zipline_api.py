@@ -787,8 +787,10 @@ def test_pipeline_errors_by_name(toy):
 
     with pytest.raises(errors.NoSuchPipeline, match="No pipeline named 'nope'"):
         run(toy, lambda c: attach_pipeline(Pipeline(), "p"), handle_data=unknown)
-    with pytest.raises(errors.UnsupportedFeature, match="groupby"):
+    with pytest.raises(TypeError, match="groupby must be a Classifier"):
         USEquityPricing.close.latest.rank(groupby=USEquityPricing.close.latest)
+    with pytest.raises(errors.UnsupportedFeature, match="method='average'"):
+        USEquityPricing.close.latest.rank(method="average")
 
     class NoWindow(CustomFactor):
         inputs = [USEquityPricing.close]

@@ -352,3 +352,88 @@ def test_eod_cancel_cancels_only_the_oldest_when_an_asset_has_several(toy):
 
     with pytest.raises(errors.SetCancelPolicyPostInit):
         run(toy, lambda c: None, late)
+
+
+def _labels(values):
+    from ml4t.compat.zipline.pipeline.classifiers import Classifier
+
+    class Fixed(Classifier):
+        def _compute(self, day):
+            return np.asarray(values, dtype=np.int64)
+    return Fixed()
+
+
+def test_classifiers_by_hand():
+    f, day = fixed_day([3.0, 1.0, 2.0, 5.0])
+    g = _labels([0, 0, 1, 1])
+    assert day.value(f.rank(groupby=g)).tolist() == [2.0, 1.0, 1.0, 2.0]
+    assert day.value(f.rank(ascending=False, groupby=g)).tolist() == [1.0, 2.0, 2.0, 1.0]
+    assert day.value(f.zscore(groupby=g)).tolist() == [1.0, -1.0, -1.0, 1.0]
+    assert day.value(f.demean(groupby=g)).tolist() == [1.0, -1.0, -1.5, 1.5]
+    assert day.value(f.top(1, groupby=g)).tolist() == [True, False, False, True]
+    assert day.value(f.bottom(1, groupby=g)).tolist() == [False, True, True, False]
+    missing = _labels([0, -1, 1, 1])                  # sid 1 has no label: left out
+    assert np.isnan(day.value(f.rank(groupby=missing))).tolist() == [False, True, False,
+                                                                    False]
+    f, day = fixed_day([np.nan, 1.0, 2.0, 5.0])       # a NaN makes its whole group NaN
+    assert np.isnan(day.value(f.rank(groupby=g))).tolist() == [True, True, False, False]
+    f, day = fixed_day([4.0, 1.0, 3.0, 2.0, np.nan])
+    assert day.value(f.quantiles(2)).tolist() == [1, 0, 1, 0, -1]   # median 2.5
+    q = f.quartiles()
+    assert day.value(q).tolist() == [3, 0, 2, 1, -1]
+    assert day.value(q.eq(2)).tolist() == [False, False, True, False, False]
+    assert day.value(q != 0).tolist() == [True, False, True, True, False]   # not missing
+    assert day.value(q.isnull()).tolist() == [False, False, False, False, True]
+    assert day.value(q.element_of([0, 3])).tolist() == [True, True, False, False, False]
+    with pytest.raises(ValueError, match="isnull"):
+        q.eq(-1)
+    with pytest.raises(ValueError, match="missing value"):
+        q.element_of([-1, 2])
+    with pytest.raises(TypeError, match="cannot compare"):
+        q < 2
+    with pytest.raises(TypeError, match="groupby must be a Classifier"):
+        f.rank(groupby=f)
+    f, day = fixed_day([np.nan, np.nan])
+    day.today = pd.Timestamp("2020-01-02", tz="UTC")
+    with pytest.raises(ValueError, match="Quantiles\\(4\\) on 2020-01-02: Bin edges"):
+        day.value(f.quartiles())
+
+
+def test_custom_classifier_and_integer_column_on_the_toy_bundle(toy):
+    from ml4t.compat.zipline.pipeline import CustomClassifier
+
+    class Meta(DataSet):
+        sector = Column(dtype=np.int64, missing_value=-1)
+
+    class Cheap(CustomClassifier):
+        inputs = [USEquityPricing.close]
+        window_length = 1
+
+        def compute(self, today, assets, out, close):
+            out[:] = (close[-1] < 20).astype(np.int64)
+
+    frame = pd.DataFrame({0: 7, 1: 8}, index=SESSIONS).drop(SESSIONS[3])
+    seen = _collect(toy, {"cheap": Cheap(), "sector": Meta.sector.latest,
+                          "rank": USEquityPricing.close.latest.rank(groupby=Cheap())},
+                    {Meta.sector: DataFrameLoader(Meta.sector, frame)})
+    row = _at(seen, 8)
+    assert (row["AAA"]["cheap"], row["BBB"]["cheap"]) == (1, 0)   # 10.7 and 50.0
+    assert (row["AAA"]["sector"], row["BBB"]["sector"]) == (7, 8)
+    assert (row["AAA"]["rank"], row["BBB"]["rank"]) == (1.0, 1.0)  # alone in each group
+    assert _at(seen, 3)["AAA"]["sector"] == -1
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e6, 1e6, allow_nan=False), st.integers(-1, 3)),
+                min_size=1, max_size=25))
+def test_grouped_rank_numbers_each_group_from_one(pairs):
+    values, labels = [p[0] for p in pairs], [p[1] for p in pairs]
+    f, day = fixed_day(values)
+    ranks = day.value(f.rank(groupby=_labels(labels)))
+    labels = np.asarray(labels)
+    assert np.isnan(ranks[labels == -1]).all()
+    for g in set(labels.tolist()) - {-1}:
+        idx = np.flatnonzero(labels == g)
+        assert sorted(ranks[idx].tolist()) == list(range(1, len(idx) + 1))
+        ordered = np.asarray(values)[idx][np.argsort(ranks[idx])]
+        assert (np.diff(ordered) >= 0).all()

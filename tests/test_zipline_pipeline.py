@@ -412,3 +412,91 @@ def test_builtin_factors_every_session(bundle):
     _same_every_session(zns["SEEN"], sns["SEEN"])
     last = sns["SEEN"][-1][1]
     assert last.notna().all().all() and len(last) == 4
+
+
+CLASSIFIERS = '''
+import numpy as np
+import pandas as pd
+from zipline.api import attach_pipeline, pipeline_output, get_datetime
+from zipline.data import bundles
+from zipline.pipeline import Pipeline, CustomClassifier, CustomFactor
+from zipline.pipeline.classifiers import Everything
+from zipline.pipeline.data import Column, DataSet
+from zipline.pipeline.domain import US_EQUITIES
+from zipline.pipeline.factors import Returns, AverageDollarVolume
+from zipline.pipeline.loaders.frame import DataFrameLoader
+
+SEEN = []
+
+
+class Meta(DataSet):
+    sector = Column(dtype=np.int64, missing_value=-1)
+    domain = US_EQUITIES     # real Zipline finds no loader for the column without it
+
+
+class Parity(CustomClassifier):
+    inputs = [Returns(window_length=2)]
+    window_length = 1
+    dtype = np.int64
+    missing_value = -1
+
+    def compute(self, today, assets, out, returns):
+        out[:] = np.where(returns[-1] > 0, assets % 2, 7)
+
+
+class Holey(CustomFactor):
+    inputs = [Returns(window_length=5)]
+    window_length = 1
+
+    def compute(self, today, assets, out, returns):
+        out[:] = returns[-1]
+        out[assets == 3] = np.nan if today.day % 2 else 0.5
+
+
+def make_loader(bundle_name):
+    finder = bundles.load(bundle_name).asset_finder
+    sids = [a.sid for a in finder.lookup_symbols(["AAPL", "IBM", "KO", "MSFT"], None)]
+    days = pd.bdate_range("2011-12-01", "2014-12-31")
+    frame = pd.DataFrame(np.tile([1, 1, 2, 1], (len(days), 1)), index=days, columns=sids)
+    frame.iloc[::9, 2] = -1                       # KO's sector missing now and then
+    return {Meta.sector: DataFrameLoader(Meta.sector, frame)}
+
+
+def initialize(context):
+    ret = Returns(window_length=10)
+    adv = AverageDollarVolume(window_length=20)
+    sector = Meta.sector.latest
+    par = Parity()
+    q = ret.quartiles()
+    cols = {
+        "q": q, "q5": ret.quintiles(), "dec_adv": adv.deciles(mask=adv.top(3)),
+        "q3": ret.quantiles(3, mask=ret > -0.5), "sector": sector, "par": par,
+        "rank_sector": ret.rank(groupby=sector), "rank_desc": ret.rank(ascending=False,
+                                                                       groupby=par),
+        "z_sector": ret.zscore(groupby=sector), "dm_par": adv.demean(groupby=par),
+        "z_masked": ret.zscore(mask=adv.top(3), groupby=sector),
+        "top1": ret.top(1, groupby=sector), "top2": ret.top(2, groupby=par),
+        "bottom1": ret.bottom(1, groupby=sector),
+        "q_eq": q.eq(3), "q_ne": q != 0, "q_null": q.isnull(), "q_some": q.notnull(),
+        "q_in": q.element_of([1, 2]), "sector1": sector.eq(1), "every": Everything(),
+        "rank_q": ret.rank(groupby=q), "rank_holey": Holey().rank(groupby=sector),
+        "z_holey": Holey().zscore(groupby=sector), "top_holey": Holey().top(1, groupby=sector)}
+    attach_pipeline(Pipeline(columns=cols, screen=q.notnull()), "c")
+
+
+def before_trading_start(context, data):
+    SEEN.append((get_datetime(), pipeline_output("c").copy()))
+'''
+
+
+def test_classifiers_and_groupby_every_session(bundle):
+    """Quantiles (qcut), a CustomClassifier, an integer custom column's .latest, rank /
+    zscore / demean / top / bottom grouped by them, and the classifier filters, against
+    real Zipline every session of 2012-02 .. 2014-12."""
+    (_, zns), (_, sns) = (_run_loader(CLASSIFIERS, False, "2012-02-01", "2014-12-31"),
+                          _run_loader(CLASSIFIERS, True, "2012-02-01", "2014-12-31"))
+    _same_every_session(zns["SEEN"], sns["SEEN"])
+    frames = [b for _, b in sns["SEEN"]]
+    assert any((b["sector"] == -1).any() for b in frames)
+    assert any(b["rank_sector"].isna().any() for b in frames)
+    assert any(b["rank_holey"].isna().sum() >= 3 for b in frames)   # MSFT's NaN: its group

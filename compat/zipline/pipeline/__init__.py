@@ -25,10 +25,13 @@ keywords; ``outputs`` for several), ``CustomFilter``, ``USEquityPricing``/``Equi
 columns and their ``.latest``, custom datasets, the built-in factors of ``.factors``,
 ``StaticAssets``, ``StaticSids``, factor arithmetic and comparisons, ``rank``, ``top``,
 ``bottom``, ``zscore``, ``demean``, ``percentile_between``, ``isnan``/``notnan``/
-``isfinite``, filters combined with ``&``, ``|``, ``~``. Other terms (classifiers,
-``groupby``) raise ``UnsupportedFeature`` naming them.
+``isfinite``, filters combined with ``&``, ``|``, ``~``, integer classifiers
+(``.classifiers``: ``quantiles``, ``CustomClassifier``, ``groupby=``). Text classifiers
+are not supported.
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -253,31 +256,49 @@ class Factor(Term):
 
     # ------------------------------------------------------------ cross-section
     def rank(self, method="ordinal", ascending=True, mask=NotSpecified, groupby=NotSpecified):
-        if groupby is not None:
-            _unsupported("Factor.rank(groupby=...)")
+        """Ordinal ranks (1 = smallest, or largest with ``ascending=False``) among the
+        assets passing ``mask``; with ``groupby`` (a classifier) within each label, where
+        a group holding a NaN is all NaN (as ``scipy.stats.rankdata`` gives it)."""
         if method != "ordinal":
             _unsupported(f"Factor.rank(method={method!r})")
+        if groupby is not None:
+            _check_classifier(groupby)
+            return _Normalize(self, mask, _ordinal_rank if ascending else _ordinal_rank_desc,
+                              True, groupby)
         return _Rank(self, ascending, mask)
 
     def top(self, N, mask=NotSpecified, groupby=NotSpecified):
         if N == 1:
             if groupby is not None:
-                _unsupported("Factor.top(1, groupby=...)")
-            return _Maximum(self, mask)
+                _check_classifier(groupby)
+            return _Maximum(self, mask, groupby)
         return self.rank(ascending=False, mask=mask, groupby=groupby) <= N
 
     def bottom(self, N, mask=NotSpecified, groupby=NotSpecified):
         return self.rank(ascending=True, mask=mask, groupby=groupby) <= N
 
     def zscore(self, mask=NotSpecified, groupby=NotSpecified):
-        if groupby is not None:
-            _unsupported("Factor.zscore(groupby=...)")
-        return _Normalize(self, mask, lambda x: (x - np.nanmean(x)) / np.nanstd(x), True)
+        return _Normalize(self, mask, _zscore, True, _check_classifier(groupby))
 
     def demean(self, mask=NotSpecified, groupby=NotSpecified):
-        if groupby is not None:
-            _unsupported("Factor.demean(groupby=...)")
-        return _Normalize(self, mask, lambda x: x - np.nanmean(x), self.window_safe)
+        return _Normalize(self, mask, _demean, self.window_safe, _check_classifier(groupby))
+
+    def quantiles(self, bins, mask=NotSpecified):
+        """A classifier labelling each asset with its quantile (0 .. bins - 1) among the
+        assets passing ``mask`` (``pandas.qcut``); -1 where the value is missing."""
+        if not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise ValueError(f"quantiles(bins={bins!r}): bins must be a positive integer")
+        from ml4t.compat.zipline.pipeline.classifiers import Quantiles
+        return Quantiles(self, int(bins), mask)
+
+    def quartiles(self, mask=NotSpecified):
+        return self.quantiles(4, mask)
+
+    def quintiles(self, mask=NotSpecified):
+        return self.quantiles(5, mask)
+
+    def deciles(self, mask=NotSpecified):
+        return self.quantiles(10, mask)
 
     def percentile_between(self, min_percentile, max_percentile, mask=NotSpecified):
         return _Percentile(self, min_percentile, max_percentile, mask)
@@ -360,35 +381,88 @@ class _Rank(Factor):
 
 
 class _Maximum(Filter):
-    """``top(1)`` as Zipline computes it: the asset whose value, with its 64 bits read as
-    a signed integer, is largest (the first such sid on ties; NaN left out). That order
-    is the numeric one for positive values, but among negative values it is reversed:
-    when every candidate is negative, Zipline's ``top(1)`` picks the most negative."""
+    """``top(1)`` as Zipline computes it: in each group (of ``groupby``, else all the
+    assets passing the mask) the asset whose value, with its 64 bits read as a signed
+    integer, is largest (the first such sid on ties; NaN left out). That order is the
+    numeric one for positive values, but among negative values it is reversed: when every
+    candidate is negative, Zipline's ``top(1)`` picks the most negative."""
 
-    def __init__(self, factor, mask):
-        self._factor, self._mask = factor, mask
+    def __init__(self, factor, mask, groupby=None):
+        self._factor, self._mask, self._groupby = factor, mask, groupby
 
     def _compute(self, day):
         x = np.ascontiguousarray(day.value(self._factor), dtype=np.float64)
-        idx = np.flatnonzero(_mask_of(self._mask, day) & ~np.isnan(x))
+        keys = x.view(np.int64)
         out = np.zeros(len(x), dtype=np.bool_)
-        if len(idx):
-            out[idx[np.argmax(x.view(np.int64)[idx])]] = True
+        for idx in _groups(day, self._mask, self._groupby, ~np.isnan(x)):
+            out[idx[np.argmax(keys[idx])]] = True
         return out
 
 
+def _groups(day, mask, groupby, keep=None):
+    """Index arrays of the assets passing ``mask`` (and ``keep``), one per label of the
+    classifier ``groupby`` (missing labels left out), or one for all without it."""
+    m = _mask_of(mask, day)
+    if keep is not None:
+        m &= keep
+    if groupby is None:
+        idx = np.flatnonzero(m)
+        return [idx] if len(idx) else []
+    labels = day.value(groupby)
+    m &= labels != groupby.missing_value
+    idx = np.flatnonzero(m)
+    if not len(idx):
+        return []
+    lab = labels[idx]
+    return [idx[lab == v] for v in np.unique(lab)]
+
+
+def _check_classifier(groupby):
+    if groupby is not None:
+        from ml4t.compat.zipline.pipeline.classifiers import Classifier
+        if not isinstance(groupby, Classifier):
+            raise TypeError(f"groupby must be a Classifier, got {type(groupby).__name__}")
+    return groupby
+
+
+def _zscore(x):
+    return (x - np.nanmean(x)) / np.nanstd(x)
+
+
+def _demean(x):
+    return x - np.nanmean(x)
+
+
+def _ordinal_rank(x):
+    """1..n in ascending order, ties in asset order; all NaN if any value is NaN."""
+    out = np.empty(len(x))
+    if np.isnan(x).any():
+        out[:] = np.nan
+    else:
+        out[np.argsort(x, kind="mergesort")] = np.arange(1, len(x) + 1)
+    return out
+
+
+def _ordinal_rank_desc(x):
+    return _ordinal_rank(-x)
+
+
 class _Normalize(Factor):
-    def __init__(self, factor, mask, func, window_safe):
+    """A function applied to the values of the assets passing the mask, within each
+    label of ``groupby`` (all together without it); NaN elsewhere."""
+
+    def __init__(self, factor, mask, func, window_safe, groupby=None):
         self._factor, self._mask, self._func = factor, mask, func
+        self._groupby = groupby
         self.window_safe = window_safe
 
     def _compute(self, day):
-        x = day.value(self._factor).astype(np.float64).copy()
-        m = _mask_of(self._mask, day)
+        x = day.value(self._factor).astype(np.float64)
         out = np.full(len(x), np.nan)
-        if m.any():
-            with np.errstate(all="ignore"):
-                out[m] = self._func(x[m])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for idx in _groups(day, self._mask, self._groupby):
+                out[idx] = self._func(x[idx])
         return out
 
 
@@ -488,17 +562,19 @@ class CustomFactor(Factor):
             else:
                 arrays.append(day.engine.term_window(inp, day, length)[:, cols])
         params = self.params if isinstance(self.params, dict) else {}
-        if self.outputs:
-            kind = np.dtype([(name, np.float64) for name in self.outputs])
-            out = np.full(len(cols), np.nan, dtype=kind).view(np.recarray)
-            full = np.full(len(m), np.nan, dtype=kind).view(np.recarray)
-        else:
-            out = np.full(len(cols), np.nan)
-            full = np.full(len(m), np.nan)
+        out, full = self._allocate(len(cols)), self._allocate(len(m))
         with np.errstate(all="ignore"):
             self.compute(day.today, cols.astype(np.int64), out, *arrays, **params)
         full[cols] = out
         return full
+
+    def _allocate(self, n: int) -> np.ndarray:
+        """The ``out`` row ``compute`` fills: NaN floats (a record array for several
+        outputs)."""
+        if self.outputs:
+            kind = np.dtype([(name, np.float64) for name in self.outputs])
+            return np.full(n, np.nan, dtype=kind).view(np.recarray)
+        return np.full(n, np.nan)
 
     def __getattr__(self, name):
         outputs = type(self).__dict__.get("outputs") or self.__dict__.get("outputs") \
@@ -590,3 +666,9 @@ class Pipeline:
 
 def _name(term) -> str:
     return type(term).__name__ if isinstance(term, CustomFactor) else repr(term)
+
+
+from ml4t.compat.zipline.pipeline.classifiers import (  # noqa: E402  (they build on the above)
+    Classifier, CustomClassifier)
+
+__all__ += ["Classifier", "CustomClassifier"]

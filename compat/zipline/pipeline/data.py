@@ -124,12 +124,14 @@ class BoundColumn:
                 self._latest = LatestFilter(self)
             elif self.dtype.kind == "f":
                 self._latest = Latest(self)
+            elif self.dtype.kind == "i":
+                from ml4t.compat.zipline.pipeline.classifiers import LatestClassifier
+                self._latest = LatestClassifier(self)
             else:
                 from ml4t.compat.zipline.errors import UnsupportedFeature
                 raise UnsupportedFeature(what=f"{self.qualname}.latest",
-                                         why="classifiers (integer and date columns) are "
-                                             "not supported; use the column as a "
-                                             "CustomFactor input")
+                                         why="date columns have no .latest here; use "
+                                             "the column as a CustomFactor input")
         return self._latest
 
     def unspecialize(self):
