@@ -437,3 +437,55 @@ def test_grouped_rank_numbers_each_group_from_one(pairs):
         assert sorted(ranks[idx].tolist()) == list(range(1, len(idx) + 1))
         ordered = np.asarray(values)[idx][np.argsort(ranks[idx])]
         assert (np.diff(ordered) >= 0).all()
+
+
+def test_statistical_factors_by_hand(toy):
+    """Against AAA itself: beta 1, correlations 1, a perfect regression (alpha 0, r 1,
+    p 0, stderr 0). BBB's price never moves: beta 0, correlations NaN (0 / 0), and its
+    regression on AAA is flat (slope 0, r 0, p 1, stderr 0)."""
+    from ml4t.compat.zipline.pipeline import factors as F
+
+    aaa = bundles.load(toy).asset_finder.lookup_symbol("AAA", None)
+    reg = F.RollingLinearRegressionOfReturns(target=aaa, returns_length=2,
+                                              regression_length=5)
+    cols = {"beta": F.SimpleBeta(target=aaa, regression_length=5),
+            "pearson": F.RollingPearsonOfReturns(target=aaa, returns_length=2,
+                                                 correlation_length=5),
+            "spearman": F.RollingSpearmanOfReturns(target=aaa, returns_length=2,
+                                                   correlation_length=5),
+            "alpha": reg.alpha, "slope": reg.beta, "r": reg.r_value, "p": reg.p_value,
+            "stderr": reg.stderr}
+    row = _at(_collect(toy, cols), 12)
+    a, b = row["AAA"], row["BBB"]
+    assert a["beta"] == pytest.approx(1.0, rel=1e-12) and b["beta"] == 0.0
+    assert a["pearson"] == pytest.approx(1.0, rel=1e-12) and np.isnan(b["pearson"])
+    assert a["spearman"] == pytest.approx(1.0, rel=1e-12) and np.isnan(b["spearman"])
+    assert (a["slope"], a["r"]) == (pytest.approx(1.0, rel=1e-12), pytest.approx(1.0))
+    assert abs(a["alpha"]) < 1e-15 and a["p"] < 1e-12 and a["stderr"] == 0.0
+    assert (b["alpha"], b["slope"], b["r"], b["p"], b["stderr"]) == (0.0, 0.0, 0.0, 1.0,
+                                                                     0.0)
+    with pytest.raises(ValueError, match="regression_length"):
+        F.SimpleBeta(target=aaa, regression_length=2)
+    with pytest.raises(TypeError, match="takes an Asset"):
+        F.Returns(window_length=2)["AAA"]
+    with pytest.raises(TypeError, match="only be an input"):
+        Pipeline(columns={"x": F.Returns(window_length=2)[aaa]})
+
+
+def test_zipline_module_layout_imports():
+    """Scripts import factors from Zipline's submodules too."""
+    from ml4t.compat.zipline.pipeline import factors
+    from ml4t.compat.zipline.pipeline.factors.basic import Returns
+    from ml4t.compat.zipline.pipeline.factors.statistical import RollingLinearRegression
+    from ml4t.compat.zipline.pipeline.factors.technical import RSI
+    from ml4t.compat.zipline.pipeline.loaders import DataFrameLoader as Loader
+    from ml4t.compat.zipline.utils.run_algo import load_extensions, run_algorithm
+    assert (Returns, RSI, RollingLinearRegression) == (factors.Returns, factors.RSI,
+                                                        factors.RollingLinearRegression)
+    assert Loader is DataFrameLoader and run_algorithm.__name__ == "run_algorithm"
+    assert load_extensions(True, [], True, {}) is None
+    with pytest.raises(FileNotFoundError, match="nope.py"):
+        load_extensions(True, ["nope.py"], True, {})
+    with pytest.raises(errors.UnsupportedFeature, match="EquityPricingLoader"):
+        from ml4t.compat.zipline.pipeline.loaders import USEquityPricingLoader
+        USEquityPricingLoader(None, None)

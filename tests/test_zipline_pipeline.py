@@ -500,3 +500,63 @@ def test_classifiers_and_groupby_every_session(bundle):
     assert any((b["sector"] == -1).any() for b in frames)
     assert any(b["rank_sector"].isna().any() for b in frames)
     assert any(b["rank_holey"].isna().sum() >= 3 for b in frames)   # MSFT's NaN: its group
+
+
+STATISTICAL = '''
+import numpy as np
+from zipline.api import attach_pipeline, pipeline_output, get_datetime, symbol
+from zipline.pipeline import Pipeline, CustomFactor
+from zipline.pipeline.factors import (
+    Returns, SimpleBeta, RollingPearson, RollingSpearman, RollingPearsonOfReturns,
+    RollingSpearmanOfReturns, RollingLinearRegressionOfReturns)
+from zipline.pipeline.factors.statistical import RollingLinearRegression
+
+SEEN = []
+
+
+class Spread(CustomFactor):
+    window_length = 5
+
+    def compute(self, today, assets, out, returns, target):
+        out[:] = (returns - target).sum(axis=0)
+
+
+def initialize(context):
+    msft, ko = symbol("MSFT"), symbol("KO")
+    daily = Returns(window_length=2)
+    weekly = Returns(window_length=5)
+    reg = RollingLinearRegressionOfReturns(target=ko, returns_length=5, regression_length=40)
+    reg2 = RollingLinearRegression(dependent=daily, independent=weekly, regression_length=20)
+    attach_pipeline(Pipeline(columns={
+        "beta": SimpleBeta(target=msft, regression_length=60),
+        "beta_strict": SimpleBeta(target=ko, regression_length=30,
+                                  allowed_missing_percentage=0.0),
+        "pearson": RollingPearsonOfReturns(target=ko, returns_length=5,
+                                           correlation_length=30),
+        "spearman": RollingSpearmanOfReturns(target=msft, returns_length=3,
+                                             correlation_length=25),
+        "pearson_cols": RollingPearson(base_factor=daily, target=weekly,
+                                       correlation_length=15),
+        "spearman_cols": RollingSpearman(base_factor=daily, target=weekly,
+                                         correlation_length=12),
+        "alpha": reg.alpha, "reg_beta": reg.beta, "r": reg.r_value, "p": reg.p_value,
+        "stderr": reg.stderr, "p2": reg2.p_value, "beta2": reg2.beta,
+        "spread": Spread(inputs=[daily, daily[msft]])}), "s")
+
+
+def before_trading_start(context, data):
+    SEEN.append((get_datetime(), pipeline_output("s").copy()))
+'''
+
+
+def test_statistical_factors_every_session(bundle):
+    """SimpleBeta, rolling Pearson/Spearman correlations and regressions (of returns on a
+    target asset's, and column by column), and a factor[asset] slice as an input, against
+    real Zipline every session of 2012-05 .. 2014-12 (AAPL's and KO's splits included)."""
+    (_, zns), (_, sns) = (_run_loader(STATISTICAL, False, "2012-05-01", "2014-12-31"),
+                          _run_loader(STATISTICAL, True, "2012-05-01", "2014-12-31"))
+    _same_every_session(zns["SEEN"], sns["SEEN"])
+    last = sns["SEEN"][-1][1]
+    assert last.notna().all().all()
+    assert abs(last.loc[[a for a in last.index if a.symbol == "KO"], "pearson"].iloc[0]
+               - 1.0) < 1e-12                                # KO with itself

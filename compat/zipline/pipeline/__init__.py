@@ -103,9 +103,8 @@ class _Engine:
         entry[2] = max(entry[2], length)
         values = entry[1]
         i = day.i
-        out = np.empty((length, self.n), dtype=np.bool_ if isinstance(term, Filter)
-                       else np.float64)
-        for k, s in enumerate(range(i - length + 1, i + 1)):
+        rows = []
+        for s in range(i - length + 1, i + 1):
             v = values.get(s)
             if v is None:
                 if s < 0:
@@ -115,7 +114,8 @@ class _Engine:
                 else:
                     v = _Day(self, s).value(term)
                 values[s] = v
-            out[k] = v
+            rows.append(v)
+        out = np.stack(rows)
         if len(values) > 2 * entry[2] + 16:
             for s in [s for s in values if s <= i - entry[2]]:
                 del values[s]
@@ -144,6 +144,8 @@ class _Engine:
 
 
 def _missing_row(term, n: int) -> np.ndarray:
+    if isinstance(term, _Slice):
+        n = 1
     return np.zeros(n, dtype=np.bool_) if isinstance(term, Filter) else np.full(n, np.nan)
 
 
@@ -311,6 +313,28 @@ class Factor(Term):
 
     def isfinite(self):
         return _Apply((self,), np.isfinite, Filter)
+
+    def __getitem__(self, asset):
+        """This factor's value for one asset, as an input of other terms (a column of
+        one)."""
+        from ml4t.compat.zipline.assets import Asset
+        if not isinstance(asset, Asset):
+            raise TypeError(f"{type(self).__name__}[...] takes an Asset, got {asset!r}")
+        return _Slice(self, asset)
+
+
+class _Slice(Factor):
+    """``factor[asset]``: one asset's value each session (an input, not a column)."""
+
+    def __init__(self, term, asset):
+        self._term, self.asset = term, asset
+        self.window_safe = term.window_safe
+
+    def _compute(self, day):
+        return np.array([day.value(self._term)[self.asset.sid]], dtype=np.float64)
+
+    def __repr__(self):
+        return f"{self._term!r}[{self.asset!r}]"
 
 
 class Filter(Term):
@@ -555,12 +579,13 @@ class CustomFactor(Factor):
         arrays = []
         length = self.window_length
         for inp in self.inputs:
+            pick = slice(None) if isinstance(inp, _Slice) else cols
             if isinstance(inp, BoundColumn):
                 arrays.append(day.column(inp, length)[:, cols])
             elif length == 1:
-                arrays.append(day.value(inp)[None, cols])
+                arrays.append(day.value(inp)[None, pick])
             else:
-                arrays.append(day.engine.term_window(inp, day, length)[:, cols])
+                arrays.append(day.engine.term_window(inp, day, length)[:, pick])
         params = self.params if isinstance(self.params, dict) else {}
         out, full = self._allocate(len(cols)), self._allocate(len(m))
         with np.errstate(all="ignore"):
@@ -632,6 +657,9 @@ class Pipeline:
         if not isinstance(term, Term):
             raise TypeError(f"pipeline column {name!r} must be a Factor or a Filter, got "
                             f"{type(term).__name__}")
+        if isinstance(term, _Slice):
+            raise TypeError(f"pipeline column {name!r}: a slice ({term!r}) can only be an "
+                            "input of another term")
         if getattr(term, "outputs", None):
             raise TypeError(f"pipeline column {name!r}: {type(term).__name__} has several "
                             f"outputs ({', '.join(term.outputs)}); add each one "

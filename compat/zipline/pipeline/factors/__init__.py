@@ -369,3 +369,12 @@ class IchimokuKinkoHyo(CustomFactor):
         out.senkou_span_a = (tenkan + kijun) / 2
         out.senkou_span_b = (high.max(axis=0) + low.min(axis=0)) / 2
         out.chikou_span = close[chikou_span_length]
+
+
+from ml4t.compat.zipline.pipeline.factors.statistical import (  # noqa: E402  (they use Returns)
+    RollingLinearRegression, RollingLinearRegressionOfReturns, RollingPearson,
+    RollingPearsonOfReturns, RollingSpearman, RollingSpearmanOfReturns, SimpleBeta)
+
+__all__ += ["SimpleBeta", "RollingPearson", "RollingSpearman", "RollingLinearRegression",
+            "RollingPearsonOfReturns", "RollingSpearmanOfReturns",
+            "RollingLinearRegressionOfReturns"]
