@@ -45,6 +45,7 @@ from benchmarks.common import emit, now
 
 MODULE = "benchmarks.bench_zipline"
 SYN_ASSETS, SYN_BARS, LOOKBACK = 500, 2520, 60
+PIPE_LOOKBACK = 260              # the pipeline's windows (126 + 126 sessions) fit in the data
 SECTION = Path(__file__).resolve().parent / "README.zipline-section.md"
 
 
@@ -61,6 +62,10 @@ def workloads(n_assets: int = SYN_ASSETS, n_bars: int = SYN_BARS) -> dict:
                                  f"(runs the last {n_bars - LOOKBACK:,})", bundle=SYN_BUNDLE,
                            start=None, end=None, capital=10_000_000.0, const=None,
                            assets=n_assets, bars=n_bars)
+    out["pipeline"] = dict(label=f"pipeline: {n_assets} assets x {n_bars:,} sessions, a Pipeline "
+                                 f"every session (runs the last {n_bars - PIPE_LOOKBACK:,})",
+                           bundle=SYN_BUNDLE, start=None, end=None, capital=10_000_000.0,
+                           const=None, assets=n_assets, bars=n_bars, pipeline=True)
     return out
 
 
@@ -78,7 +83,7 @@ def _dates(spec: dict) -> tuple[str, str]:
         return spec["start"], spec["end"]
     from benchmarks.zl.universe import session_dates
     days = session_dates(_bundle_folder(spec))
-    return days[LOOKBACK], days[-1]
+    return days[PIPE_LOOKBACK if spec.get("pipeline") else LOOKBACK], days[-1]
 
 
 def _register_zipline(spec: dict) -> None:
@@ -93,8 +98,11 @@ def _register_zipline(spec: dict) -> None:
         from benchmarks.zl.universe import session_dates
         days = session_dates(folder)
         first, last = days[0], days[-1]
-    zb.register(spec["bundle"], csvdir_equities(["daily"], str(folder)), calendar_name="XNYS",
-                start_session=pd.Timestamp(first), end_session=pd.Timestamp(last))
+    from tests.zipline_support import us_exchange
+    zb.register(spec["bundle"], us_exchange(csvdir_equities(["daily"], str(folder))),
+                calendar_name="XNYS", start_session=pd.Timestamp(first),
+                end_session=pd.Timestamp(last))
+
 
 
 # ------------------------------------------------------------------ worker side
@@ -117,7 +125,7 @@ def _worker(engine: str, name: str, zroot: str, n_assets: int, n_bars: int) -> N
     t0 = now()
     os.environ["ZIPLINE_ROOT"] = zroot
     import pandas as pd
-    from benchmarks.zl.algos import momentum_source, namespace, parity_source
+    from benchmarks.zl.algos import PIPELINE, momentum_source, namespace, parity_source
 
     spec = workloads(n_assets, n_bars)[name]
     shim = engine.startswith("shim")
@@ -133,7 +141,10 @@ def _worker(engine: str, name: str, zroot: str, n_assets: int, n_bars: int) -> N
         import zipline as zl
         _register_zipline(spec)
     t1 = now()
-    src = parity_source(spec["const"]) if spec["const"] else momentum_source(n_assets)
+    if spec["const"]:
+        src = parity_source(spec["const"])
+    else:
+        src = PIPELINE if spec.get("pipeline") else momentum_source(n_assets)
     ns = namespace(src, shim)
     start, end = _dates(spec)
     perf = zl.run_algorithm(start=pd.Timestamp(start), end=pd.Timestamp(end),

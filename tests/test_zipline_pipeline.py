@@ -29,18 +29,8 @@ def _us_csvdir(path):
     """Zipline's csvdir ingest with the exchange given a country (US)."""
     from zipline.data.bundles.csvdir import csvdir_equities
 
-    inner = csvdir_equities(["daily"], path)
-
-    def ingest(environ, asset_db_writer, *args, **kwargs):
-        class Writer:
-            def write(self, equities=None, exchanges=None, **kw):
-                exchanges = pd.DataFrame({"exchange": ["CSVDIR"], "canonical_name": ["CSVDIR"],
-                                          "country_code": ["US"]})
-                return asset_db_writer.write(equities=equities, exchanges=exchanges, **kw)
-
-        return inner(environ, Writer(), *args, **kwargs)
-
-    return ingest
+    from zipline_support import us_exchange
+    return us_exchange(csvdir_equities(["daily"], path))
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,11 @@ source is written against ``zipline``; the shim runs it with the import prefix r
 
 ``MOMENTUM`` is the synthetic-universe workload: on the first session of each month, rank
 every asset by its 60-session return (``data.history`` of 61 prices), exit what left the top
-50, then ``order_target_percent`` each of the top 50 to 0.95/50.
+50, then ``order_target_percent`` each of the top 50 to 0.95/50. ``PIPELINE`` does the same
+through a Pipeline computed every session: the 200 most traded assets (20-session average
+dollar volume), scored by the z-score of their 126-session return minus the z-score of a
+mean-reversion factor over 126 sessions of 21-session returns, plus a 63-session
+annualized volatility column; monthly, the top 50 by score at 0.95/50 each.
 """
 from __future__ import annotations
 
@@ -52,6 +56,48 @@ def rebalance(context, data):
     for a in context.universe:
         if a in top:
             order_target_percent(a, 0.95 / TOP)
+'''
+
+
+PIPELINE = '''
+from zipline.api import (attach_pipeline, pipeline_output, order_target_percent,
+                         schedule_function, date_rules, time_rules)
+from zipline.pipeline import Pipeline, CustomFactor
+from zipline.pipeline.factors import AverageDollarVolume, Returns, AnnualizedVolatility
+
+TOP = 50
+
+
+class MeanReversion(CustomFactor):
+    inputs = [Returns(window_length=21)]
+    window_length = 126
+
+    def compute(self, today, assets, out, monthly):
+        out[:] = (monthly[-1] - monthly.mean(axis=0)) / monthly.std(axis=0)
+
+
+def initialize(context):
+    liquid = AverageDollarVolume(window_length=20).top(200)
+    momentum = Returns(window_length=126, mask=liquid)
+    score = momentum.zscore(mask=liquid) - MeanReversion(mask=liquid).zscore(mask=liquid)
+    attach_pipeline(Pipeline(columns={
+        "score": score, "vol": AnnualizedVolatility(window_length=63, mask=liquid),
+        "best": score.top(TOP, mask=liquid)}, screen=liquid), "p")
+    schedule_function(rebalance, date_rules.month_start(), time_rules.market_open())
+
+
+def before_trading_start(context, data):
+    context.out = pipeline_output("p")
+
+
+def rebalance(context, data):
+    out = context.out
+    top = set(out.index[out["best"]])
+    for a in context.portfolio.positions:
+        if a not in top:
+            order_target_percent(a, 0.0)
+    for a in sorted(top):
+        order_target_percent(a, 0.95 / TOP)
 '''
 
 

@@ -99,12 +99,13 @@ class _Engine:
         its own session), one row per session; missing rows before the bundle's start."""
         entry = self._past.get(id(term))
         if entry is None or entry[0] is not term:
-            entry = self._past[id(term)] = [term, {}, length]
+            # term, {session row: values}, longest window asked, {length: (row, window)}
+            entry = self._past[id(term)] = [term, {}, length, {}]
         entry[2] = max(entry[2], length)
-        values = entry[1]
+        values, last = entry[1], entry[3]
         i = day.i
-        rows = []
-        for s in range(i - length + 1, i + 1):
+
+        def row(s):
             v = values.get(s)
             if v is None:
                 if s < 0:
@@ -114,8 +115,14 @@ class _Engine:
                 else:
                     v = _Day(self, s).value(term)
                 values[s] = v
-            rows.append(v)
-        out = np.stack(rows)
+            return v
+
+        prev = last.get(length)
+        if prev is not None and prev[0] == i - 1:       # yesterday's window, moved on a row
+            out = np.concatenate([prev[1][1:], row(i)[None]])
+        else:
+            out = np.stack([row(s) for s in range(i - length + 1, i + 1)])
+        last[length] = (i, out)
         if len(values) > 2 * entry[2] + 16:
             for s in [s for s in values if s <= i - entry[2]]:
                 del values[s]
@@ -149,6 +156,23 @@ def _missing_row(term, n: int) -> np.ndarray:
     return np.zeros(n, dtype=np.bool_) if isinstance(term, Filter) else np.full(n, np.nan)
 
 
+def _cumulative_factors(store):
+    """(price, volume): per session row j and sid, the product of the adjustment factors
+    (dividends and splits) effective on or before j, computed once per bundle."""
+    cum = getattr(store, "_pipeline_cumulative", None)
+    if cum is None:
+        n_sessions, n_assets = store.close.shape
+        price = np.ones((n_sessions + 1, n_assets))
+        volume = np.ones((n_sessions + 1, n_assets))
+        for sid, adj in store.adjustments.items():
+            for r, pf, vf in adj:
+                price[r, sid] *= pf
+                volume[r, sid] *= vf
+        cum = store._pipeline_cumulative = (np.cumprod(price, axis=0),
+                                            np.cumprod(volume, axis=0))
+    return cum
+
+
 class _Day:
     """What the terms see on one session: the bundle, the session, the alive assets."""
 
@@ -174,14 +198,12 @@ class _Day:
         out = np.full((length, base.shape[1]), np.nan)
         lo = max(start, 0)
         if i > lo:
-            out[lo - start:] = base[lo:i]
-        volume = field == "volume"
-        for sid, adj in s.adjustments.items():
-            for r, pf, vf in adj:
-                if start < r <= i:
-                    f = vf if volume else pf
-                    if f != 1.0:
-                        out[: r - start, sid] *= f
+            # row k seen from session i carries the factors of the adjustments effective
+            # after k and up to i: the ratio of the running products at i and at k
+            cum = _cumulative_factors(s)[1 if field == "volume" else 0]
+            rows = out[lo - start:]
+            np.divide(cum[i], cum[lo:i], out=rows)
+            rows *= base[lo:i]
         self.cache[key] = out
         return out
 
@@ -579,13 +601,14 @@ class CustomFactor(Factor):
         arrays = []
         length = self.window_length
         for inp in self.inputs:
+            # a slice's single column is copied: compute() may write into its inputs
             pick = slice(None) if isinstance(inp, _Slice) else cols
             if isinstance(inp, BoundColumn):
                 arrays.append(day.column(inp, length)[:, cols])
             elif length == 1:
-                arrays.append(day.value(inp)[None, pick])
+                arrays.append(day.value(inp)[None, pick].copy())
             else:
-                arrays.append(day.engine.term_window(inp, day, length)[:, pick])
+                arrays.append(day.engine.term_window(inp, day, length)[:, pick].copy())
         params = self.params if isinstance(self.params, dict) else {}
         out, full = self._allocate(len(cols)), self._allocate(len(m))
         with np.errstate(all="ignore"):
