@@ -394,7 +394,9 @@ def test_classifiers_by_hand():
     with pytest.raises(TypeError, match="groupby must be a Classifier"):
         f.rank(groupby=f)
     f, day = fixed_day([np.nan, np.nan])
-    day.today = pd.Timestamp("2020-01-02", tz="UTC")
+    day.i = 0                                         # its session, for the message
+    day.engine = type("Engine", (), {"session_utc": lambda self, i: pd.Timestamp(
+        "2020-01-02", tz="UTC")})()
     with pytest.raises(ValueError, match="Quantiles\\(4\\) on 2020-01-02: Bin edges"):
         day.value(f.quartiles())
 

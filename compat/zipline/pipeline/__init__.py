@@ -79,9 +79,17 @@ class _Engine:
         self.n = len(store.assets)
         self._past: dict = {}       # id(term) -> [term, {session row: values}, longest window]
         self._aligned: dict = {}    # id(column) -> (column, (sessions x sids) array)
+        self._sessions_utc = None
 
     def alive(self, i: int) -> np.ndarray:
         return (self.first < i) & (i <= self.last)
+
+    def session_utc(self, i: int) -> pd.Timestamp:
+        if self._sessions_utc is None:
+            sessions = pd.DatetimeIndex(self.store.sessions)
+            self._sessions_utc = (sessions.tz_localize("UTC") if sessions.tz is None
+                                  else sessions.tz_convert("UTC"))
+        return self._sessions_utc[i]
 
     def run(self, pipe, i: int) -> pd.DataFrame:
         """The output of ``pipe`` on session row ``i``."""
@@ -181,8 +189,12 @@ class _Day:
         self.store = engine.store
         self.i = i
         self.alive = engine.alive(i)
-        self.today = pd.Timestamp(self.store.sessions[i]).tz_localize("UTC")
         self.cache: dict = {}
+
+    @property
+    def today(self) -> pd.Timestamp:
+        """The session (midnight UTC), as ``CustomFactor.compute`` receives it."""
+        return self.engine.session_utc(self.i)
 
     def window(self, field: str, length: int) -> np.ndarray:
         """``length`` sessions before today of ``field`` for every asset, adjusted for the
@@ -398,6 +410,11 @@ def _Apply(args, func, kind):
     return (_FilterExpression if kind is Filter else _FactorExpression)(args, func)
 
 
+def _bound_column_type():
+    from ml4t.compat.zipline.pipeline.data import BoundColumn
+    return BoundColumn
+
+
 def _mask_of(mask, day):
     base = day.alive.copy()
     if mask is not None:
@@ -472,11 +489,13 @@ def _check_classifier(groupby):
 
 
 def _zscore(x):
-    return (x - np.nanmean(x)) / np.nanstd(x)
+    if np.isnan(x).any():
+        return (x - np.nanmean(x)) / np.nanstd(x)
+    return (x - x.mean()) / x.std()          # the same values, without nan* overhead
 
 
 def _demean(x):
-    return x - np.nanmean(x)
+    return x - (np.nanmean(x) if np.isnan(x).any() else x.mean())
 
 
 def _ordinal_rank(x):
@@ -595,7 +614,7 @@ class CustomFactor(Factor):
         return tuple(p) if isinstance(p, (tuple, list, dict)) else ()
 
     def _compute(self, day):
-        from ml4t.compat.zipline.pipeline.data import BoundColumn
+        BoundColumn = _bound_column_type()
         m = _mask_of(self.mask, day)
         cols = np.flatnonzero(m)
         arrays = []
