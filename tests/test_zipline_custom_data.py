@@ -490,4 +490,38 @@ def test_zipline_module_layout_imports():
         load_extensions(True, ["nope.py"], True, {})
     with pytest.raises(errors.UnsupportedFeature, match="EquityPricingLoader"):
         from ml4t.compat.zipline.pipeline.loaders import USEquityPricingLoader
-        USEquityPricingLoader(None, None)
+        USEquityPricingLoader(None, None)                  # not a shim bundle's readers
+
+
+def test_simple_pipeline_engine_on_the_toy_bundle(toy):
+    from ml4t.compat.zipline.assets import AssetFinder
+    from ml4t.compat.zipline.pipeline.engine import SimplePipelineEngine
+    from ml4t.compat.zipline.pipeline.loaders import USEquityPricingLoader
+
+    data = bundles.load(toy)
+    pricing = USEquityPricingLoader.without_fx(data.equity_daily_bar_reader,
+                                               data.adjustment_reader)
+    engine = SimplePipelineEngine(get_loader=lambda column: pricing,
+                                  asset_finder=data.asset_finder)
+    out = engine.run_pipeline(Pipeline(columns={"close": USEquityPricing.close.latest}),
+                              SESSIONS[5], SESSIONS[6])
+    rows = [(d, a.symbol, c) for (d, a), c in out["close"].items()]
+    assert rows == [(SESSIONS[5], "AAA", pytest.approx(10.4)),     # BBB listed on 5
+                    (SESSIONS[6], "AAA", pytest.approx(10.5)),
+                    (SESSIONS[6], "BBB", 50.0)]
+    assert engine.run_chunked_pipeline(Pipeline(columns={"close": USEquityPricing.close
+                                                         .latest}),
+                                       SESSIONS[5], SESSIONS[6], 1).equals(out)
+    raw = data.equity_daily_bar_reader.load_raw_arrays(["close", "volume"], SESSIONS[0],
+                                                       SESSIONS[2], [0])
+    assert raw[0][:, 0].tolist() == pytest.approx([10.0, 10.1, 10.2])
+    with pytest.raises(ValueError, match="not a trading session"):
+        engine.run_pipeline(Pipeline(), pd.Timestamp("2020-01-04"), SESSIONS[6])
+    with pytest.raises(ValueError, match="before or equal"):
+        engine.run_pipeline(Pipeline(), SESSIONS[6], SESSIONS[5])
+    with pytest.raises(TypeError, match="asset_finder"):
+        SimplePipelineEngine(get_loader=None, asset_finder=AssetFinder([]))
+    with pytest.raises(errors.UnsupportedFeature, match="one bundle"):
+        USEquityPricingLoader.without_fx(data.equity_daily_bar_reader, object())
+    with pytest.raises(ValueError, match="not a session of the bundle"):
+        data.equity_daily_bar_reader.load_raw_arrays(["close"], "2019-12-31", SESSIONS[2], [0])

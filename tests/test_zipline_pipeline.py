@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import pathlib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -550,3 +551,72 @@ def test_statistical_factors_every_session(bundle):
     assert last.notna().all().all()
     assert abs(last.loc[[a for a in last.index if a.symbol == "KO"], "pearson"].iloc[0]
                - 1.0) < 1e-12                                # KO with itself
+
+
+RESEARCH = '''
+import numpy as np
+import pandas as pd
+from zipline.data import bundles
+from zipline.pipeline import Pipeline
+from zipline.pipeline.data import Column, DataSet, USEquityPricing
+from zipline.pipeline.domain import US_EQUITIES
+from zipline.pipeline.engine import SimplePipelineEngine
+from zipline.pipeline.factors import AverageDollarVolume, Returns, SimpleBeta
+from zipline.pipeline.loaders import USEquityPricingLoader
+from zipline.pipeline.loaders.frame import DataFrameLoader
+
+
+class Scores(DataSet):
+    score = Column(dtype=float)
+    domain = US_EQUITIES
+
+
+def research(bundle_name, start, end):
+    bundle_data = bundles.load(bundle_name)
+    finder = bundle_data.asset_finder
+    pricing = USEquityPricingLoader.without_fx(bundle_data.equity_daily_bar_reader,
+                                               bundle_data.adjustment_reader)
+    sids = [a.sid for a in finder.lookup_symbols(["AAPL", "KO", "MSFT"], None)]
+    days = pd.bdate_range("2012-01-01", "2014-12-31")
+    frame = pd.DataFrame(np.random.default_rng(3).normal(size=(len(days), 3)), index=days,
+                         columns=sids)
+    custom = {Scores.score: DataFrameLoader(Scores.score, frame)}
+
+    def get_loader(column):
+        if column in USEquityPricing.columns:
+            return pricing
+        return custom[column]
+
+    engine = SimplePipelineEngine(get_loader=get_loader, asset_finder=finder,
+                                  default_domain=US_EQUITIES)
+    ret = Returns(window_length=20)
+    adv = AverageDollarVolume(window_length=30)
+    pipe = Pipeline(columns={
+        "ret": ret, "q": ret.quartiles(), "score": Scores.score.latest,
+        "rank": ret.rank(mask=adv.top(3)),
+        "beta": SimpleBeta(target=finder.lookup_symbol("MSFT", None), regression_length=60),
+        "close": USEquityPricing.close.latest}, screen=adv.top(3) | Scores.score.latest.notnan())
+    return engine.run_pipeline(pipe, pd.Timestamp(start), pd.Timestamp(end))
+'''
+
+
+def test_simple_pipeline_engine_run_pipeline(bundle):
+    """Research outside an algorithm: SimplePipelineEngine over the bundle's readers and
+    a DataFrameLoader, run_pipeline over 2013-2014; the same (session, asset) rows and
+    values as real Zipline."""
+    out = []
+    for shim in (False, True):
+        ns = _namespace(RESEARCH, shim)
+        out.append(ns["research"](BUNDLE, "2013-01-02", "2014-12-31"))
+    z, s = out
+    assert len(z) == len(s) > 1500
+    assert list(z.columns) == list(s.columns)
+    zd, sd = z.index.get_level_values(0), s.index.get_level_values(0)
+    assert (zd == sd).all() and str(zd.dtype) == str(sd.dtype)
+    assert [a.symbol for a in z.index.get_level_values(1)] == \
+        [a.symbol for a in s.index.get_level_values(1)]
+    for day in sorted(set(zd))[::25]:
+        _same_frame(day.date(), z.loc[day], s.loc[day])
+    for col in z.columns:
+        a, b = z[col].to_numpy(dtype=float), s[col].to_numpy(dtype=float)
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True), col

@@ -363,8 +363,22 @@ class BundleData:
         finder = self.__dict__.get("_asset_finder")
         if finder is None:
             from ml4t.compat.zipline.assets import AssetFinder
-            finder = self._asset_finder = AssetFinder(self.assets)
+            finder = self._asset_finder = AssetFinder(self.assets, store=self)
         return finder
+
+    @property
+    def equity_daily_bar_reader(self):
+        """The bundle's daily bars as Zipline's reader (``load_raw_arrays``, ``sessions``);
+        also what ``USEquityPricingLoader.without_fx`` takes."""
+        from ml4t.compat.zipline.data.bar_reader import DailyBarReader
+        return DailyBarReader(self)
+
+    @property
+    def adjustment_reader(self):
+        """A handle on the bundle's splits and dividends, for
+        ``USEquityPricingLoader.without_fx`` (pipelines apply them as Zipline does)."""
+        from ml4t.compat.zipline.data.bar_reader import AdjustmentReader
+        return AdjustmentReader(self)
 
     @property
     def exchange_calendar(self):

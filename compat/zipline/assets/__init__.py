@@ -154,9 +154,10 @@ class AssetFinder:
     ticker or sid. A csvdir bundle holds one asset per ticker, so ``as_of_date`` never
     changes the answer."""
 
-    def __init__(self, assets):
+    def __init__(self, assets, store=None):
         self._assets = list(assets)
         self._by_symbol = {a.symbol.upper(): a for a in self._assets}
+        self._store = store               # the bundle's data, for SimplePipelineEngine
 
     @property
     def sids(self) -> list:

@@ -72,9 +72,10 @@ class _Engine:
     """Computes pipelines over one bundle for one run: the custom loaders, and the past
     values of terms used as windowed inputs (each term computed once per session)."""
 
-    def __init__(self, store, loaders=None):
+    def __init__(self, store, loaders=None, get_loader=None):
         self.store = store
         self.loaders = dict(loaders or {})
+        self.get_loader = get_loader              # column -> loader, asked when not above
         self.first, self.last = _lifetimes(store)
         self.n = len(store.assets)
         self._past: dict = {}       # id(term) -> [term, {session row: values}, longest window]
@@ -143,6 +144,14 @@ class _Engine:
         hit = self._aligned.get(id(column))
         if hit is None or hit[0] is not column:
             loader = self.loaders.get(column)
+            if loader is None and self.get_loader is not None:
+                loader = self.get_loader(column)
+                from ml4t.compat.zipline.pipeline.loaders.frame import DataFrameLoader
+                if not isinstance(loader, DataFrameLoader):
+                    from ml4t.compat.zipline.errors import UnsupportedFeature
+                    raise UnsupportedFeature(
+                        what=f"get_loader({column!r}) = {type(loader).__name__}",
+                        why="the shim reads custom columns through DataFrameLoader")
             if loader is None:
                 raise ValueError(f"No PipelineLoader registered for column {column}.")
             rows = np.arange(len(self.store.sessions))[:, None]

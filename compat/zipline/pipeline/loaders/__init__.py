@@ -16,17 +16,32 @@ class PipelineLoader:
 
 
 class EquityPricingLoader(PipelineLoader):
-    """Bundle prices are loaded by the shim; this name exists so that imports work."""
+    """The bundle's prices for ``USEquityPricing`` columns: built from
+    ``bundle_data.equity_daily_bar_reader`` and ``bundle_data.adjustment_reader`` (as in
+    Zipline research code); the shim reads the bundle itself, so this only records which
+    bundle.
 
-    def __init__(self, *args, **kwargs):
+    Raises
+    ------
+    UnsupportedFeature
+        Readers that do not come from a bundle loaded by the shim, or an FX reader.
+    """
+
+    def __init__(self, raw_price_reader, adjustments_reader, fx_reader=None):
         from ml4t.compat.zipline.errors import UnsupportedFeature
-        raise UnsupportedFeature(what="EquityPricingLoader(...)",
-                                 why="the shim reads bundle prices itself; pass only "
-                                     "custom dataset columns in custom_loader")
+        store = getattr(raw_price_reader, "store", None)
+        if store is None or getattr(adjustments_reader, "store", None) is not store:
+            raise UnsupportedFeature(what="EquityPricingLoader(...)",
+                                     why="pass bundle_data.equity_daily_bar_reader and "
+                                         "bundle_data.adjustment_reader of one bundle")
+        if fx_reader is not None:
+            raise UnsupportedFeature(what="EquityPricingLoader(fx_reader=...)",
+                                     why="prices are in one currency")
+        self.store = store
 
     @classmethod
-    def without_fx(cls, *args, **kwargs):
-        return cls(*args, **kwargs)
+    def without_fx(cls, raw_price_reader, adjustments_reader):
+        return cls(raw_price_reader, adjustments_reader)
 
 
 USEquityPricingLoader = EquityPricingLoader
