@@ -180,10 +180,15 @@ def test_static_assets_and_asset_finder(toy):
     assert life[1].tolist() == [False, False, True] and life[0].all()
     assert finder.lifetimes(SESSIONS[4:7], include_start_date=True)[1].tolist() == \
         [False, True, True]
-    seen = _collect(toy, {"close": USEquityPricing.close.latest},
-                    screen=StaticAssets([bbb]))
+    from ml4t.compat.zipline.pipeline.filters import SingleAsset
+    seen = _collect(toy, {"close": USEquityPricing.close.latest,
+                          "is_aaa": SingleAsset(aaa)}, screen=StaticAssets([bbb]))
     assert all([a.symbol for a in out.index] in ([], ["BBB"]) for out in seen.values())
     assert [a.symbol for a in seen[SESSIONS[12]].index] == ["BBB"]
+    both = _collect(toy, {"is_aaa": SingleAsset(aaa)},
+                    screen=StaticAssets([bbb]) | SingleAsset(aaa))[SESSIONS[12]]
+    assert [(a.symbol, v) for a, v in both["is_aaa"].items()] == [("AAA", True),
+                                                                 ("BBB", False)]
 
 
 def test_bad_loaders_and_columns_are_refused_by_name(toy):

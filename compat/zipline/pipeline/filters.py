@@ -6,7 +6,7 @@ import numpy as np
 
 from ml4t.compat.zipline.pipeline import CustomFilter, Filter
 
-__all__ = ["CustomFilter", "Filter", "StaticAssets", "StaticSids"]
+__all__ = ["CustomFilter", "Filter", "StaticAssets", "StaticSids", "SingleAsset"]
 
 
 class StaticSids(Filter):
@@ -33,3 +33,14 @@ class StaticAssets(StaticSids):
 
     def __repr__(self):
         return f"StaticAssets({sorted(self.sids)})"
+
+
+class SingleAsset(StaticSids):
+    """True for one asset only."""
+
+    def __init__(self, asset):
+        super().__init__([asset.sid])
+        self.asset = asset
+
+    def __repr__(self):
+        return f"SingleAsset({self.asset!r})"
