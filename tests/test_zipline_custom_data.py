@@ -530,3 +530,14 @@ def test_simple_pipeline_engine_on_the_toy_bundle(toy):
         USEquityPricingLoader.without_fx(data.equity_daily_bar_reader, object())
     with pytest.raises(ValueError, match="not a session of the bundle"):
         data.equity_daily_bar_reader.load_raw_arrays(["close"], "2019-12-31", SESSIONS[2], [0])
+
+
+def test_windows_of_a_bundle_without_adjustments(tmp_path):
+    """No split or dividend anywhere: windows are the stored closes as they are."""
+    from ml4t.compat.zipline.pipeline.factors import SimpleMovingAverage
+    from test_zipline_api import _write
+
+    _write(tmp_path, "CCC", SESSIONS[:10], 20.0 + np.arange(10.0))
+    seen = _collect(str(tmp_path), {"sma3": SimpleMovingAverage(
+        inputs=[USEquityPricing.close], window_length=3)}, end="2020-01-15")
+    assert _at(seen, 8)["CCC"]["sma3"] == pytest.approx(26.0, rel=1e-12)   # 25, 26, 27

@@ -175,8 +175,11 @@ def _missing_row(term, n: int) -> np.ndarray:
 
 def _cumulative_factors(store):
     """(price, volume): per session row j and sid, the product of the adjustment factors
-    (dividends and splits) effective on or before j, computed once per bundle."""
+    (dividends and splits) effective on or before j, computed once per bundle; (None,
+    None) for a bundle without any."""
     cum = getattr(store, "_pipeline_cumulative", None)
+    if cum is None and not any(store.adjustments.values()):
+        cum = store._pipeline_cumulative = (None, None)
     if cum is None:
         n_sessions, n_assets = store.close.shape
         price = np.ones((n_sessions + 1, n_assets))
@@ -223,8 +226,11 @@ class _Day:
             # after k and up to i: the ratio of the running products at i and at k
             cum = _cumulative_factors(s)[1 if field == "volume" else 0]
             rows = out[lo - start:]
-            np.divide(cum[i], cum[lo:i], out=rows)
-            rows *= base[lo:i]
+            if cum is None:                       # a bundle without splits or dividends
+                rows[:] = base[lo:i]
+            else:
+                np.divide(cum[i], cum[lo:i], out=rows)
+                rows *= base[lo:i]
         self.cache[key] = out
         return out
 
