@@ -541,3 +541,47 @@ def test_windows_of_a_bundle_without_adjustments(tmp_path):
     seen = _collect(str(tmp_path), {"sma3": SimpleMovingAverage(
         inputs=[USEquityPricing.close], window_length=3)}, end="2020-01-15")
     assert _at(seen, 8)["CCC"]["sma3"] == pytest.approx(26.0, rel=1e-12)   # 25, 26, 27
+
+
+def test_restrictions_and_min_leverage_by_hand(toy):
+    """A HistoricalRestrictions freeze of AAA on session 3 (ALLOWED again on 6), BBB on the
+    do-not-order list: can_trade follows them; union of restrictions; min leverage 0.5
+    checked after a 3-day grace period fails at the first session end past it."""
+    from ml4t.compat.zipline.finance.asset_restrictions import (
+        RESTRICTION_STATES, HistoricalRestrictions, NoRestrictions, Restriction,
+        StaticRestrictions)
+
+    seen = {}
+
+    def initialize(context):
+        aaa, bbb = api.symbol("AAA"), api.symbol("BBB")
+        context.assets = [aaa, bbb]
+        api.set_asset_restrictions(HistoricalRestrictions([
+            Restriction(aaa, SESSIONS[3], RESTRICTION_STATES.FROZEN),
+            Restriction(aaa, SESSIONS[6], RESTRICTION_STATES.ALLOWED)]))
+        api.set_do_not_order_list([bbb])
+
+    def handle_data(context, data):
+        seen[api.get_datetime().tz_convert(None).normalize()] = \
+            data.can_trade(context.assets).tolist()
+
+    run(toy, initialize, handle_data, end="2020-01-15")
+    assert [seen[SESSIONS[k]] for k in (2, 3, 5, 6, 7)] == [[True, False], [False, False],
+                                                             [False, False], [True, False],
+                                                             [True, False]]
+    aaa, bbb = bundles.load(toy).asset_finder.lookup_symbols(["AAA", "BBB"], None)
+    union = NoRestrictions() | StaticRestrictions([aaa]) | StaticRestrictions([bbb])
+    assert union.is_restricted([aaa, bbb], SESSIONS[0]).tolist() == [True, True]
+    with pytest.raises(ValueError, match="RESTRICTION_STATES"):
+        HistoricalRestrictions([Restriction(aaa, SESSIONS[0], "frozen")])
+    with pytest.raises(TypeError, match="Restrictions object"):
+        run(toy, lambda c: api.set_asset_restrictions([aaa]))
+
+    ends = []
+
+    def track(context, data):
+        ends.append(api.get_datetime().tz_convert(None).normalize())
+
+    with pytest.raises(errors.AccountControlViolation, match="MinLeverage"):
+        run(toy, lambda c: api.set_min_leverage(0.5, pd.Timedelta(days=3)), track)
+    assert ends[-1] == SESSIONS[2]     # 2020-01-06 is past 2020-01-02 + 3 days: it fails

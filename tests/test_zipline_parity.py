@@ -553,6 +553,68 @@ def test_eod_cancel_cancels_the_oldest_of_several_open_orders(bundles):
     assert ("AAPL", 10, 2) not in statuses
 
 
+RESTRICTIONS = '''
+import pandas as pd
+from zipline.api import (order, symbol, record, set_asset_restrictions, set_do_not_order_list,
+                         set_min_leverage)
+from zipline.finance.asset_restrictions import (HistoricalRestrictions, Restriction,
+                                                RESTRICTION_STATES)
+
+def initialize(context):
+    ko, msft, ibm = symbol("KO"), symbol("MSFT"), symbol("IBM")
+    context.assets = [ko, msft, ibm, symbol("AAPL")]
+    set_asset_restrictions(HistoricalRestrictions([
+        Restriction(ko, pd.Timestamp("2014-06-04"), RESTRICTION_STATES.FROZEN),
+        Restriction(ko, pd.Timestamp("2014-06-09"), RESTRICTION_STATES.ALLOWED),
+        Restriction(msft, pd.Timestamp("2014-06-05 15:00"), RESTRICTION_STATES.FROZEN),
+        Restriction(msft, pd.Timestamp("2014-06-10"), RESTRICTION_STATES.ALLOWED)]),
+        on_error="log")
+    set_do_not_order_list([ibm], on_error="log")
+    set_min_leverage(0.0, pd.Timedelta(days=2))
+
+def handle_data(context, data):
+    tradable = data.can_trade(context.assets)
+    record(ko=bool(tradable.iloc[0]), msft=bool(tradable.iloc[1]), ibm=bool(tradable.iloc[2]))
+    for asset, ok in tradable.items():
+        if ok:
+            order(asset, 1)
+'''
+
+
+def test_asset_restrictions_and_min_leverage(bundles):
+    """HistoricalRestrictions (a restriction effective at 15:00 applies from that
+    session's close, when handle_data asks can_trade), a do-not-order list,
+    set_min_leverage; then both engines refuse an order in a restricted asset."""
+    z, s = run_both(RESTRICTIONS, "2014-06-02", "2014-06-13")
+    assert_parity(z, s)
+    days = {d.date().isoformat(): (r.ko, r.msft, r.ibm) for d, r in s.iterrows()}
+    assert days["2014-06-04"] == (False, True, False)
+    assert days["2014-06-05"] == (False, False, False)      # MSFT frozen from 15:00
+    assert days["2014-06-06"] == (False, False, False)
+    assert days["2014-06-10"] == (True, True, False)
+    failing = (RESTRICTIONS
+               .replace('set_do_not_order_list([ibm], on_error="log")',
+                        'set_do_not_order_list([ibm], on_error="fail")')
+               .replace("        if ok:\n            order(asset, 1)", "        order(asset, 1)"))
+    assert failing.count('on_error="fail"') == 1 and "if ok" not in failing
+    import zipline as real
+
+    import ml4t.compat.zipline as ours
+    too_low = RESTRICTIONS.replace("set_min_leverage(0.0,", "set_min_leverage(5.0,")
+    assert too_low != RESTRICTIONS
+    names = []
+    for module, shim, source in ((real, False, failing), (ours, True, failing),
+                                 (real, False, too_low), (ours, True, too_low)):
+        ns = _namespace(source, shim)
+        with pytest.raises(Exception) as info:
+            module.run_algorithm(start=pd.Timestamp("2014-06-02"),
+                                 end=pd.Timestamp("2014-06-13"), initialize=ns["initialize"],
+                                 handle_data=ns["handle_data"], capital_base=1e5,
+                                 bundle=BUNDLE, data_frequency="daily")
+        names.append(type(info.value).__name__)
+    assert names == ["TradingControlViolation"] * 2 + ["AccountControlViolation"] * 2
+
+
 # --------------------------------------------------------------------------- known gaps
 STICKY_STOP = '''
 from zipline.api import order, symbol

@@ -37,6 +37,7 @@ from ml4t.compat.zipline._bardata import BarData
 from ml4t.compat.zipline.assets import Asset
 from ml4t.compat.zipline.finance import commission as zcomm
 from ml4t.compat.zipline.finance import slippage as zslip
+from ml4t.compat.zipline.finance.asset_restrictions import NoRestrictions
 from ml4t.compat.zipline.finance.execution import (ExecutionStyle, LimitOrder, MarketOrder,
                                                    StopLimitOrder, StopOrder)
 from ml4t.compat.zipline.finance.order import ORDER_STATUS, Order
@@ -226,7 +227,7 @@ class TradingAlgorithm:
         self._commission = zcomm.PerShare()
         self._trading_controls = []
         self._account_controls = []
-        self._restricted = set()
+        self._restrictions = NoRestrictions()
         self._schedules = []
         self._symbol_lookup_date = None
         self._cancel_policy = None
@@ -938,10 +939,33 @@ class TradingAlgorithm:
         self._register(controls.MaxOrderCount(on_error, max_count))
 
     def set_do_not_order_list(self, restricted_list, on_error="fail"):
+        """``set_asset_restrictions(StaticRestrictions(restricted_list))`` (a
+        ``Restrictions`` object is used as it is)."""
+        from ml4t.compat.zipline.finance.asset_restrictions import (Restrictions,
+                                                                    StaticRestrictions)
+        if not isinstance(restricted_list, Restrictions):
+            restricted_list = StaticRestrictions(restricted_list)
+        self.set_asset_restrictions(restricted_list, on_error)
+
+    def set_asset_restrictions(self, restrictions, on_error="fail"):
+        """Refuse orders in restricted assets (``TradingControlViolation``, or a log line
+        with ``on_error="log"``) and make ``data.can_trade`` False for them."""
         from ml4t.compat.zipline.finance import controls
-        assets = set(restricted_list)
-        self._restricted |= assets
-        self._register(controls.RestrictedListOrder(on_error, assets))
+        from ml4t.compat.zipline.finance.asset_restrictions import Restrictions
+        if not isinstance(restrictions, Restrictions):
+            raise TypeError(f"set_asset_restrictions() takes a Restrictions object "
+                            f"(StaticRestrictions, HistoricalRestrictions), got "
+                            f"{type(restrictions).__name__}")
+        self._register(controls.RestrictedListOrder(on_error, restrictions))
+        self._restrictions = self._restrictions | restrictions
+
+    def set_min_leverage(self, min_leverage, grace_period):
+        """From ``grace_period`` after the first session on, account leverage at each
+        session's end must be at least ``min_leverage`` (``AccountControlViolation``)."""
+        from ml4t.compat.zipline.finance import controls
+        self._require("account_control", init_only=True)
+        deadline = pd.Timestamp(self.sim_sessions[0]) + pd.Timedelta(grace_period)
+        self._account_controls.append(controls.MinLeverage(min_leverage, deadline))
 
     def set_long_only(self, on_error="fail"):
         from ml4t.compat.zipline.finance import controls
@@ -953,7 +977,9 @@ class TradingAlgorithm:
         self._account_controls.append(controls.MaxLeverage(max_leverage))
 
     def _is_restricted(self, asset) -> bool:
-        return asset in self._restricted
+        """Restricted at the algorithm's current time (as Zipline's ``data.can_trade``
+        asks: the session close in ``handle_data``)."""
+        return bool(self._restrictions.is_restricted(asset, self.get_datetime()))
 
     # ---- pipelines
     def attach_pipeline(self, pipeline, name, chunks=None, eager=True):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from ml4t.compat.zipline.algorithm import current_algorithm as _algo
 from ml4t.compat.zipline.finance import cancel_policy, commission, execution, slippage
+from ml4t.compat.zipline.finance.asset_restrictions import (RESTRICTION_STATES,
+                                                            HistoricalRestrictions, Restriction,
+                                                            StaticRestrictions)
 from ml4t.compat.zipline.finance.cancel_policy import EODCancel, NeverCancel
 from ml4t.compat.zipline.finance.execution import (LimitOrder, MarketOrder, StopLimitOrder,
                                                    StopOrder)
@@ -27,6 +30,8 @@ __all__ = [
     "slippage", "execution", "cancel_policy", "events", "EODCancel", "NeverCancel",
     "FixedSlippage", "FixedBasisPointsSlippage", "VolumeShareSlippage", "MarketOrder",
     "LimitOrder", "StopOrder", "StopLimitOrder", "attach_pipeline", "pipeline_output",
+    "set_asset_restrictions", "set_min_leverage", "StaticRestrictions",
+    "HistoricalRestrictions", "Restriction", "RESTRICTION_STATES",
 ]
 
 
@@ -172,6 +177,18 @@ def set_max_order_count(max_count, on_error="fail"):
 def set_do_not_order_list(restricted_list, on_error="fail"):
     """Refuse orders in these assets (``data.can_trade`` is False for them)."""
     return _algo().set_do_not_order_list(restricted_list, on_error)
+
+
+def set_asset_restrictions(restrictions, on_error="fail"):
+    """Refuse orders in assets restricted by ``restrictions`` (``StaticRestrictions``,
+    ``HistoricalRestrictions``) and make ``data.can_trade`` False for them."""
+    return _algo().set_asset_restrictions(restrictions, on_error)
+
+
+def set_min_leverage(min_leverage, grace_period):
+    """After ``grace_period`` (a ``pandas.Timedelta``) from the first session, leverage at
+    each session's end must be at least ``min_leverage``."""
+    return _algo().set_min_leverage(min_leverage, grace_period)
 
 
 def attach_pipeline(pipeline, name, chunks=None, eager=True):

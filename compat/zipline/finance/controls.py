@@ -8,7 +8,7 @@ import logging
 from ml4t.compat.zipline.errors import AccountControlViolation, TradingControlViolation
 
 __all__ = ["TradingControl", "MaxOrderSize", "MaxPositionSize", "MaxOrderCount", "LongOnly",
-           "RestrictedListOrder", "MaxLeverage"]
+           "RestrictedListOrder", "MaxLeverage", "MinLeverage"]
 
 log = logging.getLogger("ml4t.compat.zipline")
 
@@ -110,15 +110,37 @@ class LongOnly(TradingControl):
 
 
 class RestrictedListOrder(TradingControl):
-    """No orders in the assets of the do-not-order list."""
+    """No orders in an asset restricted at the algorithm's time (``Restrictions``)."""
 
-    def __init__(self, on_error, restricted):
+    def __init__(self, on_error, restrictions):
         super().__init__(on_error)
-        self.restricted = set(restricted)
+        self.restrictions = restrictions
 
     def __call__(self, algo, asset, amount):
-        if asset in self.restricted:
+        if self.restrictions.is_restricted(asset, algo.get_datetime()):
             self._violation(algo, asset, amount)
+
+
+class MinLeverage:
+    """After ``deadline``, account leverage at a session's end must be at least
+    ``min_leverage``."""
+
+    def __init__(self, min_leverage, deadline):
+        if not isinstance(min_leverage, (int, float)) or min_leverage < 0:
+            raise ValueError(f"min_leverage must be a number >= 0, got {min_leverage!r}")
+        self.min_leverage = min_leverage
+        self.deadline = deadline
+
+    def __repr__(self):
+        return (f"MinLeverage({{'min_leverage': {self.min_leverage}, "
+                f"'deadline': {self.deadline!r}}})")
+
+    def __call__(self, algo):
+        now = algo.get_datetime()
+        deadline = self.deadline.tz_localize(now.tzinfo) if self.deadline.tzinfo is None \
+            else self.deadline
+        if now > deadline and algo.account.leverage < self.min_leverage:
+            raise AccountControlViolation(constraint=repr(self))
 
 
 class MaxLeverage:

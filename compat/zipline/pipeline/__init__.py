@@ -78,7 +78,7 @@ class _Engine:
         self.get_loader = get_loader              # column -> loader, asked when not above
         self.first, self.last = _lifetimes(store)
         self.n = len(store.assets)
-        self._past: dict = {}       # id(term) -> [term, {session row: values}, longest window]
+        self._past: dict = {}       # id(term) -> its past values and windows (term_window)
         self._aligned: dict = {}    # id(column) -> (column, (sessions x sids) array)
         self._sessions_utc = None
 
