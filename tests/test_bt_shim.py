@@ -750,3 +750,29 @@ def test_rolling_regression_matches_least_squares(points, a, b, period):
         m, c = np.polyfit(wx, wy, 1)
         assert ols.slope.array[i] == pytest.approx(m, rel=1e-7, abs=1e-7)
         assert ols.intercept.array[i] == pytest.approx(c, rel=1e-7, abs=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)), min_size=1, max_size=4))
+def test_chained_bars_only_move_forward(windows):
+    """Whatever pieces are chained: the bars seen strictly increase in time, each comes
+    from some piece, and the first piece arrives whole."""
+    days = pd.bdate_range("2020-01-01", periods=60)
+    close = 10.0 + np.arange(60)
+    frame = pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close,
+                          "volume": 100.0, "openinterest": 0.0}, index=days)
+    pieces = [frame.iloc[min(a, b):max(a, b) + 1] for a, b in windows]
+    seen = []
+
+    class Watch(bt.Strategy):
+        def next(self):
+            seen.append(self.data.datetime.date(0))
+
+    c = bt.Cerebro()
+    c.chaindata(*[bt.feeds.PandasData(dataname=p) for p in pieces], name="X")
+    c.addstrategy(Watch)
+    c.run()
+    union = {d.date() for p in pieces for d in p.index}
+    assert all(a < b for a, b in zip(seen, seen[1:]))
+    assert set(seen) <= union
+    assert seen[:len(pieces[0])] == [d.date() for d in pieces[0].index]

@@ -551,7 +551,20 @@ class Cerebro(ParamsHolder):
         raise NotImplementedError("replaydata is not supported by the ml4t shim")
 
     def chaindata(self, *args, **kwargs):
-        raise NotImplementedError("chaindata is not supported by the ml4t shim")
+        """Add one feed made of ``args`` one after the other (``feeds.Chainer``); it is
+        named ``name``, else after the first feed's ``dataname``."""
+        from .feeds import Chainer
+        name = kwargs.pop("name", None)
+        if kwargs:
+            raise TypeError(f"chaindata() takes the feeds and name=, got {sorted(kwargs)}")
+        if not args:
+            raise TypeError("chaindata() needs at least one data feed")
+        for d in args:
+            if not isinstance(d, DataBase):
+                raise TypeError(f"chaindata() takes data feeds, got {type(d).__name__}")
+        if name is None:
+            name = args[0].p.dataname if isinstance(args[0].p.dataname, str) else ""
+        return self.adddata(Chainer(*args, name=name), name=name)
 
     def rolloverdata(self, *args, **kwargs):
         raise NotImplementedError("rolloverdata is not supported by the ml4t shim")

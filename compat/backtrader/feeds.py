@@ -101,6 +101,19 @@ class DataBase(LineSeries):
         """Read, filter and (for resampled feeds) compress the bars; build the lines."""
         if self._loaded:
             return
+        cols = self._bt_bars()
+        n = len(cols["datetime"])
+        for name in self._line_names:
+            if name not in cols:
+                cols[name] = np.full(n, np.nan)
+        self._clock = Clock(cols["datetime"])
+        self._clock_owner = self
+        self._bt_make_lines(self._clock, 1, cols)
+        self._loaded = True
+
+    def _bt_bars(self) -> dict:
+        """The feed's bars as float arrays keyed by line name: read, cut to
+        ``fromdate``/``todate`` and (for a resampled feed) compressed."""
         cols = self._bt_read()
         dt = np.asarray(cols["datetime"], dtype=np.float64)
         lo = -np.inf if self.p.fromdate is None else date2num(self.p.fromdate)
@@ -119,14 +132,7 @@ class DataBase(LineSeries):
             from .resample import resample_columns
             cols = resample_columns(cols, self, **self._resample)
             self._deliver = cols.pop("_deliver")
-        n = len(cols["datetime"])
-        for name in self._line_names:
-            if name not in cols:
-                cols[name] = np.full(n, np.nan)
-        self._clock = Clock(cols["datetime"])
-        self._clock_owner = self
-        self._bt_make_lines(self._clock, 1, cols)
-        self._loaded = True
+        return cols
 
     # the feed is its own clock: its lines read the feed's bar index
     @property
@@ -572,6 +578,43 @@ class PandasData(DataBase):
 PandasDirectData = PandasData
 
 
+class Chainer(DataBase):
+    """``cerebro.chaindata(d1, d2, ...)``: the feeds' bars one after the other, each bar
+    later than the last one delivered (an overlap is skipped), with the first feed's time
+    frame and compression. Only the standard lines are chained; Backtrader fails with an
+    ``IndexError`` on feeds with more lines (Yahoo's ``adjclose``), the shim drops them."""
+
+    def __new__(cls, *args, **kwargs):
+        feeds = list(args)
+        for d in feeds:
+            if not isinstance(d, DataBase):
+                raise TypeError(f"chaindata() takes data feeds, got {type(d).__name__}")
+            if d._resample is not None:
+                raise NotImplementedError("chaining resampled feeds is not supported by the "
+                                          "ml4t shim")
+        self = DataBase.__new__(cls, **kwargs)
+        if feeds:
+            self.p.timeframe = self._timeframe = feeds[0]._timeframe
+            self.p.compression = self._compression = feeds[0]._compression
+        self._feeds = feeds
+        return self
+
+    def _bt_read(self) -> dict:
+        parts, last = [], -np.inf
+        for d in self._feeds:
+            cols = d._bt_bars()
+            dt = cols["datetime"]
+            keep = dt > last
+            if keep.any():
+                n = int(keep.sum())
+                parts.append({name: (np.asarray(cols[name])[keep] if name in cols
+                                     else np.full(n, np.nan)) for name in _STD_LINES})
+                last = dt[keep].max()
+        if not parts:
+            return {name: np.empty(0) for name in _STD_LINES}
+        return {name: np.concatenate([p[name] for p in parts]) for name in _STD_LINES}
+
+
 class DataClone(DataBase):
     """A copy of another feed's bars (``data.clone()`` for a second clock)."""
 
@@ -615,4 +658,4 @@ def frame_for_engine(datas, ts_list):
 
 # ``bt.feeds.<Name>`` namespace helpers
 Data = DataBase
-__all__ += ["DataClone", "Data", "YahooLegacyCSV"]
+__all__ += ["DataClone", "Data", "YahooLegacyCSV", "Chainer"]
