@@ -2045,3 +2045,93 @@ def test_chaindata_bars_by_hand():
     assert seen[251:253] == [dt.date(1998, 12, 31), dt.date(1999, 1, 4)]
     with pytest.raises(TypeError, match="data feeds"):
         sbt.Cerebro().chaindata("not a feed")
+
+
+# ------------------------------------------------------------------------ rollover
+def _piece(bt, path, a, b):
+    return bt.feeds.GenericCSVData(dataname=path, fromdate=a, todate=b, dtformat="%Y-%m-%d",
+                                   datetime=0, open=1, high=2, low=3, close=4, volume=6,
+                                   openinterest=-1)
+
+
+def _quarter_roll(d, data):
+    return d.month in (3, 6, 9, 12) and d.day >= 15
+
+
+def _more_volume(d0, d1):
+    return d1.volume[0] > 0.5 * d0.volume[0]
+
+
+ROLLOVERS = {
+    # name: (pieces as (file, from, to), checkdate, checkcondition)
+    "quarterly_with_condition": ([(ORCL, (2005, 1, 1), (2005, 12, 31)),
+                                  (NVDA, (2005, 2, 1), (2006, 6, 30)),
+                                  (YHOO, (2005, 1, 1), (2006, 12, 31))],
+                                 _quarter_roll, _more_volume),
+    "no_condition": ([(ORCL, (2005, 1, 1), (2005, 12, 31)),
+                      (NVDA, (2005, 1, 1), (2006, 12, 31))], _quarter_roll, None),
+    "never_rolls": ([(ORCL, (2005, 1, 1), (2005, 6, 30)),
+                     (NVDA, (2005, 1, 1), (2005, 12, 31))], None, None),
+    "runs_out_first": ([(ORCL, (2005, 1, 1), (2005, 3, 31)),
+                        (NVDA, (2005, 2, 1), (2005, 9, 30))], lambda d, data: False, None),
+    "later_start": ([(ORCL, (2005, 1, 1), (2005, 12, 31)),
+                     (YHOO, (2005, 5, 2), (2006, 3, 31))],
+                    lambda d, data: d.month == 7 and d.day >= 10, None),
+}
+
+
+def _rolled(bt, name):
+    pieces, checkdate, checkcondition = ROLLOVERS[name]
+    seen = []
+
+    class Watch(bt.Strategy):
+        def next(self):
+            seen.append((len(self), self.data.datetime.date(0), self.data.open[0],
+                         self.data.close[0], self.data.volume[0]))
+
+    c = bt.Cerebro()
+    feeds = [_piece(bt, f, dt.datetime(*a), dt.datetime(*b)) for f, a, b in pieces]
+    kw = {"checkdate": checkdate}
+    if checkcondition is not None:
+        kw["checkcondition"] = checkcondition
+    c.rolloverdata(*feeds, **kw)
+    c.addstrategy(Watch)
+    c.run()
+    return seen, c.datas[0]._name
+
+
+@pytest.mark.parametrize("name", list(ROLLOVERS))
+def test_rolloverdata_bars(name):
+    """Every bar a strategy sees through ``rolloverdata``, as Backtrader delivers it."""
+    ref = _rolled(importlib.import_module("backtrader"), name)
+    got = _rolled(importlib.import_module("ml4t.compat.backtrader"), name)
+    assert len(ref[0]) > 40
+    assert ref == got
+
+
+def rolled_trading(bt):
+    """An SMA crossover trading a rolled-over feed, with analyzers."""
+    class Rolled(logged(bt)):
+        def __init__(self):
+            self.cross = bt.ind.CrossOver(bt.ind.SMA(period=5), bt.ind.SMA(period=20))
+
+        def next(self):
+            if self.cross[0] > 0:
+                self.buy(size=50)
+            elif self.cross[0] < 0 and self.position.size:
+                self.close()
+
+    pieces, checkdate, checkcondition = ROLLOVERS["quarterly_with_condition"]
+    c = bt.Cerebro()
+    c.rolloverdata(*[_piece(bt, f, dt.datetime(*a), dt.datetime(*b)) for f, a, b in pieces],
+                   checkdate=checkdate, checkcondition=checkcondition, name="ROLL")
+    c.addstrategy(Rolled)
+    c.broker.setcash(100000)
+    c.broker.setcommission(commission=0.001)
+    c.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
+    return c
+
+
+def test_rolloverdata_trading():
+    ref, got = assert_parity(rolled_trading, min_events=10)
+    assert {e[2] for e in got["log"] if e[0] == "order"} == {"ROLL"}

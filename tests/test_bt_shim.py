@@ -776,3 +776,32 @@ def test_chained_bars_only_move_forward(windows):
     assert all(a < b for a, b in zip(seen, seen[1:]))
     assert set(seen) <= union
     assert seen[:len(pieces[0])] == [d.date() for d in pieces[0].index]
+
+
+def test_rollover_takes_over_after_the_bar_it_was_advanced_to():
+    """A (5 bars) never rolls; B waits with bars on days 0-2 and 6-8. When A runs out on
+    day 4, B had been advanced to day 6 (the first bar not before day 4), so it takes
+    over from day 7: day 6 is never delivered (Backtrader's rule)."""
+    days = pd.bdate_range("2021-03-01", periods=9)
+
+    def feed(idx, base):
+        close = base + np.arange(len(idx), dtype=float)
+        return bt.feeds.PandasData(dataname=pd.DataFrame(
+            {"open": close, "high": close + 1, "low": close - 1, "close": close,
+             "volume": 100.0, "openinterest": 0.0}, index=idx))
+
+    seen = []
+
+    class Watch(bt.Strategy):
+        def next(self):
+            seen.append((self.data.datetime.date(0).day, self.data.close[0]))
+
+    c = bt.Cerebro()
+    c.rolloverdata(feed(days[:5], 10.0), feed(days[[0, 1, 2, 6, 7, 8]], 50.0),
+                   checkdate=lambda dt, d: False, name="R")
+    c.addstrategy(Watch)
+    c.run()
+    assert seen == [(1, 10.0), (2, 11.0), (3, 12.0), (4, 13.0), (5, 14.0),
+                    (10, 54.0), (11, 55.0)]      # B's 2021-03-09 (53.0) skipped
+    with pytest.raises(TypeError, match="data feeds"):
+        bt.Cerebro().rolloverdata("not a feed")

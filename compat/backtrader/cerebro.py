@@ -554,20 +554,27 @@ class Cerebro(ParamsHolder):
         """Add one feed made of ``args`` one after the other (``feeds.Chainer``); it is
         named ``name``, else after the first feed's ``dataname``."""
         from .feeds import Chainer
-        name = kwargs.pop("name", None)
-        if kwargs:
+        if set(kwargs) - {"name"}:
             raise TypeError(f"chaindata() takes the feeds and name=, got {sorted(kwargs)}")
-        if not args:
-            raise TypeError("chaindata() needs at least one data feed")
-        for d in args:
-            if not isinstance(d, DataBase):
-                raise TypeError(f"chaindata() takes data feeds, got {type(d).__name__}")
-        if name is None:
-            name = args[0].p.dataname if isinstance(args[0].p.dataname, str) else ""
-        return self.adddata(Chainer(*args, name=name), name=name)
+        return self._add_composite(Chainer, args, kwargs)
 
     def rolloverdata(self, *args, **kwargs):
-        raise NotImplementedError("rolloverdata is not supported by the ml4t shim")
+        """Add one feed rolling from each of ``args`` to the next (``feeds.RollOver``,
+        with ``checkdate``/``checkcondition``); it is named ``name``, else after the
+        first feed's ``dataname``."""
+        from .feeds import RollOver
+        return self._add_composite(RollOver, args, kwargs)
+
+    def _add_composite(self, cls, args, kwargs):
+        name = kwargs.pop("name", None)
+        if not args:
+            raise TypeError(f"{cls._what} needs at least one data feed")
+        for d in args:
+            if not isinstance(d, DataBase):
+                raise TypeError(f"{cls._what} takes data feeds, got {type(d).__name__}")
+        if name is None:
+            name = args[0].p.dataname if isinstance(args[0].p.dataname, str) else ""
+        return self.adddata(cls(*args, name=name, **kwargs), name=name)
 
     def addstrategy(self, strategy, *args, **kwargs):
         self.strats.append([(strategy, args, kwargs)])

@@ -578,26 +578,35 @@ class PandasData(DataBase):
 PandasDirectData = PandasData
 
 
-class Chainer(DataBase):
-    """``cerebro.chaindata(d1, d2, ...)``: the feeds' bars one after the other, each bar
-    later than the last one delivered (an overlap is skipped), with the first feed's time
-    frame and compression. Only the standard lines are chained; Backtrader fails with an
-    ``IndexError`` on feeds with more lines (Yahoo's ``adjclose``), the shim drops them."""
+class _Composite(DataBase):
+    """A feed made of other feeds (their standard lines), with the first one's time frame
+    and compression."""
+
+    _what = "a composite feed"
 
     def __new__(cls, *args, **kwargs):
         feeds = list(args)
         for d in feeds:
             if not isinstance(d, DataBase):
-                raise TypeError(f"chaindata() takes data feeds, got {type(d).__name__}")
+                raise TypeError(f"{cls._what} takes data feeds, got {type(d).__name__}")
             if d._resample is not None:
-                raise NotImplementedError("chaining resampled feeds is not supported by the "
-                                          "ml4t shim")
+                raise NotImplementedError(f"resampled feeds in {cls._what} are not "
+                                          "supported by the ml4t shim")
         self = DataBase.__new__(cls, **kwargs)
         if feeds:
             self.p.timeframe = self._timeframe = feeds[0]._timeframe
             self.p.compression = self._compression = feeds[0]._compression
         self._feeds = feeds
         return self
+
+
+class Chainer(_Composite):
+    """``cerebro.chaindata(d1, d2, ...)``: the feeds' bars one after the other, each bar
+    later than the last one delivered (an overlap is skipped), with the first feed's time
+    frame and compression. Only the standard lines are chained; Backtrader fails with an
+    ``IndexError`` on feeds with more lines (Yahoo's ``adjclose``), the shim drops them."""
+
+    _what = "chaindata()"
 
     def _bt_read(self) -> dict:
         parts, last = [], -np.inf
@@ -613,6 +622,69 @@ class Chainer(DataBase):
         if not parts:
             return {name: np.empty(0) for name in _STD_LINES}
         return {name: np.concatenate([p[name] for p in parts]) for name in _STD_LINES}
+
+
+class RollOver(_Composite):
+    """``cerebro.rolloverdata(d1, d2, ..., checkdate=f, checkcondition=g)``: one feed that
+    follows ``d1`` and moves to the next feed when ``checkdate(dt, active)`` (and, with a
+    next feed left, ``checkcondition(active, next)``) is true on a bar, as Backtrader's
+    ``RollOver`` does:
+
+    - on each bar the active feed advances; the waiting feeds advance to the first bar not
+      before it; the callbacks see the feeds positioned on those bars;
+    - on a roll the bar delivered is the next feed's (the one it was advanced to);
+    - when the active feed runs out, the next one takes over from the bar after the one it
+      had been advanced to.
+
+    Without ``checkdate`` it never rolls. Backtrader loops forever when a waiting feed ends
+    before the active one's bar; the shim stops advancing it.
+    """
+
+    params = (("checkdate", None), ("checkcondition", None))
+    _what = "rolloverdata()"
+
+    def _bt_read(self) -> dict:
+        from .utils import num2date
+        feeds = self._feeds
+        for d in feeds:
+            d._bt_preload()
+        dts = [np.asarray(d.lines.datetime.array, dtype=np.float64) for d in feeds]
+        cur = [-1] * len(feeds)               # each feed's current bar
+
+        def advance(k) -> bool:
+            if cur[k] + 1 >= len(dts[k]):
+                return False
+            cur[k] += 1
+            return True
+
+        def at(k):
+            feeds[k]._idx = cur[k]
+            return feeds[k]
+
+        check_date, check_condition = self.p.checkdate, self.p.checkcondition
+        active = 0 if feeds else None
+        waiting = list(range(1, len(feeds)))
+        rows: list = []
+        while active is not None:
+            if not advance(active):
+                active = waiting.pop(0) if waiting else None
+                continue
+            dt0 = dts[active][cur[active]]
+            for k in waiting:
+                while cur[k] < 0 or dts[k][cur[k]] < dt0:
+                    if not advance(k):
+                        break
+            if check_date is not None and check_date(num2date(dt0), at(active)):
+                if waiting and (check_condition is None
+                                or check_condition(at(active), at(waiting[0]))):
+                    active = waiting.pop(0)
+            rows.append((active, cur[active]))
+        out = {}
+        for name in _STD_LINES:
+            arrays = [np.asarray(getattr(d.lines, name).array, dtype=np.float64)
+                      for d in feeds]
+            out[name] = np.array([arrays[k][i] for k, i in rows], dtype=np.float64)
+        return out
 
 
 class DataClone(DataBase):
@@ -658,4 +730,4 @@ def frame_for_engine(datas, ts_list):
 
 # ``bt.feeds.<Name>`` namespace helpers
 Data = DataBase
-__all__ += ["DataClone", "Data", "YahooLegacyCSV", "Chainer"]
+__all__ += ["DataClone", "Data", "YahooLegacyCSV", "Chainer", "RollOver"]
