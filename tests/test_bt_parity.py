@@ -2135,3 +2135,112 @@ def rolled_trading(bt):
 def test_rolloverdata_trading():
     ref, got = assert_parity(rolled_trading, min_events=10)
     assert {e[2] for e in got["log"] if e[0] == "order"} == {"ROLL"}
+
+
+# ------------------------------------------------------------------------ data filters
+def heikin_ashi_trading(bt):
+    """``data.addfilter(bt.filters.HeikinAshi)`` on ORCL 2004-2007: the strategy, its
+    indicators and the fills all see the remodelled candles."""
+    class HA(logged(bt)):
+        def __init__(self):
+            self.sma = bt.ind.SMA(period=10)
+
+        def next(self):
+            up = self.data.close[0] > self.data.open[0]
+            if up and self.data.close[0] > self.sma[0] and not self.position:
+                self.buy(size=100)
+            elif not up and self.position:
+                self.close()
+
+    c = bt.Cerebro()
+    d = yahoo(bt, ORCL, dt.datetime(2004, 1, 1), dt.datetime(2007, 12, 31))
+    d.addfilter(bt.filters.HeikinAshi)
+    c.adddata(d)
+    c.addstrategy(HA)
+    c.broker.setcash(100000)
+    c.broker.setcommission(commission=0.001)
+    c.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
+    return c
+
+
+def session_filtered_intraday(bt):
+    """``SessionFilter`` on 5-minute bars with a 10:00-15:00 session: the bars outside it
+    never reach the strategy or the broker."""
+    class Intraday(logged(bt)):
+        def __init__(self):
+            self.ema = bt.ind.EMA(period=12)
+
+        def next(self):
+            if self.data.close[0] > self.ema[0] and not self.position:
+                self.buy(size=10)
+            elif self.data.close[0] < self.ema[0] and self.position:
+                self.close()
+
+    c = bt.Cerebro()
+    d = bt.feeds.BacktraderCSVData(dataname=str(DATA / "2006-min-005.txt"),
+                                   timeframe=bt.TimeFrame.Minutes, compression=5,
+                                   sessionstart=dt.time(10, 0), sessionend=dt.time(15, 0))
+    d.addfilter(bt.filters.SessionFilter)
+    c.adddata(d)
+    c.addstrategy(Intraday)
+    c.broker.setcash(100000)
+    return c
+
+
+@pytest.mark.parametrize("build", [heikin_ashi_trading, session_filtered_intraday],
+                         ids=["heikin_ashi", "session_filter"])
+def test_data_filters(build):
+    ref, got = assert_parity(build, min_events=20)
+
+
+def test_heikin_ashi_filter_bars_by_hand():
+    """First bar: close (o+h+l+c)/4, open (o+c)/2, high/low unchanged; next: open the
+    mean of the previous remodelled open and close."""
+    import ml4t.compat.backtrader as sbt
+    seen = []
+
+    class Watch(sbt.Strategy):
+        def next(self):
+            d = self.data
+            seen.append((d.open[0], d.high[0], d.low[0], d.close[0]))
+
+    raw = pd.read_csv(ORCL, index_col=0, parse_dates=True).loc["2004-01-02":"2004-01-05"]
+    c = sbt.Cerebro()
+    d = sbt.feeds.YahooFinanceCSVData(dataname=ORCL, fromdate=dt.datetime(2004, 1, 1),
+                                      todate=dt.date(2004, 1, 5), adjclose=False)
+    d.addfilter(sbt.filters.HeikinAshi)
+    c.adddata(d)
+    c.addstrategy(Watch)
+    c.run()
+    (o0, h0, l0, c0), (o1, h1, l1, c1) = raw[["Open", "High", "Low", "Close"]].to_numpy()
+    ha_c0 = (o0 + h0 + l0 + c0) / 4
+    ha_o0 = (o0 + c0) / 2
+    ha_c1, ha_o1 = (o1 + h1 + l1 + c1) / 4, (ha_o0 + ha_c0) / 2
+    assert seen[0] == pytest.approx((ha_o0, h0, l0, ha_c0), rel=1e-12)
+    assert seen[1] == pytest.approx((ha_o1, max(ha_o1, ha_c1, h1), min(ha_o1, ha_c1, l1),
+                                     ha_c1), rel=1e-12)
+    with pytest.raises(NotImplementedError, match="Renko"):
+        d.addfilter(sbt.filters.Renko)
+
+
+def test_session_filter_keeps_the_session_bars():
+    """5-minute bars from 09:05 to 17:30; a 10:00-15:00 session keeps the bars stamped
+    10:00 through 15:00, both ends included."""
+    import ml4t.compat.backtrader as sbt
+    seen = []
+
+    class Watch(sbt.Strategy):
+        def next(self):
+            seen.append(self.data.datetime.time(0))
+
+    c = sbt.Cerebro()
+    d = sbt.feeds.BacktraderCSVData(dataname=str(DATA / "2006-min-005.txt"),
+                                    timeframe=sbt.TimeFrame.Minutes, compression=5,
+                                    sessionstart=dt.time(10, 0), sessionend=dt.time(15, 0))
+    d.addfilter(sbt.filters.SessionFilter)
+    c.adddata(d)
+    c.addstrategy(Watch)
+    c.run()
+    times = pd.read_csv(DATA / "2006-min-005.txt")["Time"]
+    assert len(seen) == int(((times >= "10:00:00") & (times <= "15:00:00")).sum()) > 1000
+    assert min(seen) == dt.time(10, 0) and max(seen) == dt.time(15, 0)

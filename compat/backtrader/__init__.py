@@ -6,8 +6,8 @@ bookkeeping (order statuses a bar late, the submission cash check, bracket and O
 rules, trade and analyzer numbers). What is supported and which Backtrader quirks are
 reproduced is listed in ``docs/migration/backtrader.md``.
 """
-from . import (analyzers, brokers, errors, feeds, indicators, observers, signal, sizers, timer,
-               utils)
+from . import (analyzers, brokers, errors, feeds, filters, indicators, observers, signal, sizers,
+               timer, utils)
 from .analyzers import Analyzer, TimeFrameAnalyzerBase
 from .broker import BackBroker
 from .cerebro import Cerebro, OptReturn

@@ -83,6 +83,7 @@ class DataBase(LineSeries):
         self._timeframe = p.timeframe
         self._compression = p.compression
         self._resample = None
+        self._bt_filters = []
         self._loaded = False
         self._idx = -1
         self._bt_pending = ((), {})
@@ -127,6 +128,8 @@ class DataBase(LineSeries):
             cols = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
         else:
             cols = {k: np.asarray(v, dtype=np.float64)[keep] for k, v in cols.items()}
+        for f in self._bt_filters:
+            cols = f.apply(cols, self)
         self._deliver = None
         if self._resample is not None:
             from .resample import resample_columns
@@ -178,8 +181,23 @@ class DataBase(LineSeries):
     def replay(self, **kwargs):
         raise NotImplementedError("replaydata is not supported by the ml4t shim")
 
-    def addfilter(self, *args, **kwargs):
-        raise NotImplementedError("data filters are not supported by the ml4t shim")
+    def addfilter(self, p, *args, **kwargs):
+        """Apply a data filter to the bars when they load (``bt.filters.HeikinAshi``,
+        ``bt.filters.SessionFilter``).
+
+        Raises
+        ------
+        NotImplementedError
+            Any other filter (Renko, CalendarDays, a callable, ...), named.
+        """
+        from . import filters
+        if isinstance(p, type) and issubclass(p, (filters._ColumnFilter,
+                                                  filters._Unsupported)):
+            self._bt_filters.append(p(self, *args, **kwargs))
+            return
+        what = getattr(p, "__name__", type(p).__name__)
+        raise NotImplementedError(f"the data filter {what} is not supported by the ml4t shim "
+                                  "(supported: HeikinAshi, SessionFilter)")
 
     def clone(self, **kwargs):
         """A second feed over the same bars (Backtrader's clones have no name)."""
@@ -188,6 +206,7 @@ class DataBase(LineSeries):
         params.setdefault("name", "")
         d = type(self)(**params)
         d._name = params["name"]
+        d._bt_filters = list(self._bt_filters)
         return d
 
     def copyas(self, _dataname, **kwargs):
