@@ -2191,6 +2191,9 @@ def session_filtered_intraday(bt):
                          ids=["heikin_ashi", "session_filter"])
 def test_data_filters(build):
     ref, got = assert_parity(build, min_events=20)
+    fills = [e for e in got["log"] if e[0] == "order" and e[4] == "Completed"]
+    assert len(fills) >= 10 and len(fills) == len([e for e in ref["log"] if e[0] == "order"
+                                                    and e[4] == "Completed"])
 
 
 def test_heikin_ashi_filter_bars_by_hand():
