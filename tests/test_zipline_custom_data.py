@@ -585,3 +585,41 @@ def test_restrictions_and_min_leverage_by_hand(toy):
     with pytest.raises(errors.AccountControlViolation, match="MinLeverage"):
         run(toy, lambda c: api.set_min_leverage(0.5, pd.Timedelta(days=3)), track)
     assert ends[-1] == SESSIONS[2]     # 2020-01-06 is past 2020-01-02 + 3 days: it fails
+
+
+def test_windows_before_the_first_session_are_nan_and_inputs_are_fresh_arrays(toy):
+    """A 3-session close window on session 1 holds two NaN rows (before the bundle) and
+    session 0's close; a factor writing into its input window leaves the other factors'
+    windows (same column, same length) untouched."""
+    from ml4t.compat.zipline.pipeline.engine import SimplePipelineEngine
+    from ml4t.compat.zipline.pipeline.loaders import USEquityPricingLoader
+
+    seen = []
+
+    class Vandal(CustomFactor):
+        inputs = [USEquityPricing.close]
+        window_length = 3
+
+        def compute(self, today, assets, out, close):
+            seen.append(close.copy())
+            close[:] = -1.0
+            out[:] = 0.0
+
+    class Newest(CustomFactor):
+        inputs = [USEquityPricing.close]
+        window_length = 3
+
+        def compute(self, today, assets, out, close):
+            out[:] = close[-1]
+
+    data = bundles.load(toy)
+    pricing = USEquityPricingLoader.without_fx(data.equity_daily_bar_reader,
+                                               data.adjustment_reader)
+    engine = SimplePipelineEngine(get_loader=lambda column: pricing,
+                                  asset_finder=data.asset_finder)
+    out = engine.run_pipeline(Pipeline(columns={"a": Vandal(), "b": Newest()}),
+                              SESSIONS[1], SESSIONS[1])
+    assert [a.symbol for _, a in out.index] == ["AAA"]        # BBB starts on session 5
+    assert np.isnan(seen[0][:2, 0]).all() and seen[0][2, 0] == pytest.approx(10.0)
+    assert out["a"].tolist() == [0.0]
+    assert out["b"].tolist() == [pytest.approx(10.0)]          # not the vandal's -1

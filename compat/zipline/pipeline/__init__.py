@@ -81,16 +81,21 @@ class _Engine:
         self._past: dict = {}       # id(term) -> its past values and windows (term_window)
         self._aligned: dict = {}    # id(column) -> (column, (sessions x sids) array)
         self._sessions_utc = None
+        self._today: dict = {}      # session row -> its UTC midnight Timestamp
+        self._asset_index = None    # every asset of the bundle, an object Index
 
     def alive(self, i: int) -> np.ndarray:
         return (self.first < i) & (i <= self.last)
 
     def session_utc(self, i: int) -> pd.Timestamp:
-        if self._sessions_utc is None:
-            sessions = pd.DatetimeIndex(self.store.sessions)
-            self._sessions_utc = (sessions.tz_localize("UTC") if sessions.tz is None
-                                  else sessions.tz_convert("UTC"))
-        return self._sessions_utc[i]
+        ts = self._today.get(i)
+        if ts is None:
+            if self._sessions_utc is None:
+                sessions = pd.DatetimeIndex(self.store.sessions)
+                self._sessions_utc = (sessions.tz_localize("UTC") if sessions.tz is None
+                                      else sessions.tz_convert("UTC"))
+            ts = self._today[i] = self._sessions_utc[i]
+        return ts
 
     def run(self, pipe, i: int) -> pd.DataFrame:
         """The output of ``pipe`` on session row ``i``."""
@@ -100,8 +105,13 @@ class _Engine:
             keep &= day.value(pipe.screen).astype(bool)
         sids = np.flatnonzero(keep)
         data = {name: day.value(term)[sids] for name, term in pipe.columns.items()}
-        index = pd.Index([self.store.assets[s] for s in sids], dtype=object)
-        return pd.DataFrame(data, index=index)
+        if self._asset_index is None:
+            objs = np.empty(len(self.store.assets), dtype=object)
+            for k, a in enumerate(self.store.assets):
+                objs[k] = a
+            self._asset_index = pd.Index(objs, dtype=object)
+        # the columns are fresh arrays (taken by ``sids``): the frame may own them
+        return pd.DataFrame(data, index=self._asset_index[sids], copy=False)
 
     def term_window(self, term, day, length: int) -> np.ndarray:
         """``term``'s values on the ``length`` sessions ending today (each as computed on
@@ -219,8 +229,9 @@ class _Day:
         i = self.i
         start = i - length
         base = s.volume if field == "volume" else getattr(s, field)
-        out = np.full((length, base.shape[1]), np.nan)
+        out = np.empty((length, base.shape[1]))
         lo = max(start, 0)
+        out[:lo - start] = np.nan                 # the rows before the bundle's start
         if i > lo:
             # row k seen from session i carries the factors of the adjustments effective
             # after k and up to i: the ratio of the running products at i and at k
@@ -426,8 +437,14 @@ def _Apply(args, func, kind):
 
 
 def _bound_column_type():
-    from ml4t.compat.zipline.pipeline.data import BoundColumn
-    return BoundColumn
+    global _BOUND_COLUMN
+    if _BOUND_COLUMN is None:            # (data imports this module: resolved on first use)
+        from ml4t.compat.zipline.pipeline.data import BoundColumn
+        _BOUND_COLUMN = BoundColumn
+    return _BOUND_COLUMN
+
+
+_BOUND_COLUMN = None
 
 
 def _mask_of(mask, day):
@@ -635,14 +652,18 @@ class CustomFactor(Factor):
         arrays = []
         length = self.window_length
         for inp in self.inputs:
-            # a slice's single column is copied: compute() may write into its inputs
-            pick = slice(None) if isinstance(inp, _Slice) else cols
+            # compute() may write into its inputs: each is a fresh array (taking ``cols``
+            # copies; a slice's single column is copied explicitly)
             if isinstance(inp, BoundColumn):
                 arrays.append(day.column(inp, length)[:, cols])
+            elif isinstance(inp, _Slice):
+                src = day.value(inp)[None] if length == 1 else \
+                    day.engine.term_window(inp, day, length)
+                arrays.append(src.copy())
             elif length == 1:
-                arrays.append(day.value(inp)[None, pick].copy())
+                arrays.append(day.value(inp)[None, cols])
             else:
-                arrays.append(day.engine.term_window(inp, day, length)[:, pick].copy())
+                arrays.append(day.engine.term_window(inp, day, length)[:, cols])
         params = self.params if isinstance(self.params, dict) else {}
         out, full = self._allocate(len(cols)), self._allocate(len(m))
         with np.errstate(all="ignore"):
