@@ -623,3 +623,45 @@ def test_windows_before_the_first_session_are_nan_and_inputs_are_fresh_arrays(to
     assert np.isnan(seen[0][:2, 0]).all() and seen[0][2, 0] == pytest.approx(10.0)
     assert out["a"].tolist() == [0.0]
     assert out["b"].tolist() == [pytest.approx(10.0)]          # not the vandal's -1
+
+
+class _GenericReturns(Returns):
+    """Returns through the generic window path (an overriding ``compute``)."""
+
+    def compute(self, today, assets, out, close):
+        out[:] = (close[-1] - close[0]) / close[0]
+
+
+def test_returns_from_two_rows_equal_the_whole_window_bit_for_bit(toy):
+    """``Returns`` reads only the first and last rows of its window; across the toy's
+    dividend (session 10) and split (session 20), with a mask and on other fields, its
+    values are the generic path's exactly. Hand check: AAA's 2-session return on session
+    3 is (10.2 - 10.1) / 10.1."""
+    from ml4t.compat.zipline.pipeline.engine import SimplePipelineEngine
+    from ml4t.compat.zipline.pipeline.loaders import USEquityPricingLoader
+
+    data = bundles.load(toy)
+    pricing = USEquityPricingLoader.without_fx(data.equity_daily_bar_reader,
+                                               data.adjustment_reader)
+    engine = SimplePipelineEngine(get_loader=lambda column: pricing,
+                                  asset_finder=data.asset_finder)
+    cheap = USEquityPricing.close.latest > 12.0
+    columns = {}
+    for n in (2, 5, 15, 25):
+        columns[f"fast{n}"] = Returns(window_length=n)
+        columns[f"slow{n}"] = _GenericReturns(window_length=n)
+        columns[f"fastm{n}"] = Returns(window_length=n, mask=cheap)
+        columns[f"slowm{n}"] = _GenericReturns(window_length=n, mask=cheap)
+        columns[f"fastv{n}"] = Returns(window_length=n, inputs=[USEquityPricing.volume])
+        columns[f"slowv{n}"] = _GenericReturns(window_length=n,
+                                               inputs=[USEquityPricing.volume])
+    out = engine.run_pipeline(Pipeline(columns=columns), SESSIONS[1], SESSIONS[39])
+    assert len(out) > 60
+    for n in (2, 5, 15, 25):
+        for kind in ("", "m", "v"):
+            fast = out[f"fast{kind}{n}"].to_numpy()
+            slow = out[f"slow{kind}{n}"].to_numpy()
+            assert np.array_equal(fast, slow, equal_nan=True), (kind, n)
+    assert out[f"fastm{25}"].isna().any() and out[f"fast{25}"].notna().any()
+    aaa = out.xs(SESSIONS[3], level=0)
+    assert aaa["fast2"].iloc[0] == pytest.approx((10.2 - 10.1) / 10.1, rel=1e-12)

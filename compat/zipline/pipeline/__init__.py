@@ -245,6 +245,25 @@ class _Day:
         self.cache[key] = out
         return out
 
+    def window_row(self, field: str, length: int, k: int) -> np.ndarray:
+        """Row ``k`` of ``window(field, length)`` (0 the oldest, -1 the newest), computed
+        alone with the same arithmetic when the whole window is not at hand."""
+        whole = self.cache.get((field, length))
+        if whole is not None:
+            return whole[k]
+        s = self.store
+        i = self.i
+        r = i - length + k % length
+        base = s.volume if field == "volume" else getattr(s, field)
+        if r < 0:
+            return np.full(base.shape[1], np.nan)
+        cum = _cumulative_factors(s)[1 if field == "volume" else 0]
+        if cum is None:
+            return base[r].astype(np.float64)
+        row = np.divide(cum[i], cum[r])
+        row *= base[r]
+        return row
+
     def column(self, column, length: int) -> np.ndarray:
         """The input window of a dataset column: bundle prices end the session before
         today; a custom loader's values end today."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml4t.compat.zipline.pipeline import CustomFactor, Factor
+from ml4t.compat.zipline.pipeline import CustomFactor, Factor, _mask_of
 from ml4t.compat.zipline.pipeline.data import Latest, USEquityPricing
 
 __all__ = ["CustomFactor", "Factor", "Latest", "Returns", "DailyReturns", "PercentChange",
@@ -36,6 +36,20 @@ class Returns(CustomFactor):
 
     def compute(self, today, assets, out, close):
         out[:] = (close[-1] - close[0]) / close[0]
+
+    def _compute(self, day):
+        # the same numbers from the window's first and last rows alone, when the input is
+        # a bundle price and ``compute`` is this one
+        inp = self.inputs[0] if len(self.inputs) == 1 else None
+        if type(self).compute is not Returns.compute or \
+                getattr(inp, "dataset", None) is not USEquityPricing:
+            return CustomFactor._compute(self, day)
+        first = day.window_row(inp.name, self.window_length, 0)
+        last = day.window_row(inp.name, self.window_length, -1)
+        with np.errstate(all="ignore"):
+            out = (last - first) / first
+        out[~_mask_of(self.mask, day)] = np.nan
+        return out
 
 
 class DailyReturns(Returns):
