@@ -757,11 +757,12 @@ def _assemble(parts: list[_Part], *, source: str, calendar: str | None, start_ns
         codes_per_part.append(codes)
         uniques_per_part.append(names)
     assets = tuple(sorted(set().union(*uniques_per_part)))
-    lookup = pd.Index(assets)
+    # (a dict, not a pandas Index: a str Index costs ~10 ms on its first use under pandas 3)
+    lookup = {name: i for i, name in enumerate(assets)}
     asset = np.empty(n, dtype=np.int32)
     pos = 0
     for p, codes, names in zip(parts, codes_per_part, uniques_per_part):
-        ids = lookup.get_indexer(names).astype(np.int32)
+        ids = np.fromiter((lookup[x] for x in names), dtype=np.int32, count=len(names))
         asset[pos:pos + len(p)] = ids[0] if codes is None else ids[codes]
         pos += len(p)
 
@@ -1037,6 +1038,70 @@ class _ParquetStream:
             carry = _slice_batch(chunk, cut, len(chunk))
         if carry is not None and len(carry):
             yield carry
+
+
+def bars_from_arrays(assets: Mapping[str, Mapping[str, Any]], *,
+                     calendar: str | None = None, source: str = "<arrays>") -> BarData:
+    """Bars from per-asset NumPy columns, validated exactly as `load_bars` validates a dict
+    of per-asset frames, without building pandas objects (the compatibility shims hand
+    their feeds to the engine this way).
+
+    Parameters
+    ----------
+    assets : mapping of str to mapping
+        ``{asset_name: {"ts": int64 ns since the epoch, "open": ..., "high": ...,
+        "low": ..., "close": ..., "volume": ... (optional)}}``; every column of one asset
+        has the same length. ``ts`` is read as `load_bars` reads naive timestamps.
+    calendar : str or None, default None
+        As in `load_bars`.
+    source : str
+        Named in error messages: a row of asset ``X`` is reported at ``source['X']``.
+
+    Raises
+    ------
+    DataError
+        A missing or misshapen column, a missing timestamp, or any rule of `load_bars`.
+    """
+    _check_calendar(calendar)
+    if not assets:
+        raise DataError("no assets given", path=source, rule="no_rows")
+    parts = []
+    for name in sorted(assets, key=str):
+        if not isinstance(name, str):
+            raise TypeError(f"bars_from_arrays() asset names must be str, got "
+                            f"{type(name).__name__} {name!r}")
+        cols = assets[name]
+        path = f"{source}[{name!r}]"
+        if "ts" not in cols:
+            raise DataError("missing column 'ts'", path=path, column="ts",
+                            rule="missing_column")
+        ts = np.ascontiguousarray(cols["ts"], dtype=np.int64)
+        if ts.ndim != 1:
+            raise DataError(f"column 'ts' must be one-dimensional, got shape {ts.shape}",
+                            path=path, column="ts", rule="bad_shape")
+        bad = _first_true(ts == _NAT)
+        if bad is not None:
+            raise _cell_error(bad, path=path, csv=False, row0=0, column="ts",
+                              rule="bad_timestamp", message="missing timestamp")
+        values: dict[str, np.ndarray | None] = {}
+        for role in PRICE_COLUMNS + ("volume",):
+            v = cols.get(role)
+            if v is None:
+                if role == "volume":
+                    values[role] = None
+                    continue
+                raise DataError(f"missing column {role!r}", path=path, column=role,
+                                rule="missing_column")
+            v = np.ascontiguousarray(v, dtype=np.float64)
+            if v.shape != ts.shape:
+                raise DataError(f"column {role!r} has shape {v.shape}, 'ts' has {ts.shape}",
+                                path=path, column=role, rule="bad_shape")
+            values[role] = v
+        names = {role: role for role in ("ts",) + tuple(values)}
+        parts.append(_Part(path=path, csv=False, row0=0, names=names, ts=ts, aware=False,
+                           asset_values=None, asset_name=name, values=values, extra={}))
+    return _assemble(parts, source=source, calendar=calendar, start_ns=None, end_ns=None,
+                     batch_rows=None)
 
 
 def _join_date_time(date_values, time_values) -> pd.Series:

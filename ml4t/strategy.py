@@ -678,6 +678,10 @@ class Broker(BrokerCore):
                         price=None if math.isnan(price) else price, market_value=mv,
                         unrealized_pnl=(price - cost) * q * mult if q != 0 else 0.0)
 
+    def _qty(self, asset) -> float:
+        """The signed quantity held in ``asset`` (``position()`` without the pricing)."""
+        return float(self._ledger.qty_np[self._assets.id(asset)])
+
     def holdings(self) -> dict[str, float]:
         """Quantity of every non-flat position, by asset name (`positions` without the
         prices and costs: cheap enough to call every bar)."""

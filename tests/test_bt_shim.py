@@ -228,34 +228,25 @@ def _two_feed_run(rows_b):
     return res, cerebro.broker.getvalue()
 
 
-def test_one_long_engine_frame_gives_the_per_feed_result(monkeypatch):
-    """``frame_for_engine`` (one long frame) and the per-feed frames give the same run:
-    orders placed on 2024-01-03 (B's first bar) fill at the next opens, A 2 @ 10 and
-    B 3 @ 20; the last closes are 10.5 and 21.5 (cash 10,000)."""
+def test_two_feeds_reach_the_engine_as_columns():
+    """The feeds go to the engine as arrays (``bars_from_arrays``): orders placed on
+    2024-01-03 (B's first bar) fill at the next opens, A 2 @ 10 and B 3 @ 20; the last
+    closes are 10.5 and 21.5 (cash 10,000)."""
     rows_b = [(20, 21, 19, 20.5), (20, 22, 19, 21), (21, 22, 20, 21.5)]
-    long_res, long_value = _two_feed_run(rows_b)
-    from ml4t.compat.backtrader import cerebro as cmod
-    monkeypatch.setattr(cmod, "frame_for_engine", lambda *a: None)
-    dict_res, dict_value = _two_feed_run(rows_b)
-    assert long_value == dict_value == pytest.approx(10_000 - 2 * 10 - 3 * 20
-                                                     + 2 * 10.5 + 3 * 21.5)
-    cols = ["asset", "qty", "price"]
-    assert long_res.fills[cols].equals(dict_res.fills[cols])
-    assert long_res.fills["price"].tolist() == [10.0, 20.0]
+    res, value = _two_feed_run(rows_b)
+    assert value == pytest.approx(10_000 - 2 * 10 - 3 * 20 + 2 * 10.5 + 3 * 21.5)
+    assert res.fills["price"].tolist() == [10.0, 20.0]
+    assert res.fills["qty"].tolist() == [2.0, 3.0]
 
 
-def test_a_feed_without_bars_keeps_the_per_feed_frames():
-    from ml4t.compat.backtrader.feeds import frame_for_engine
-
-    class Empty:
-        _bt_asset = "E"
-
-        class lines:
-            class close:
-                array = []
-
-    assert frame_for_engine([Empty], [[]]) is None
-    assert frame_for_engine([], []) is None
+def test_a_bad_bar_in_a_feed_is_named_by_feed_and_row():
+    """A high below the low (row 1 of feed ``B``) stops the run with the feed and row."""
+    from ml4t.errors import DataError
+    rows_b = [(20, 21, 19, 20.5), (20, 18, 19, 19), (21, 22, 20, 21.5)]
+    with pytest.raises(DataError) as ei:
+        _two_feed_run(rows_b)
+    e = ei.value
+    assert e.path == "<feeds>['B']" and e.row == 1
 
 
 # ------------------------------------------------------- Yahoo CSV: one Arrow parse
@@ -805,3 +796,85 @@ def test_rollover_takes_over_after_the_bar_it_was_advanced_to():
                     (10, 54.0), (11, 55.0)]      # B's 2021-03-09 (53.0) skipped
     with pytest.raises(TypeError, match="data feeds"):
         bt.Cerebro().rolloverdata("not a feed")
+
+
+def test_operators_in_next_read_the_current_bar_on_both_sides():
+    """In ``next()`` a feed or an indicator used with an operator gives the current value:
+    on the third bar (close 12, SMA(2) of 11 and 12 = 11.5) both operand orders."""
+    seen = {}
+
+    class Ops(bt.Strategy):
+        def __init__(self):
+            self.sma = bt.ind.SMA(period=2)
+
+        def next(self):
+            if len(self) == 3:
+                d, s = self.data, self.sma
+                seen.update(sub=d - 1, rsub=20 - d, mul=2 * s, div=d / 4, rdiv=24 / d,
+                            gt=d > s, rgt=11 > s, lt=s < d, rlt=12 < s, eq=d == 12,
+                            ne=s != 11.5, pow=s ** 2, radd=0.5 + s)
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+    cerebro.addstrategy(Ops)
+    cerebro.run()
+    assert seen == dict(sub=11.0, rsub=8.0, mul=23.0, div=3.0, rdiv=2.0, gt=True,
+                        rgt=False, lt=True, rlt=False, eq=True, ne=False, pow=132.25,
+                        radd=12.0)
+
+
+plans = []
+
+
+def _sma_cross_record(monkeypatch, quiet: bool):
+    from ml4t.compat.backtrader import cerebro as cmod
+    plan = cmod._Run._quiet_plan
+    monkeypatch.setattr(cmod._Run, "_quiet_plan",
+                        lambda self: plans.append(quiet) or (plan(self) if quiet else None))
+    seen = []
+
+    class Cross(bt.Strategy):
+        def __init__(self):
+            self.cross = bt.ind.CrossOver(bt.ind.SMA(period=10), bt.ind.SMA(period=30))
+
+        def notify_order(self, order):
+            seen.append(("order", len(self), order.ref, order.status, order.executed.size,
+                         order.executed.price))
+
+        def notify_trade(self, trade):
+            seen.append(("trade", len(self), trade.ref, trade.isclosed, trade.pnlcomm))
+
+        def prenext(self):
+            seen.append(("prenext", len(self)))
+
+        def next(self):
+            seen.append(("next", len(self), self.broker.getvalue(), self.broker.getcash()))
+            if self.cross > 0:
+                self.buy()
+            elif self.cross < 0:
+                self.close()
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.YahooFinanceCSVData(
+        dataname=str(ORCL), fromdate=dt.datetime(2000, 1, 1),
+        todate=dt.datetime(2001, 12, 31)))
+    cerebro.addstrategy(Cross)
+    cerebro.addsizer(bt.sizers.PercentSizer, percents=50)
+    cerebro.broker.setcommission(commission=0.001)
+    cerebro.run()
+    return seen, cerebro.broker.getvalue()
+
+
+def test_bars_without_news_take_the_short_path_with_the_same_outcome(monkeypatch):
+    """The short path of a bar on which nothing reaches the strategy gives the same
+    notifications, values and final value as the full path (ORCL 2000-2001)."""
+    fast, fast_value = _sma_cross_record(monkeypatch, quiet=True)
+    monkeypatch.undo()
+    slow, slow_value = _sma_cross_record(monkeypatch, quiet=False)
+    assert fast == slow and fast_value == slow_value
+    kinds = [s[0] for s in fast]
+    # 30 bars before CrossOver(SMA(30)) is ready (the SMA, then one bar for the cross);
+    # every order is heard Submitted, Accepted, Completed
+    assert kinds.count("prenext") == 30 and kinds.count("trade") > 4
+    assert kinds.count("order") % 3 == 0 and kinds.count("order") > 0
+    assert plans == [True, False]       # the first run had the short path, the second not

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ml4t.data import BarBatch, BarData, load_bars
+from ml4t.data import BarBatch, BarData, bars_from_arrays, load_bars
 from ml4t.datasets import data_dir, load_daily
 from ml4t.errors import (
     ConfigError,
@@ -913,3 +913,56 @@ def test_bare_date_bounds_cover_whole_sessions():
     ts = only_batch(data).ts
     assert ts.min() == CLOSE_2012_01_03 + 86_400 * SEC
     assert ts.max() == CLOSE_2012_01_03 + 2 * 86_400 * SEC
+
+
+# ------------------------------------------------------------- bars from NumPy columns
+def test_bars_from_arrays_sorts_by_time_then_name_and_fills_missing_volume():
+    # 2012-01-03 and -04 at midnight (no calendar: they stay at midnight UTC)
+    d0, d1 = 15_342 * DAY, 15_343 * DAY
+    bars = bars_from_arrays({
+        "MSFT": {"ts": [d0, d1], "open": [1.0, 2.0], "high": [1.5, 2.5],
+                 "low": [0.5, 1.5], "close": [1.2, 2.2]},
+        "AAPL": {"ts": [d1], "open": [6.0], "high": [6.5], "low": [5.5], "close": [6.2],
+                 "volume": [8.0]},
+    })
+    batch = only_batch(bars)
+    assert bars.assets == ("AAPL", "MSFT") and bars.source == "<arrays>"
+    assert batch.ts.tolist() == [d0, d1, d1]
+    assert batch.asset.tolist() == [1, 0, 1]
+    assert batch.close.tolist() == [1.2, 6.2, 2.2]
+    np.testing.assert_array_equal(batch.volume, [np.nan, 8.0, np.nan])
+    assert batch.session.tolist() == [15_342, 15_343, 15_343]
+
+
+@pytest.mark.parametrize("cols, column, rule, row", [
+    ({"ts": [0, DAY], "open": [1.0, 1.0], "high": [1.0, 0.5], "low": [1.0, 0.8],
+      "close": [1.0, 0.9]}, "high", "high_below_low", 1),
+    ({"ts": [0, np.iinfo(np.int64).min], "open": [1.0, 1.0], "high": [1.0, 1.0],
+      "low": [1.0, 1.0], "close": [1.0, 1.0]}, "ts", "bad_timestamp", 1),
+    ({"ts": [0, DAY], "open": [1.0, 1.0], "high": [1.0, 1.0], "low": [1.0, 1.0]},
+     "close", "missing_column", None),
+    ({"ts": [0, DAY], "open": [1.0], "high": [1.0, 1.0], "low": [1.0, 1.0],
+      "close": [1.0, 1.0]}, "open", "bad_shape", None),
+])
+def test_bars_from_arrays_errors_name_asset_row_column_and_rule(cols, column, rule, row):
+    with pytest.raises(DataError) as info:
+        bars_from_arrays({"X": cols}, source="<feeds>")
+    e = info.value
+    assert (e.path, e.column, e.rule, e.row) == ("<feeds>['X']", column, rule, row)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=random_bars())
+def test_bars_from_arrays_equals_load_bars_of_the_same_frames(frame):
+    frames = {name: g.drop(columns="asset").set_index("ts")
+              for name, g in frame.groupby("asset")}
+    arrays = {name: {"ts": f.index.as_unit("ns").asi8,
+                     **{c: f[c].to_numpy() for c in ("open", "high", "low", "close",
+                                                     "volume")}}
+              for name, f in frames.items()}
+    want = load_bars(frames, calendar=None)
+    got = bars_from_arrays(arrays, calendar=None)
+    assert got.assets == want.assets
+    for field in FIELDS:
+        np.testing.assert_array_equal(getattr(only_batch(got), field),
+                                      getattr(only_batch(want), field))

@@ -565,6 +565,9 @@ class BackBroker(ParamsHolder):
         """Transmit accepted orders to the native broker (brackets as native brackets
         when they have that shape)."""
         native = self._run.native
+        if len(orders) == 1 and not activation and orders[0].parent is None:
+            self._send_one(native, orders[0])       # the common case: one plain order
+            return
         by_parent = collections.OrderedDict()
         for o in orders:
             key = o.parent.ref if o.parent is not None else o.ref
@@ -762,7 +765,7 @@ class BackBroker(ParamsHolder):
         items = (self.positions.items() if datas is None
                  else [(d, self.positions[d]) for d in datas])
         for data, pos in items:
-            qty = native.position(self._asset(data)).qty
+            qty = native._qty(self._asset(data))
             if not math.isclose(qty, pos.size, rel_tol=1e-9, abs_tol=1e-9):
                 raise RuntimeError(f"internal: position of {data._name!r} is {pos.size} in "
                                    f"the shim but {qty} in the native ledger")

@@ -30,7 +30,7 @@ import numpy as np
 
 from ._params import ParamsHolder
 from .broker import BackBroker
-from .feeds import DataBase, data_frame_for_engine, frame_for_engine
+from .feeds import DataBase, engine_columns
 from .lines import Clock, LineBuffer
 from .strategy import BUILDING
 from .utils import nums_to_datetime64
@@ -107,6 +107,7 @@ class _Run:
         self._obs_clocks = {}
         self._ind_lines = {}
         self._adv = self._lens = self._ts_list = self._per_strat = self.timers = None
+        self._quiet = None
 
     def _build_clock(self, datas):
         """Backtrader's master clock: the union of the feeds' bar times; a resampled feed
@@ -267,6 +268,33 @@ class _Run:
             self._per_strat.append((strat, statuses, list(self.analyzers_of(strat)),
                                     self.values_of(strat), self.cash_of(strat),
                                     every or None, events or None))
+        self._quiet = self._quiet_plan()
+
+    def _quiet_plan(self):
+        """What :meth:`step` needs for its short path, or None when a run cannot take it.
+
+        The short path serves the bars on which nothing reaches the strategy (no order
+        event, notification, expiry, trailing stop or cash addition): it moves the clocks
+        and calls ``next()`` (or ``prenext()``/``nextstart()``) without asking the broker
+        and the strategy, one by one, whether they have something to say. It needs one
+        strategy whose statuses are known in advance, no timers, analyzers, observers
+        computed bar by bar, cheat-on-open, or ``notify_cashvalue``/``notify_fund``
+        hooks (they are called on every bar), and the shim's own broker."""
+        from .broker import BackBroker
+        from .strategy import Strategy
+        if len(self._per_strat) != 1 or self.timers:
+            return None
+        strat, statuses, analyzers, values, cash, every, events = self._per_strat[0]
+        broker = self.cerebro.broker
+        cls = type(strat)
+        if (statuses is None or analyzers or every is not None or broker._bt_cheat_open
+                or type(broker) is not BackBroker
+                or cls.notify_cashvalue is not Strategy.notify_cashvalue
+                or cls.notify_fund is not Strategy.notify_fund):
+            return None
+        # next(), nextstart(), prenext() by (status >= 0) + (status > 0)
+        steps = (strat.next, strat.nextstart, strat.prenext)
+        return strat, statuses, steps, values, cash, events, broker, self.native
 
     # ------------------------------------------------------------- observers
     def observer_clock(self, strat):
@@ -363,6 +391,34 @@ class _Run:
         return out
 
     def step(self, bars):
+        quiet = self._quiet
+        if quiet is not None:
+            strat, statuses, steps, values, cash, obs_events, broker, native = quiet
+            if not (self.events or broker._expiring or broker._trail or broker._phase_a
+                    or broker._phase_b or broker._phase_c or broker._cash_addition
+                    or broker._futures or strat._orderspending or strat._tradespending):
+                # the short path (see _quiet_plan): what the full path below does on a
+                # bar without news, minus the calls that would find nothing to do
+                k = self.k = self.k + 1
+                if bars.ts_ns != self._ts_list[k]:
+                    raise RuntimeError(f"internal: native slice {bars.ts_ns} is not "
+                                       f"master tick {k}")
+                self.master._idx = k
+                for c in self._adv[k]:
+                    c._idx += 1
+                self.phase = broker._phase_a
+                status = strat._minperstatus = statuses[k]
+                steps[(status >= 0) + (status > 0)]()
+                values.append(native.value)
+                cash.append(native.cash)
+                if strat._orderspending or strat._tradespending:
+                    if obs_events is not None:
+                        strat._bt_events.append((k, strat._orderspending,
+                                                 strat._tradespending))
+                    strat._bt_clear()
+                if broker.submitted or broker.pending:
+                    broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
+                return
         if self.opened:
             self.opened = False
             k = self.k
@@ -443,6 +499,8 @@ def _driver_class():
         def __init__(self, run):
             super().__init__()
             self._bt_run = run
+            # the engine calls the run's step directly (one call less on every bar)
+            self.on_bar = run.step
 
         def on_start(self):
             self._bt_run.start(self.broker)
@@ -783,7 +841,7 @@ class Cerebro(ParamsHolder):
 
     def _run_combo(self, combo):
         from ml4t import Engine
-        from ml4t.data import load_bars
+        from ml4t.data import bars_from_arrays
         from .sizers import FixedSize
 
         run = _Run(self, self.datas)
@@ -820,11 +878,9 @@ class Cerebro(ParamsHolder):
             sizer, sa, skw = self.sizers.get(idx, default_sizer)
             strat.setsizer(FixedSize() if sizer is None else sizer(*sa, **skw))
         run.observers_once = self._runs_once(strats)
-        long = frame_for_engine(self.datas, [run.native_ts(i) for i in range(len(self.datas))])
-        if long is None:
-            long = {d._bt_asset: data_frame_for_engine(d, run.native_ts(i))
-                    for i, d in enumerate(self.datas)}
-        bars = load_bars(long, calendar=None)
+        bars = bars_from_arrays({d._bt_asset: engine_columns(d, run.native_ts(i))
+                                 for i, d in enumerate(self.datas)},
+                                calendar=None, source="<feeds>")
         engine = Engine(**self._engine_config())
         broker._bt_cheat_open = bool(self.p.cheat_on_open)
         driver = _driver_class()[1 if self.p.cheat_on_open else 0](run)

@@ -710,41 +710,14 @@ class DataClone(DataBase):
     """A copy of another feed's bars (``data.clone()`` for a second clock)."""
 
 
-def data_frame_for_engine(data: DataBase, ts_ns) -> pd.DataFrame:
+def engine_columns(data: DataBase, ts_ns) -> dict:
     """The bars of a preloaded feed as the native engine's columns (``ts_ns``: the native
-    timestamp of each bar, i.e. when the shim's master clock delivers it)."""
+    timestamp of each bar, i.e. when the shim's master clock delivers it), for
+    ``ml4t.data.bars_from_arrays`` (no pandas frame: building one costs more than the
+    rest of a short run's setup under pandas 3)."""
     L = data.lines
-    return pd.DataFrame({
-        "ts": np.asarray(ts_ns, dtype=np.int64).astype("M8[ns]"),
-        "open": L.open.array, "high": L.high.array, "low": L.low.array,
-        "close": L.close.array,
-    })
-
-
-def frame_for_engine(datas, ts_list):
-    """The bars of several preloaded feeds as one long frame for the native engine, or
-    None when a feed has no bar (``data_frame_for_engine`` per feed then keeps its asset).
-
-    One frame with a categorical asset column: building a ``DataFrame`` per feed costs
-    ~1 ms each under pandas 3 (string column labels), a tenth of a 100-asset run.
-    """
-    lens = [len(data.lines.close.array) for data in datas]
-    if not datas or min(lens) == 0:
-        return None
-    names = [data._bt_asset for data in datas]
-    if len(set(names)) != len(names):
-        return None
-
-    def cat(line):
-        return np.concatenate([np.asarray(getattr(d.lines, line).array, dtype=np.float64)
-                               for d in datas])
-
-    return pd.DataFrame({
-        "ts": np.concatenate([np.asarray(t, dtype=np.int64) for t in ts_list]).astype("M8[ns]"),
-        "asset": pd.Categorical.from_codes(np.repeat(np.arange(len(datas), dtype=np.int32), lens),
-                                           categories=pd.Index(names, dtype=object)),
-        "open": cat("open"), "high": cat("high"), "low": cat("low"), "close": cat("close"),
-    }, copy=False)
+    return {"ts": np.asarray(ts_ns, dtype=np.int64), "open": L.open.array,
+            "high": L.high.array, "low": L.low.array, "close": L.close.array}
 
 
 # ``bt.feeds.<Name>`` namespace helpers

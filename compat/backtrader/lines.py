@@ -172,11 +172,22 @@ def delayed(line: "LineBuffer", ago: int) -> "LineBuffer":
     return res
 
 
-def _fast_op(op, reverse=False):
+def _fast_op(op, reverse=False, series=False):
     """The dunder method of ``op``: builds a line while declaring (stage 1), compares or
-    computes the current values while the backtest runs (stage 2)."""
+    computes the current values while the backtest runs (stage 2). ``series``: the
+    method of :class:`LineSeries`, reading its first line's current value in place (no
+    ``self[0]`` call: these run on every bar of ``next()``)."""
     stage = STAGE.get
-    if reverse:
+    if series:
+        def method(self, other):
+            if stage() == 1:
+                return _binary(self, other, op, reverse)
+            if isinstance(other, LineRoot):
+                other = other[0]
+            l0 = self.__dict__["_l0"]
+            value = l0.array.item(l0._clock._idx)
+            return op(other, value) if reverse else op(value, other)
+    elif reverse:
         def method(self, other):
             if stage() == 1:
                 return _binary(self, other, op, True)
@@ -191,6 +202,7 @@ def _fast_op(op, reverse=False):
                 other = other[0]
             return op(self[0], other)
     method.__name__ = f"__{'r' if reverse else ''}{op.__name__.strip('_')}__"
+    method._bt_op = (op, reverse)
     return method
 
 
@@ -568,6 +580,13 @@ class LineSeries(LineRoot, ParamsHolder):
                         return d.lines[int(tail)]
                     return getattr(d.lines, tail)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+# LineSeries reads its own first line in its operators (see _fast_op)
+for _name, _method in list(vars(LineRoot).items()):
+    if hasattr(_method, "_bt_op"):
+        setattr(LineSeries, _name, _fast_op(*_method._bt_op, series=True))
+del _name, _method
 
 
 def line_minperiod(x) -> int:
