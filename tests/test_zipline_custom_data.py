@@ -8,6 +8,8 @@ session 5.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -665,3 +667,43 @@ def test_returns_from_two_rows_equal_the_whole_window_bit_for_bit(toy):
     assert out[f"fastm{25}"].isna().any() and out[f"fast{25}"].notna().any()
     aaa = out.xs(SESSIONS[3], level=0)
     assert aaa["fast2"].iloc[0] == pytest.approx((10.2 - 10.1) / 10.1, rel=1e-12)
+
+
+# ------------------------------------------------ NaN-free windows take shorter paths
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 30), cols=st.integers(1, 12), data=st.data())
+def test_nan_free_reductions_equal_numpy_bit_for_bit(rows, cols, data):
+    """Without a NaN, the shortened ``_nanmean``/``_nanstd``/``_nansum`` and ``_zscore``
+    give exactly numpy's ``nanmean``/``nanstd``/``nansum`` and ``(x - mean) / std``; with
+    one NaN they still match numpy's nan-aware results."""
+    from ml4t.compat.zipline.pipeline import _zscore
+    from ml4t.compat.zipline.pipeline.factors import _nanmean, _nansum, _nanstd
+
+    x = np.array(data.draw(st.lists(finite, min_size=rows * cols, max_size=rows * cols)),
+                 dtype=np.float64).reshape(rows, cols)
+    for arr in (x, np.where(np.arange(x.size).reshape(x.shape) == 0, np.nan, x)):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)     # an all-NaN column
+            assert np.array_equal(_nanmean(arr), np.nanmean(arr, axis=0), equal_nan=True)
+            assert np.array_equal(_nanstd(arr), np.nanstd(arr, axis=0), equal_nan=True)
+            assert np.array_equal(_nansum(arr), np.nansum(arr, axis=0), equal_nan=True)
+    v = x.ravel()
+    with np.errstate(all="ignore"):
+        assert np.array_equal(_zscore(v), (v - v.mean()) / v.std(), equal_nan=True)
+
+
+def test_nan_free_window_hand_values():
+    """Columns (1, 2, 3, 6) and (2, 2, 2, 2): means 3 and 2, population stds sqrt(3.5)
+    and 0, sums 12 and 8; zscore of (1, 2, 3, 6) is (-2, -1, 0, 3) / sqrt(3.5)."""
+    from ml4t.compat.zipline.pipeline import _zscore
+    from ml4t.compat.zipline.pipeline.factors import _nanmean, _nansum, _nanstd
+
+    w = np.array([[1.0, 2.0], [2.0, 2.0], [3.0, 2.0], [6.0, 2.0]])
+    assert _nanmean(w).tolist() == [3.0, 2.0]
+    assert _nanstd(w) == pytest.approx([3.5 ** 0.5, 0.0], abs=0, rel=1e-15)
+    assert _nansum(w).tolist() == [12.0, 8.0]
+    assert _zscore(w[:, 0]) == pytest.approx(np.array([-2.0, -1.0, 0.0, 3.0]) / 3.5 ** 0.5,
+                                             rel=1e-15)

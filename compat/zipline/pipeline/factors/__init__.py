@@ -91,7 +91,7 @@ class AverageDollarVolume(CustomFactor):
     inputs = [USEquityPricing.close, USEquityPricing.volume]
 
     def compute(self, today, assets, out, close, volume):
-        out[:] = np.nansum(close * volume, axis=0) / len(close)
+        out[:] = _nansum(close * volume) / len(close)
 
 
 class WeightedAverageValue(CustomFactor):
@@ -110,16 +110,29 @@ class VWAP(WeightedAverageValue):
 def _nanmean(data: np.ndarray, axis: int = 0) -> np.ndarray:
     """``np.nanmean`` without the all-NaN warning (NaN where nothing is left)."""
     seen = ~np.isnan(data)
+    if data.flags.c_contiguous and seen.all():
+        # nothing to leave out: the same sum of the same (C-ordered) values
+        return data.sum(axis=axis) / data.shape[axis]
     count = seen.sum(axis=axis)
     total = np.where(seen, data, 0.0).sum(axis=axis)
     with np.errstate(all="ignore"):
         return np.where(count > 0, total / count, np.nan)
 
 
+def _nansum(data: np.ndarray) -> np.ndarray:
+    """``np.nansum(data, axis=0)``; without a NaN in a C-ordered window the plain sum
+    (``nansum`` copies the window to zero its NaNs, then sums the same way)."""
+    if data.flags.c_contiguous and not np.isnan(data).any():
+        return data.sum(axis=0)
+    return np.nansum(data, axis=0)
+
+
 def _nanstd(data: np.ndarray) -> np.ndarray:
     """Population standard deviation per column, NaNs left out (NaN if nothing is left)."""
     seen = ~np.isnan(data)
     mean = _nanmean(data)
+    if data.flags.c_contiguous and seen.all():
+        return np.sqrt(((data - mean) ** 2).sum(axis=0) / data.shape[0])
     with np.errstate(all="ignore"):
         var = np.where(seen, (data - mean) ** 2, 0.0).sum(axis=0) / seen.sum(axis=0)
     return np.sqrt(var)
