@@ -306,9 +306,9 @@ class _Driver:
             i = sim.events_seen
             sim.events_seen = i + 1
             ts, oid, status, reason, fill_idx, filled = book.event(i)
-            info = book.order(oid)
-            order = Order._from_book(info, self.names[info["asset"]], ts=ts, status=status,
-                                     reason=reason, filled=filled)
+            info = book.order_tuple(oid)
+            order = Order._from_tuple(info, self.names[info[1]], ts=ts, status=status,
+                                      reason=reason, filled=filled)
             if self.on_order is not None:
                 self.on_order(order)
             if self.on_event is not None:

@@ -105,16 +105,6 @@ class Order:
         return self.qty > 0
 
     @classmethod
-    def _from_book(cls, info: dict, asset_name: str, *, ts: int, status: int | None = None,
-                   reason: int | None = None, filled: float | None = None) -> "Order":
-        return cls._from_tuple(
-            (info["id"], info["asset"], info["qty"], info["filled"], info["type"],
-             info["time_in_force"], info["status"], info["reason"], info["limit_price"],
-             info["stop_price"], info["ts_created"], info["commission"],
-             info["avg_fill_price"]), asset_name, ts=ts, status=status, reason=reason,
-            filled=filled)
-
-    @classmethod
     def _from_tuple(cls, t: tuple, asset_name: str, *, ts: int, status: int | None = None,
                     reason: int | None = None, filled: float | None = None) -> "Order":
         (oid, _asset, qty, filled_now, otype, tif, st, rs, limit, stop, created, comm,
