@@ -878,3 +878,38 @@ def test_bars_without_news_take_the_short_path_with_the_same_outcome(monkeypatch
     assert kinds.count("prenext") == 30 and kinds.count("trade") > 4
     assert kinds.count("order") % 3 == 0 and kinds.count("order") > 0
     assert plans == [True, False]       # the first run had the short path, the second not
+
+
+def test_the_brokers_order_constructor_equals_the_public_one():
+    """``Order._bt_make`` (the broker's) builds what ``BuyOrder(...)``/``SellOrder(...)``
+    build from the same arguments: parameters, attributes, created and executed data."""
+    from ml4t.compat.backtrader.order import BuyOrder, SellOrder
+
+    held = {}
+
+    class Keep(bt.Strategy):
+        def next(self):
+            if len(self) == 3:
+                held["s"], held["d"] = self, self.data
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+    cerebro.addstrategy(Keep)
+    cerebro.run()
+    s, d = held["s"], held["d"]
+    for cls, extra in ((BuyOrder, dict(exectype=bt.Order.Limit, price=11.5, valid=None)),
+                       (SellOrder, dict(exectype=bt.Order.StopTrail, price=None,
+                                        valid=dt.timedelta(days=2)))):
+        values = dict(owner=s, data=d, size=7, pricelimit=None, tradeid=1, oco=None,
+                      trailamount=0.5 if cls is SellOrder else None, trailpercent=None,
+                      parent=None, transmit=True, histnotify=False, **extra)
+        a = cls(ref=9, note="x", **values)
+        b = cls._bt_make(9, dict(values), {"note": "x"})
+
+        def state(o):
+            out = {k: v for k, v in vars(o).items()
+                   if k not in ("p", "params", "info", "created", "executed")}
+            return (out, vars(o.p), dict(o.info), vars(o.created), vars(o.executed))
+
+        assert state(a) == state(b)
+        assert b.size == (7 if cls is BuyOrder else -7) and b.info["note"] == "x"

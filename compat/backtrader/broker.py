@@ -339,10 +339,11 @@ class BackBroker(ParamsHolder):
             self._check_close_session(data)
         ref = self._next_ref
         self._next_ref += 1
-        order = cls(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                    exectype=exectype, valid=valid, tradeid=tradeid, oco=oco,
-                    trailamount=trailamount, trailpercent=trailpercent, parent=parent,
-                    transmit=transmit, histnotify=histnotify, ref=ref, **info)
+        order = cls._bt_make(ref, dict(
+            owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+            exectype=exectype, valid=valid, tradeid=tradeid, oco=oco,
+            trailamount=trailamount, trailpercent=trailpercent, parent=parent,
+            transmit=transmit, histnotify=histnotify), info)
         # one-cancels-other group bookkeeping
         if oco is None:
             self._ocos[ref] = ref

@@ -143,7 +143,20 @@ class Order(ParamsHolder):
         values, info = {}, {}
         for k, v in kwargs.items():
             (values if k in defaults else info)[k] = v
-        p = type(self).params(**values)
+        self._bt_setup(type(self).params(**values), ref, info)
+
+    @classmethod
+    def _bt_make(cls, ref, values: dict, info: dict):
+        """The broker's constructor: ``values`` are parameters by name (all known), ``info``
+        the other keywords; the same order as ``cls(ref=ref, **values, **info)`` without
+        sorting the keywords and checking their names again."""
+        self = object.__new__(cls)
+        p = object.__new__(cls.params)
+        p.__dict__.update(values)
+        self._bt_setup(p, ref, info)
+        return self
+
+    def _bt_setup(self, p, ref, info):
         d = self.__dict__
         d["p"] = d["params"] = p
         self.ref = ref
