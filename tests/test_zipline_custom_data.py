@@ -117,6 +117,13 @@ def test_windowed_term_input_rows_are_the_term_on_each_session(toy):
     # across the 2:1 split on session 20 each row is still that session's own return
     assert Capture.rows[SESSIONS[22]].tolist() == pytest.approx([ret(20), ret(21), ret(22)],
                                                                 rel=1e-12)
+    # every session (the window's buffer wraps around every few sessions), except the
+    # windows holding session 11's return, which spans the dividend (ex on session 10)
+    later = [k for k in range(4, 40) if SESSIONS[k] in Capture.rows and not 11 <= k <= 13]
+    assert len(later) >= 30
+    for k in later:
+        assert Capture.rows[SESSIONS[k]].tolist() == pytest.approx(
+            [ret(k - 2), ret(k - 1), ret(k)], rel=1e-12), k
     row = Capture.rows[SESSIONS[3]]                     # sessions 1..3; Returns(2) on 1
     assert np.isnan(row[0]) and row[1:].tolist() == pytest.approx([ret(2), ret(3)])
     assert _at(seen, 22)["AAA"]["c"] == pytest.approx(ret(22), rel=1e-12)

@@ -120,7 +120,8 @@ class _Engine:
         its own session), one row per session; missing rows before the bundle's start."""
         entry = self._past.get(id(term))
         if entry is None or entry[0] is not term:
-            # term, {session row: values}, longest window asked, {length: (row, window)}
+            # term, {session row: values}, longest window asked,
+            # {length: (row, buffer, end of the window in the buffer)}
             entry = self._past[id(term)] = [term, {}, length, {}]
         entry[2] = max(entry[2], length)
         values, last = entry[1], entry[3]
@@ -138,16 +139,31 @@ class _Engine:
                 values[s] = v
             return v
 
+        # the window is rows [pos - length, pos) of a buffer twice its length: each session
+        # writes one row, and when the buffer is full its last length - 1 rows move to the
+        # front (one copy every length sessions instead of a new window every session);
+        # callers copy what they take from it
         prev = last.get(length)
-        if prev is not None and prev[0] == i - 1:       # yesterday's window, moved on a row
-            out = np.concatenate([prev[1][1:], row(i)[None]])
+        if prev is not None and prev[0] == i:           # asked again today
+            return prev[1][prev[2] - length:prev[2]]
+        new = row(i) if prev is not None and prev[0] == i - 1 else None
+        if new is not None and new.dtype == prev[1].dtype and new.shape == prev[1].shape[1:]:
+            buf, pos = prev[1], prev[2]                 # yesterday's window, moved on a row
+            if pos == len(buf):
+                buf[:length - 1] = buf[pos - length + 1:pos]
+                pos = length - 1
+            buf[pos] = new
+            pos += 1
         else:
-            out = np.stack([row(s) for s in range(i - length + 1, i + 1)])
-        last[length] = (i, out)
+            rows = np.stack([row(s) for s in range(i - length + 1, i + 1)])
+            buf = np.empty((2 * length,) + rows.shape[1:], dtype=rows.dtype)
+            buf[:length] = rows
+            pos = length
+        last[length] = (i, buf, pos)
         if len(values) > 2 * entry[2] + 16:
             for s in [s for s in values if s <= i - entry[2]]:
                 del values[s]
-        return out
+        return buf[pos - length:pos]
 
     def column_window(self, column, i: int, length: int) -> np.ndarray:
         """A custom dataset column over the ``length`` sessions ending today (as its loader
