@@ -691,7 +691,11 @@ def test_nan_free_reductions_equal_numpy_bit_for_bit(rows, cols, data):
 
     x = np.array(data.draw(st.lists(finite, min_size=rows * cols, max_size=rows * cols)),
                  dtype=np.float64).reshape(rows, cols)
-    for arr in (x, np.where(np.arange(x.size).reshape(x.shape) == 0, np.nan, x)):
+    holed = np.where(np.arange(x.size).reshape(x.shape) == 0, np.nan, x)
+    # C- and Fortran-ordered windows (a mask's column selection gives the latter), and a
+    # strided view that is neither
+    for arr in (x, holed, np.asfortranarray(x), np.asfortranarray(holed),
+                np.repeat(x, 2, axis=1)[:, ::2]):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)     # an all-NaN column
             assert np.array_equal(_nanmean(arr), np.nanmean(arr, axis=0), equal_nan=True)

@@ -110,8 +110,8 @@ class VWAP(WeightedAverageValue):
 def _nanmean(data: np.ndarray, axis: int = 0) -> np.ndarray:
     """``np.nanmean`` without the all-NaN warning (NaN where nothing is left)."""
     seen = ~np.isnan(data)
-    if data.flags.c_contiguous and seen.all():
-        # nothing to leave out: the same sum of the same (C-ordered) values
+    if _whole(data) and seen.all():
+        # nothing to leave out: the same sum of the same values, in the same memory order
         return data.sum(axis=axis) / data.shape[axis]
     count = seen.sum(axis=axis)
     total = np.where(seen, data, 0.0).sum(axis=axis)
@@ -119,10 +119,19 @@ def _nanmean(data: np.ndarray, axis: int = 0) -> np.ndarray:
         return np.where(count > 0, total / count, np.nan)
 
 
+def _whole(data: np.ndarray) -> bool:
+    """Is ``data`` one C- or Fortran-ordered block? Then the arrays the nan-aware paths
+    build from it (``np.where``, ``nansum``'s copy) keep its memory order, and a plain
+    reduction of ``data`` adds the same values in the same order (the mask's column
+    selection ``window[:, cols]`` gives Fortran-ordered windows)."""
+    flags = data.flags
+    return flags.c_contiguous or flags.f_contiguous
+
+
 def _nansum(data: np.ndarray) -> np.ndarray:
-    """``np.nansum(data, axis=0)``; without a NaN in a C-ordered window the plain sum
+    """``np.nansum(data, axis=0)``; without a NaN in a window of one block the plain sum
     (``nansum`` copies the window to zero its NaNs, then sums the same way)."""
-    if data.flags.c_contiguous and not np.isnan(data).any():
+    if _whole(data) and not np.isnan(data).any():
         return data.sum(axis=0)
     return np.nansum(data, axis=0)
 
@@ -131,7 +140,7 @@ def _nanstd(data: np.ndarray) -> np.ndarray:
     """Population standard deviation per column, NaNs left out (NaN if nothing is left)."""
     seen = ~np.isnan(data)
     mean = _nanmean(data)
-    if data.flags.c_contiguous and seen.all():
+    if _whole(data) and seen.all():
         return np.sqrt(((data - mean) ** 2).sum(axis=0) / data.shape[0])
     with np.errstate(all="ignore"):
         var = np.where(seen, (data - mean) ** 2, 0.0).sum(axis=0) / seen.sum(axis=0)
