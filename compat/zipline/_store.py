@@ -554,17 +554,28 @@ class BundleData:
         from ml4t.data import BarBatch, BarData
 
         window = self.has_bar[first:last + 1]
-        rows, cols = np.nonzero(window)
-        rows = rows + first
-        present = np.unique(cols)                 # assets with a bar in the window, sorted
-        asset = np.searchsorted(present, cols).astype(np.int32)
+        n_assets = window.shape[1]
+        # the bars' positions in the (session, asset) grid, row by row; gathering by flat
+        # position is several times faster than by (row, column) pairs
+        flat = np.flatnonzero(window) + first * n_assets
+        rows, cols = np.divmod(flat, n_assets)
+        # the assets with a bar in the window (ascending) and each bar's position among
+        # them, by lookup table (no sort of the ~1 M bar columns)
+        present = np.flatnonzero(window.any(axis=0))
+        position = np.zeros(n_assets, dtype=np.int32)
+        position[present] = np.arange(len(present), dtype=np.int32)
+        asset = position[cols]
         ratios = np.ones(self.has_bar.shape)
         for a, lst in self.splits.items():
             for r, ratio, _ in lst:
                 ratios[r, a] = ratio
-        o, h, lo, c = (self.open[rows, cols], self.high[rows, cols], self.low[rows, cols],
-                       self.close[rows, cols])
-        vol, split = self.volume[rows, cols], ratios[rows, cols]
+
+        def gather(grid):
+            return np.take(np.ravel(grid), flat)
+
+        o, h, lo, c = (gather(self.open), gather(self.high), gather(self.low),
+                       gather(self.close))
+        vol, split = gather(self.volume), gather(ratios)
         names = tuple(self.symbols[int(a)] for a in present)
         empty = np.flatnonzero(~window.any(axis=1)) + first
         if empty.size:

@@ -707,9 +707,12 @@ class CustomFactor(Factor):
             else:
                 arrays.append(day.engine.term_window(inp, day, length)[:, cols])
         params = self.params if isinstance(self.params, dict) else {}
-        out, full = self._allocate(len(cols)), self._allocate(len(m))
+        out = self._allocate(len(cols))
         with np.errstate(all="ignore"):
             self.compute(day.today, cols.astype(np.int64), out, *arrays, **params)
+        if len(cols) == len(m):
+            return out                  # every asset computed: out is the whole row
+        full = self._allocate(len(m))
         full[cols] = out
         return full
 
