@@ -1100,6 +1100,8 @@ def bars_from_arrays(assets: Mapping[str, Mapping[str, Any]], *,
         names = {role: role for role in ("ts",) + tuple(values)}
         parts.append(_Part(path=path, csv=False, row0=0, names=names, ts=ts, aware=False,
                            asset_values=None, asset_name=name, values=values, extra={}))
+    if sum(len(p) for p in parts) == 0:
+        raise DataError("no data rows", path=source, rule="no_rows")
     return _assemble(parts, source=source, calendar=calendar, start_ns=None, end_ns=None,
                      batch_rows=None)
 

@@ -913,3 +913,17 @@ def test_the_brokers_order_constructor_equals_the_public_one():
 
         assert state(a) == state(b)
         assert b.size == (7 if cls is BuyOrder else -7) and b.info["note"] == "x"
+
+
+def test_feeds_without_any_bar_stop_the_run_with_their_names():
+    """A ``fromdate`` after the data leaves no bar at all: the run stops with a DataError
+    naming the feeds (Backtrader runs no bar, or fails inside an indicator)."""
+    from ml4t.errors import DataError
+
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS), fromdate=dt.datetime(2030, 1, 1)),
+                    name="ORCL")
+    cerebro.addstrategy(bt.Strategy)
+    with pytest.raises(DataError, match=r"no feed has a bar to run on \('ORCL'\)") as ei:
+        cerebro.run()
+    assert ei.value.rule == "no_rows"

@@ -951,6 +951,20 @@ def test_bars_from_arrays_errors_name_asset_row_column_and_rule(cols, column, ru
     assert (e.path, e.column, e.rule, e.row) == ("<feeds>['X']", column, rule, row)
 
 
+def test_bars_from_arrays_without_any_row_or_asset_is_refused():
+    empty = {"ts": np.zeros(0, dtype=np.int64), "open": [], "high": [], "low": [],
+             "close": []}
+    with pytest.raises(DataError) as info:
+        bars_from_arrays({"A": empty, "B": dict(empty)}, source="<feeds>")
+    assert (info.value.rule, info.value.path) == ("no_rows", "<feeds>")
+    with pytest.raises(DataError) as info:
+        bars_from_arrays({})
+    assert info.value.rule == "no_rows"
+    # an asset without rows next to one with rows is kept (it may get bars later)
+    one = {"ts": [0], "open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0]}
+    assert bars_from_arrays({"A": empty, "B": one}).assets == ("A", "B")
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=random_bars())
 def test_bars_from_arrays_equals_load_bars_of_the_same_frames(frame):

@@ -878,9 +878,14 @@ class Cerebro(ParamsHolder):
             sizer, sa, skw = self.sizers.get(idx, default_sizer)
             strat.setsizer(FixedSize() if sizer is None else sizer(*sa, **skw))
         run.observers_once = self._runs_once(strats)
-        bars = bars_from_arrays({d._bt_asset: engine_columns(d, run.native_ts(i))
-                                 for i, d in enumerate(self.datas)},
-                                calendar=None, source="<feeds>")
+        columns = {d._bt_asset: engine_columns(d, run.native_ts(i))
+                   for i, d in enumerate(self.datas)}
+        if self.datas and not any(len(c["ts"]) for c in columns.values()):
+            from ml4t.errors import DataError
+            names = ", ".join(repr(d._name or d._bt_asset) for d in self.datas)
+            raise DataError(f"no feed has a bar to run on ({names}); check the files and "
+                            "the feeds' fromdate/todate", path="<feeds>", rule="no_rows")
+        bars = bars_from_arrays(columns, calendar=None, source="<feeds>")
         engine = Engine(**self._engine_config())
         broker._bt_cheat_open = bool(self.p.cheat_on_open)
         driver = _driver_class()[1 if self.p.cheat_on_open else 0](run)
