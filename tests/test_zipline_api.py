@@ -804,16 +804,19 @@ def test_pipeline_errors_by_name(toy):
 
 def fixed_day(values):
     """A factor worth ``values`` and a pipeline session of ``len(values)`` alive assets."""
-    from ml4t.compat.zipline.pipeline import Factor, _Day
+    from ml4t.compat.zipline.pipeline import Factor, _Engine
 
     class Fixed(Factor):
         def _compute(self, day):
             return np.asarray(values, dtype=float)
 
-    day = object.__new__(_Day)
-    day.alive = np.ones(len(values), dtype=bool)
-    day.cache = {}
-    return Fixed(), day
+    # an engine over no bundle: one session (row 0) on which every asset is alive
+    engine = object.__new__(_Engine)
+    n = len(values)
+    engine.store, engine.n, engine.end = None, n, 1
+    engine.first, engine.last = np.full(n, -1), np.full(n, 1)
+    engine._blocks, engine._days = {}, {}
+    return Fixed(), engine.day(0)
 
 
 @settings(max_examples=25, deadline=None)

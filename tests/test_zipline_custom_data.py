@@ -8,6 +8,7 @@ session 5.
 """
 from __future__ import annotations
 
+import pathlib
 import warnings
 
 import numpy as np
@@ -408,9 +409,7 @@ def test_classifiers_by_hand():
     with pytest.raises(TypeError, match="groupby must be a Classifier"):
         f.rank(groupby=f)
     f, day = fixed_day([np.nan, np.nan])
-    day.i = 0                                         # its session, for the message
-    day.engine = type("Engine", (), {"session_utc": lambda self, i: pd.Timestamp(
-        "2020-01-02", tz="UTC")})()
+    day.engine.session_utc = lambda i: pd.Timestamp("2020-01-02", tz="UTC")  # (message)
     with pytest.raises(ValueError, match="Quantiles\\(4\\) on 2020-01-02: Bin edges"):
         day.value(f.quartiles())
 
@@ -718,3 +717,121 @@ def test_nan_free_window_hand_values():
     assert _nansum(w).tolist() == [12.0, 8.0]
     assert _zscore(w[:, 0]) == pytest.approx(np.array([-2.0, -1.0, 0.0, 3.0]) / 3.5 ** 0.5,
                                              rel=1e-15)
+
+
+# ------------------------------------------- terms computed for blocks of sessions
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory) -> str:
+    """12 random walks over 40 sessions from 2020-01-02 (seeded, closes ~8-20): W03 splits
+    2:1 on session 20, W05 pays 0.40 on session 10, W07 starts on session 5, W09 stops
+    after session 30."""
+    from test_zipline_api import _write
+
+    folder = tmp_path_factory.mktemp("wide")
+    days = _sessions("2020-01-02", 40)
+    rng = np.random.default_rng(7)
+    for a in range(12):
+        close = 8.0 + a + np.cumsum(rng.normal(0.0, 0.4, 40))
+        div, split = np.zeros(40), np.ones(40)
+        if a == 3:
+            close[20:] /= 2.0
+            split[20] = 2.0
+        if a == 5:
+            div[10] = 0.4
+        rows = slice(5, 40) if a == 7 else slice(0, 31) if a == 9 else slice(0, 40)
+        _write(folder, f"W{a:02d}", days[rows], close[rows], dividend=div[rows],
+               split=split[rows], volume=1000 * (a + 1))
+    return str(folder)
+
+
+class _Spread(CustomFactor):
+    """A per-session ``compute`` (never in blocks) feeding block terms."""
+
+    inputs = [USEquityPricing.close]
+    window_length = 3
+
+    def compute(self, today, assets, out, close):
+        out[:] = close[-1] - close.mean(axis=0)
+
+
+def _block_pipeline():
+    close = USEquityPricing.close.latest
+    cheap = close > 12.0
+    ret2, ret5 = Returns(window_length=2), Returns(window_length=5, mask=cheap)
+    score = ret5.zscore(mask=cheap) - _Spread(mask=cheap).zscore() + 2.5
+    smooth = SimpleMovingAverage(inputs=[ret2.zscore()], window_length=4)
+    return Pipeline(columns={
+        "ret2": ret2, "ret5": ret5, "score": score, "demeaned": ret2.demean(mask=cheap),
+        "rank_up": ret2.rank(), "rank_down": score.rank(ascending=False, mask=cheap),
+        "best": score.top(2, mask=cheap), "worst": ret2.bottom(1) | ~cheap,
+        "both": (ret2 > 0) & (1.0 / (ret5 + 1) <= 1.0), "smooth": smooth,
+        "power": (ret2 * 10) ** 2})
+
+
+@pytest.mark.parametrize("block", [1, 3, 64])
+def test_blocks_of_sessions_give_each_session_its_own_values_bit_for_bit(wide, monkeypatch,
+                                                                          block):
+    """Arithmetic, comparisons, ranks, z-scores, demeaning and ``Returns`` computed for
+    ``block`` sessions at once (blocks that overlap the windows' earlier sessions for 3)
+    give each session exactly what computing it alone gives, across a dividend and a
+    split, assets starting and stopping, masks whose size changes from session to
+    session, NaNs (windows before the bundle's start) and a per-session ``CustomFactor``
+    in between."""
+    import ml4t.compat.zipline.pipeline as P
+    from ml4t.compat.zipline.pipeline.engine import SimplePipelineEngine
+    from ml4t.compat.zipline.pipeline.loaders import USEquityPricingLoader
+
+    data = bundles.load(wide)
+    pricing = USEquityPricingLoader.without_fx(data.equity_daily_bar_reader,
+                                               data.adjustment_reader)
+
+    def output():
+        engine = SimplePipelineEngine(get_loader=lambda column: pricing,
+                                      asset_finder=data.asset_finder)
+        return engine.run_pipeline(_block_pipeline(), SESSIONS[1], SESSIONS[39])
+
+    monkeypatch.setattr(P, "BLOCK", block)
+    blocks = output()
+    calls = []
+    with monkeypatch.context() as m:             # every term alone, session by session
+        m.setattr(P._Engine, "block_row", lambda self, term, i: calls.append(i))
+        alone = output()
+    assert calls and len(blocks) > 400
+    assert blocks["ret5"].isna().any() and blocks["score"].notna().sum() > 100
+    assert blocks["best"].sum() > 60 and blocks["rank_down"].notna().any()
+    pd.testing.assert_frame_equal(blocks, alone, check_exact=True)
+    # hand check: session 3's 2-session return of W00 (closes of sessions 1 and 2, as the
+    # bundle keeps them: to 3 decimals)
+    c1, c2 = pd.read_csv(pathlib.Path(wide) / "daily" / "W00.csv")["close"][1:3].round(3)
+    assert blocks.xs(SESSIONS[3], level=0)["ret2"].iloc[0] == pytest.approx(
+        (c2 - c1) / c1, rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 6), k=st.integers(1, 300), data=st.data())
+def test_rowwise_zscore_and_demean_equal_each_row_alone_bit_for_bit(rows, k, data):
+    """The z-score (demeaning) of each row of a block is the one-row ``_zscore``
+    (``_demean``) exactly: the same pairwise sums per row."""
+    from ml4t.compat.zipline.pipeline import _demean, _demean_rows, _zscore, _zscore_rows
+
+    seed = data.draw(st.integers(0, 2 ** 32 - 1))
+    scale = data.draw(st.sampled_from([1e-6, 1.0, 1e6]))
+    x = np.random.default_rng(seed).standard_normal((rows, k)) * scale + scale
+    with np.errstate(all="ignore"):
+        z, d = _zscore_rows(x), _demean_rows(x)
+        for r in range(rows):
+            assert np.array_equal(z[r], _zscore(x[r].copy()), equal_nan=True)
+            assert np.array_equal(d[r], _demean(x[r].copy()))
+
+
+def test_rowwise_zscore_hand_values():
+    """Rows (1, 2, 3, 6) and (4, 4, 4, 4): z-scores (-2, -1, 0, 3) / sqrt(3.5) and, with
+    a zero deviation, NaN; demeaned (-2, -1, 0, 3) and zeros."""
+    from ml4t.compat.zipline.pipeline import _demean_rows, _zscore_rows
+
+    x = np.array([[1.0, 2.0, 3.0, 6.0], [4.0, 4.0, 4.0, 4.0]])
+    with np.errstate(all="ignore"):
+        z = _zscore_rows(x)
+    assert z[0] == pytest.approx(np.array([-2.0, -1.0, 0.0, 3.0]) / 3.5 ** 0.5, rel=1e-15)
+    assert np.isnan(z[1]).all()
+    assert _demean_rows(x).tolist() == [[-2.0, -1.0, 0.0, 3.0], [0.0] * 4]

@@ -984,8 +984,10 @@ class TradingAlgorithm:
     # ---- pipelines
     def attach_pipeline(self, pipeline, name, chunks=None, eager=True):
         """Register ``pipeline`` under ``name`` (in ``initialize`` only); returns it.
-        ``chunks`` and ``eager`` are accepted: the shim computes a session's output when
-        it is first asked for, with the same values."""
+        ``chunks`` and ``eager`` are accepted: the shim computes the terms that can be
+        (arithmetic, ranks, z-scores, ``Returns``) for up to 64 sessions at once, from the
+        first session asked for, and ``CustomFactor.compute`` session by session; each
+        session gets the values computing it alone would give."""
         from ml4t.compat.zipline.pipeline import Pipeline
         from ml4t.compat.zipline.pipeline.domain import check_runnable
         if self._phase != "initialize":
@@ -1010,7 +1012,8 @@ class TradingAlgorithm:
         if done is None or done[0] != i:
             if self._pipeline_engine is None:
                 from ml4t.compat.zipline.pipeline import _Engine
-                self._pipeline_engine = _Engine(self._store, self._custom_loader)
+                self._pipeline_engine = _Engine(self._store, self._custom_loader,
+                                                end=self._i1 + 1)
             done = self._pipeline_out[name] = (i, self._pipeline_engine.run(pipe, i))
         return done[1]
 

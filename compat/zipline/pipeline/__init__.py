@@ -68,24 +68,107 @@ def _lifetimes(store):
     return life
 
 
+BLOCK = 64      # sessions a term able to (``_block``) computes at once
+
+
 class _Engine:
     """Computes pipelines over one bundle for one run: the custom loaders, and the past
-    values of terms used as windowed inputs (each term computed once per session)."""
+    values of terms used as windowed inputs (each term computed once per session).
 
-    def __init__(self, store, loaders=None, get_loader=None):
+    Terms with a ``_block(engine, lo, hi)`` method (arithmetic, comparisons, ranks,
+    z-scores, ``Returns``) compute sessions ``lo .. hi - 1`` in one go, ``BLOCK`` sessions
+    ahead of the one asked for (but not past ``end``), each row holding the same values
+    as a session computed alone; the others (``CustomFactor.compute``) run session by
+    session. Zipline also computes its pipelines over chunks of sessions."""
+
+    def __init__(self, store, loaders=None, get_loader=None, end=None):
         self.store = store
         self.loaders = dict(loaders or {})
         self.get_loader = get_loader              # column -> loader, asked when not above
         self.first, self.last = _lifetimes(store)
         self.n = len(store.assets)
+        self.end = len(store.sessions) if end is None else min(end, len(store.sessions))
         self._past: dict = {}       # id(term) -> its past values and windows (term_window)
         self._aligned: dict = {}    # id(column) -> (column, (sessions x sids) array)
+        self._blocks: dict = {}     # id(term) -> (term, lo, hi, rows or None: no _block)
+        self._days: dict = {}       # session row -> its _Day (the sessions of the blocks)
         self._sessions_utc = None
         self._today: dict = {}      # session row -> its UTC midnight Timestamp
         self._asset_index = None    # every asset of the bundle, an object Index
 
     def alive(self, i: int) -> np.ndarray:
         return (self.first < i) & (i <= self.last)
+
+    def day(self, i: int) -> "_Day":
+        """Session ``i``'s ``_Day``, kept while blocks may still ask it for values."""
+        d = self._days.get(i)
+        if d is None:
+            d = self._days[i] = _Day(self, i)
+        return d
+
+    # ----------------------------------------------------------------- blocks
+    def block_row(self, term, i: int):
+        """``term`` on session ``i`` from its block (computed from ``i`` on if no block
+        holds ``i``); None for a term computed session by session."""
+        hit = self._blocks.get(id(term))
+        if hit is not None and hit[0] is term:
+            if hit[3] is None:
+                return None
+            if hit[1] <= i < hit[2]:
+                return hit[3][i - hit[1]]
+        elif getattr(term, "_block", None) is None:
+            self._blocks[id(term)] = (term, 0, 0, None)
+            return None
+        hi = max(min(i + BLOCK, self.end), i + 1)
+        rows = self._block_of(term, i, hi)
+        return None if rows is None else rows[0]
+
+    def _block_of(self, term, lo: int, hi: int):
+        hit = self._blocks.get(id(term))
+        if hit is not None and hit[0] is term:
+            if hit[3] is None:
+                return None
+            if hit[1] <= lo and hi <= hit[2]:
+                return hit[3][lo - hit[1]:hi - hit[1]]
+        f = getattr(term, "_block", None)
+        rows = f(self, lo, hi) if f is not None else None
+        self._blocks[id(term)] = (term, lo, hi, rows)
+        return rows
+
+    def rows(self, term, lo: int, hi: int) -> np.ndarray:
+        """``term`` on sessions ``lo .. hi - 1``, one row each (read only)."""
+        out = self._block_of(term, lo, hi)
+        if out is None:
+            out = np.stack([self.day(s).value(term) for s in range(lo, hi)])
+        return out
+
+    def mask_rows(self, mask, lo: int, hi: int) -> np.ndarray:
+        """``_mask_of`` for sessions ``lo .. hi - 1``: alive and passing ``mask``."""
+        s = np.arange(lo, hi)[:, None]
+        base = (self.first[None, :] < s) & (s <= self.last[None, :])
+        if mask is not None:
+            base &= self.rows(mask, lo, hi).astype(bool)
+        return base
+
+    def price_rows(self, field: str, length: int, k: int, lo: int, hi: int) -> np.ndarray:
+        """``_Day.window_row(field, length, k)`` for sessions ``lo .. hi - 1`` (the same
+        arithmetic, element by element)."""
+        s = self.store
+        base = s.volume if field == "volume" else getattr(s, field)
+        days = np.arange(lo, hi)
+        r = days - length + k % length
+        out = np.full((hi - lo, base.shape[1]), np.nan)
+        ok = r >= 0
+        if ok.any():
+            cum = _cumulative_factors(s)[1 if field == "volume" else 0]
+            rr = r[ok]
+            if cum is None:
+                out[ok] = base[rr]
+            else:
+                part = np.divide(cum[days[ok]], cum[rr])
+                part *= base[rr]
+                out[ok] = part
+        return out
 
     def session_utc(self, i: int) -> pd.Timestamp:
         ts = self._today.get(i)
@@ -101,7 +184,10 @@ class _Engine:
 
     def run(self, pipe, i: int) -> pd.DataFrame:
         """The output of ``pipe`` on session row ``i``."""
-        day = _Day(self, i)
+        if len(self._days) > 4 * BLOCK:                  # the days behind are done
+            for s in [s for s in self._days if s < i]:
+                del self._days[s]
+        day = self.day(i)
         keep = day.alive.copy()
         if pipe.screen is not None:
             keep &= day.value(pipe.screen).astype(bool)
@@ -113,7 +199,7 @@ class _Engine:
                 objs[k] = a
             self._asset_index = pd.Index(objs, dtype=object)
         # the columns are fresh arrays (taken by ``sids``): the frame may own them
-        return pd.DataFrame(data, index=self._asset_index[sids], copy=False)
+        return _frame(data, self._asset_index[sids])
 
     def term_window(self, term, day, length: int) -> np.ndarray:
         """``term``'s values on the ``length`` sessions ending today (each as computed on
@@ -193,6 +279,27 @@ class _Engine:
         out = np.full((length, self.n), column.missing_value, dtype=arr.dtype)
         out[-lo:] = arr[:i + 1]
         return out
+
+
+_COLUMNS: dict = {}     # tuple of column names -> their pandas Index
+
+
+def _frame(data: dict, index) -> pd.DataFrame:
+    """``pd.DataFrame(data, index=index, copy=False)`` for a dict of fresh 1-d NumPy
+    arrays of ``len(index)``: through ``DataFrame._from_arrays`` (a third of the time:
+    no checks left to make) where this pandas has it, with a cached column Index."""
+    names = tuple(data)
+    cols = _COLUMNS.get(names)
+    if cols is None:
+        cols = _COLUMNS[names] = pd.Index(list(names))
+    make = getattr(pd.DataFrame, "_from_arrays", None)
+    if make is not None:
+        try:
+            return make(list(data.values()), columns=cols, index=index,
+                        verify_integrity=False)
+        except TypeError:           # another signature in some pandas: the public way
+            pass
+    return pd.DataFrame(data, index=index, copy=False)
 
 
 def _missing_row(term, n: int) -> np.ndarray:
@@ -299,7 +406,9 @@ class _Day:
         hit = self.cache.get(id(term))
         if hit is not None and hit[0] is term:
             return hit[1]
-        out = term._compute(self)
+        out = self.engine.block_row(term, self.i)
+        if out is None:
+            out = term._compute(self)
         self.cache[id(term)] = (term, out)
         return out
 
@@ -458,6 +567,14 @@ class _Expression:
             out = self._func(*[_as_term(a, day) for a in self._args])
         return out.astype(bool) if isinstance(self, Filter) else out.astype(np.float64)
 
+    def _block(self, engine, lo, hi):
+        shape = (hi - lo, engine.n)
+        args = [engine.rows(a, lo, hi) if isinstance(a, Term) else np.full(shape, float(a))
+                for a in self._args]
+        with np.errstate(all="ignore"):
+            out = self._func(*args)
+        return out.astype(bool) if isinstance(self, Filter) else out.astype(np.float64)
+
 
 class _FactorExpression(_Expression, Factor):
     @property
@@ -508,6 +625,19 @@ class _Rank(Factor):
         order = np.argsort(keyed, kind="mergesort")
         ranks = np.empty(len(x))
         ranks[order] = np.arange(1, len(x) + 1, dtype=np.float64)
+        ranks[nan] = np.nan
+        return ranks
+
+    def _block(self, engine, lo, hi):
+        x = engine.rows(self._factor, lo, hi).astype(np.float64)
+        x[~engine.mask_rows(self._mask, lo, hi)] = np.nan
+        if not self._ascending:
+            x = -x
+        nan = np.isnan(x)
+        order = np.argsort(np.where(nan, np.inf, x), axis=1, kind="mergesort")
+        ranks = np.empty(x.shape)
+        np.put_along_axis(ranks, order, np.arange(1, x.shape[1] + 1, dtype=np.float64)[None],
+                          axis=1)
         ranks[nan] = np.nan
         return ranks
 
@@ -572,6 +702,22 @@ def _demean(x):
     return x - (np.nanmean(x) if np.isnan(x).any() else x.mean())
 
 
+def _zscore_rows(x):
+    """``_zscore`` of each row of a NaN-free C-ordered ``x`` (a row's sums are the same
+    pairwise sums as its own, so the same bits)."""
+    n = x.shape[1]
+    dev = x - (np.add.reduce(x, axis=1) / n)[:, None]
+    sq = dev * dev
+    return dev / np.sqrt(np.add.reduce(sq, axis=1) / n)[:, None]
+
+
+def _demean_rows(x):
+    return x - (np.add.reduce(x, axis=1) / x.shape[1])[:, None]
+
+
+_ROWWISE = {_zscore: _zscore_rows, _demean: _demean_rows}
+
+
 def _ordinal_rank(x):
     """1..n in ascending order, ties in asset order; all NaN if any value is NaN."""
     out = np.empty(len(x))
@@ -602,6 +748,34 @@ class _Normalize(Factor):
             warnings.simplefilter("ignore", RuntimeWarning)
             for idx in _groups(day, self._mask, self._groupby):
                 out[idx] = self._func(x[idx])
+        return out
+
+    def _block(self, engine, lo, hi):
+        rowwise = _ROWWISE.get(self._func)
+        if rowwise is None or self._groupby is not None:
+            return None
+        x = engine.rows(self._factor, lo, hi).astype(np.float64)
+        m = engine.mask_rows(self._mask, lo, hi)
+        out = np.full(x.shape, np.nan)
+        counts = m.sum(axis=1)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for k in np.unique(counts):
+                if k == 0:
+                    continue
+                # the sessions with k assets in the mask: their values side by side
+                sel = np.flatnonzero(counts == k)
+                ms = m[sel]
+                xs = x[sel][ms].reshape(len(sel), k)
+                res = np.empty_like(xs)
+                bad = np.isnan(xs).any(axis=1)
+                if not bad.all():
+                    res[~bad] = rowwise(xs[~bad])
+                for r in np.flatnonzero(bad):
+                    res[r] = self._func(xs[r])
+                part = np.full((len(sel), x.shape[1]), np.nan)
+                part[ms] = res.ravel()
+                out[sel] = part
         return out
 
 

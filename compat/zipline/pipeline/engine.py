@@ -84,6 +84,7 @@ class SimplePipelineEngine(PipelineEngine):
                                  f"{sessions[-1].date()})")
             rows.append(sessions.get_loc(naive))
         frames, dates = [], []
+        self._engine.end = min(rows[1] + 1, len(sessions))   # no blocks past the end
         for i in range(rows[0], rows[1] + 1):
             out = self._engine.run(pipeline, i)
             frames.append(out)

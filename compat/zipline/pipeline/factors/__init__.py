@@ -51,6 +51,18 @@ class Returns(CustomFactor):
         out[~_mask_of(self.mask, day)] = np.nan
         return out
 
+    def _block(self, engine, lo, hi):
+        inp = self.inputs[0] if len(self.inputs) == 1 else None
+        if type(self).compute is not Returns.compute or \
+                getattr(inp, "dataset", None) is not USEquityPricing:
+            return None
+        first = engine.price_rows(inp.name, self.window_length, 0, lo, hi)
+        last = engine.price_rows(inp.name, self.window_length, -1, lo, hi)
+        with np.errstate(all="ignore"):
+            out = (last - first) / first
+        out[~engine.mask_rows(self.mask, lo, hi)] = np.nan
+        return out
+
 
 class DailyReturns(Returns):
     """The return from the close two sessions ago to yesterday's."""
