@@ -128,3 +128,26 @@ def test_widest_field_is_the_longest_split_field(rows, trailing):
     expect = max((len(f) for f in re.split(rb"[,\n]", buf)), default=0)
     assert _store._widest_field(buf) == expect
     assert _store._widest_field(buf, step=3) == expect      # fields across block borders
+
+
+def test_engine_bars_of_a_full_grid_are_its_rows_with_the_splits_in_place(tmp_path):
+    """Every asset with a bar on every session: the bars are the grids' rows as they are,
+    asset ids 0, 1, 0, 1, ..., and a split's ratio sits on its own (session, asset) bar
+    (BBB's 2:1 on 2012-01-05, the third session: bar 2 * 2 + 1 = 5)."""
+    from ml4t.data import load_bars
+
+    days = ("2012-01-03", "2012-01-04", "2012-01-05", "2012-01-06")
+    for name, closes in (("AAA", (10.0, 11.0, 12.0, 13.0)), ("BBB", (20.0, 21.0, 11.0, 11.5))):
+        (tmp_path / f"{name}.csv").write_text(HEADER + "".join(
+            f"{d},{c},{c},{c},{c},100,0.0,{2.0 if (name, k) == ('BBB', 2) else 1.0}\n"
+            for k, (d, c) in enumerate(zip(days, closes))))
+    store = _store.BundleData(tmp_path)
+    assert store.has_bar.all()
+    n = len(store.sessions)
+    bars = store.engine_bars(0, n - 1)
+    batch = next(iter(bars.batches()))
+    assert batch.asset.tolist() == [0, 1] * n
+    assert bars.extra["split"].tolist() == [1.0] * 5 + [2.0] + [1.0] * (2 * n - 6)
+    assert batch.close.tolist() == store.close[:n].ravel().tolist()
+    _batch_equal(bars, load_bars(store.engine_frame(0, n - 1), calendar=None))
+    _batch_equal(store.engine_bars(1, 2), load_bars(store.engine_frame(1, 2), calendar=None))

@@ -554,28 +554,47 @@ class BundleData:
         from ml4t.data import BarBatch, BarData
 
         window = self.has_bar[first:last + 1]
-        n_assets = window.shape[1]
-        # the bars' positions in the (session, asset) grid, row by row; gathering by flat
-        # position is several times faster than by (row, column) pairs
-        flat = np.flatnonzero(window) + first * n_assets
-        rows, cols = np.divmod(flat, n_assets)
-        # the assets with a bar in the window (ascending) and each bar's position among
-        # them, by lookup table (no sort of the ~1 M bar columns)
-        present = np.flatnonzero(window.any(axis=0))
-        position = np.zeros(n_assets, dtype=np.int32)
-        position[present] = np.arange(len(present), dtype=np.int32)
-        asset = position[cols]
-        ratios = np.ones(self.has_bar.shape)
+        n_rows, n_assets = window.shape
+        closes = self.session_closes.as_unit("ns").asi8
+        if n_rows and window.all():
+            # every asset has a bar on every session (the grids are C-ordered): the grids'
+            # rows are the bars in (session, asset) order, as they are (no gather, no
+            # copy: fresh memory is slow to touch on some virtual machines)
+            def gather(grid):
+                return np.ascontiguousarray(grid[first:last + 1]).reshape(-1)
+
+            present = np.arange(n_assets)
+            asset = np.tile(np.arange(n_assets, dtype=np.int32), n_rows)
+            ts = np.repeat(closes[first:last + 1], n_assets)
+            flat = None
+        else:
+            # the bars' positions in the (session, asset) grid, row by row; gathering by
+            # flat position is several times faster than by (row, column) pairs
+            flat = np.flatnonzero(window) + first * n_assets
+            rows, cols = np.divmod(flat, n_assets)
+            # the assets with a bar in the window (ascending) and each bar's position among
+            # them, by lookup table (no sort of the ~1 M bar columns)
+            present = np.flatnonzero(window.any(axis=0))
+            position = np.zeros(n_assets, dtype=np.int32)
+            position[present] = np.arange(len(present), dtype=np.int32)
+            asset = position[cols]
+
+            def gather(grid):
+                return np.take(np.ravel(grid), flat)
+
+        o, h, lo, c, vol = (gather(self.open), gather(self.high), gather(self.low),
+                            gather(self.close), gather(self.volume))
+        split = np.ones(len(o))
         for a, lst in self.splits.items():
             for r, ratio, _ in lst:
-                ratios[r, a] = ratio
-
-        def gather(grid):
-            return np.take(np.ravel(grid), flat)
-
-        o, h, lo, c = (gather(self.open), gather(self.high), gather(self.low),
-                       gather(self.close))
-        vol, split = gather(self.volume), gather(ratios)
+                if first <= r <= last:
+                    at = r * n_assets + a
+                    if flat is None:
+                        split[at - first * n_assets] = ratio
+                    else:
+                        k = int(np.searchsorted(flat, at))
+                        if k < len(flat) and flat[k] == at:     # (a split needs a bar)
+                            split[k] = ratio
         names = tuple(self.symbols[int(a)] for a in present)
         empty = np.flatnonzero(~window.any(axis=1)) + first
         if empty.size:
@@ -589,7 +608,8 @@ class BundleData:
             asset = np.insert(asset, at, np.int32(len(names) - 1))
             o, h, lo, c, split = (np.insert(x, at, ones) for x in (o, h, lo, c, split))
             vol = np.insert(vol, at, 0.0)
-        ts = np.ascontiguousarray(self.session_closes.as_unit("ns").asi8[rows])
+        if flat is not None:
+            ts = np.ascontiguousarray(closes[rows])
         batch = BarBatch(ts=ts, asset=asset, open=o, high=h, low=lo, close=c, volume=vol,
                          session=ts // DAY_NS)
         return BarData(assets=names, source="<DataFrame>", calendar=None,
