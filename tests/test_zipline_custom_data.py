@@ -22,7 +22,8 @@ from ml4t.compat.zipline.data import bundles
 from ml4t.compat.zipline.pipeline import CustomFactor, Pipeline
 from ml4t.compat.zipline.pipeline.data import Column, DataSet, USEquityPricing
 from ml4t.compat.zipline.pipeline.domain import US_EQUITIES, EquityCalendarDomain
-from ml4t.compat.zipline.pipeline.factors import Returns, SimpleMovingAverage
+from ml4t.compat.zipline.pipeline.factors import (AverageDollarVolume, Returns,
+                                                   SimpleMovingAverage)
 from ml4t.compat.zipline.pipeline.filters import StaticAssets
 from ml4t.compat.zipline.pipeline.loaders.frame import DataFrameLoader
 from test_zipline_api import RAW, _sessions, fixed_day, run, toy  # noqa: F401 (fixture)
@@ -765,13 +766,17 @@ def _block_pipeline():
         "rank_up": ret2.rank(), "rank_down": score.rank(ascending=False, mask=cheap),
         "best": score.top(2, mask=cheap), "worst": ret2.bottom(1) | ~cheap,
         "both": (ret2 > 0) & (1.0 / (ret5 + 1) <= 1.0), "smooth": smooth,
-        "power": (ret2 * 10) ** 2})
+        "power": (ret2 * 10) ** 2, "adv3": AverageDollarVolume(window_length=3),
+        "adv20": AverageDollarVolume(window_length=20, mask=cheap),
+        "liquid": AverageDollarVolume(window_length=5).top(6) & cheap})
 
 
 @pytest.mark.parametrize("block", [1, 3, 64])
 def test_blocks_of_sessions_give_each_session_its_own_values_bit_for_bit(wide, monkeypatch,
                                                                           block):
-    """Arithmetic, comparisons, ranks, z-scores, demeaning and ``Returns`` computed for
+    """Arithmetic, comparisons, ranks, z-scores, demeaning, ``Returns`` and
+    ``AverageDollarVolume`` (from the stored prices where no split or dividend falls in
+    the windows, session by session where one does) computed for
     ``block`` sessions at once (blocks that overlap the windows' earlier sessions for 3)
     give each session exactly what computing it alone gives, across a dividend and a
     split, assets starting and stopping, masks whose size changes from session to
@@ -799,12 +804,17 @@ def test_blocks_of_sessions_give_each_session_its_own_values_bit_for_bit(wide, m
     assert calls and len(blocks) > 400
     assert blocks["ret5"].isna().any() and blocks["score"].notna().sum() > 100
     assert blocks["best"].sum() > 60 and blocks["rank_down"].notna().any()
+    assert blocks["adv20"].notna().sum() > 100 and blocks["liquid"].sum() > 60
     pd.testing.assert_frame_equal(blocks, alone, check_exact=True)
     # hand check: session 3's 2-session return of W00 (closes of sessions 1 and 2, as the
     # bundle keeps them: to 3 decimals)
-    c1, c2 = pd.read_csv(pathlib.Path(wide) / "daily" / "W00.csv")["close"][1:3].round(3)
+    closes = pd.read_csv(pathlib.Path(wide) / "daily" / "W00.csv")["close"].round(3)
+    c1, c2, c3 = closes[1:4]
     assert blocks.xs(SESSIONS[3], level=0)["ret2"].iloc[0] == pytest.approx(
         (c2 - c1) / c1, rel=1e-12)
+    # and its 3-session dollar volume on session 4 (volume 1,000 a session)
+    assert blocks.xs(SESSIONS[4], level=0)["adv3"].iloc[0] == pytest.approx(
+        (c1 + c2 + c3) * 1000 / 3, rel=1e-12)
 
 
 @settings(max_examples=60, deadline=None)

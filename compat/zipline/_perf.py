@@ -30,9 +30,26 @@ def _period_opens(algo) -> list:
 
 def end_session(algo, i: int) -> None:
     """Record session ``i``'s row (called after ``handle_data`` and scheduled functions)."""
-    store = algo._store
-    prices = store.ffill_close[i].tolist()
-    long_v, short_v, longs, shorts = algo._stats(i, prices)
+    # the positions' values and Zipline's position dicts in one pass over the positions,
+    # reading only their prices (``algo._stats`` does the same sums)
+    held = algo._zpos
+    prices = algo._store.ffill_close[i, [a.sid for a in held]].tolist() if held else ()
+    long_v = short_v = 0.0
+    longs = shorts = 0
+    positions = []
+    for (asset, pos), price in zip(held.items(), prices):
+        if price != price:
+            price = pos.last_sale_price
+        exposure = pos.amount * price
+        if exposure > 0:
+            longs += 1
+            long_v += exposure
+        elif exposure < 0:
+            shorts += 1
+            short_v += exposure
+        if pos.amount != 0:
+            positions.append({"sid": asset, "amount": pos.amount, "cost_basis": pos.cost_basis,
+                              "last_sale_price": price})
     cash = algo._cash()
     value = long_v + short_v
     gross = long_v - short_v
@@ -44,13 +61,6 @@ def end_session(algo, i: int) -> None:
     ret = (cum + 1.0) / (prev["cum"] + 1.0) - 1.0
     gl = np.inf if pv == 0 else gross / pv
     nl = np.inf if pv == 0 else value / pv
-    positions = []
-    for asset, pos in algo._zpos.items():
-        if pos.amount != 0:
-            price = prices[asset.sid]
-            positions.append({"sid": asset, "amount": pos.amount, "cost_basis": pos.cost_basis,
-                              "last_sale_price": price if price == price
-                              else pos.last_sale_price})
     row = {
         "period_open": _period_opens(algo)[i],
         "period_close": algo._closes[i],

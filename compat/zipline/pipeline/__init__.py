@@ -150,6 +150,17 @@ class _Engine:
             base &= self.rows(mask, lo, hi).astype(bool)
         return base
 
+    def adjusted_between(self, lo: int, hi: int) -> bool:
+        """Does a split or dividend take effect on a session row in ``lo .. hi``?"""
+        rows = getattr(self.store, "_pipeline_adjusted_rows", None)
+        if rows is None:
+            rows = np.unique(np.fromiter(
+                (r for adj in self.store.adjustments.values() for r, _, _ in adj),
+                dtype=np.int64))
+            self.store._pipeline_adjusted_rows = rows
+        k = int(np.searchsorted(rows, lo))
+        return k < len(rows) and rows[k] <= hi
+
     def price_rows(self, field: str, length: int, k: int, lo: int, hi: int) -> np.ndarray:
         """``_Day.window_row(field, length, k)`` for sessions ``lo .. hi - 1`` (the same
         arithmetic, element by element)."""

@@ -105,6 +105,34 @@ class AverageDollarVolume(CustomFactor):
     def compute(self, today, assets, out, close, volume):
         out[:] = _nansum(close * volume) / len(close)
 
+    def _block(self, engine, lo, hi):
+        # this compute on two bundle prices, for sessions lo .. hi - 1 at once: with no
+        # split or dividend inside their windows every adjustment ratio is exactly 1.0, so
+        # a window holds the stored values, and each session's sums are the same pairwise
+        # sums over the same products as computing it alone gives (NaNs as 0)
+        if type(self).compute is not AverageDollarVolume.compute or len(self.inputs) != 2 \
+                or any(getattr(c, "dataset", None) is not USEquityPricing
+                       for c in self.inputs):
+            return None
+        length = self.window_length
+        if engine.adjusted_between(lo - length + 1, hi - 1):
+            return np.stack([CustomFactor._compute(self, engine.day(s))
+                             for s in range(lo, hi)])
+        store = engine.store
+        a, b = (store.volume if c.name == "volume" else getattr(store, c.name)
+                for c in self.inputs)
+        first = lo - length                      # the oldest row any window holds
+        top = max(first, 0)
+        prod = np.full((engine.n, hi - 1 - first), np.nan)   # asset x row, rows first..hi-2
+        if hi - 1 > top:
+            prod[:, top - first:] = (a[top:hi - 1].astype(np.float64)
+                                     * b[top:hi - 1].astype(np.float64)).T
+        prod[np.isnan(prod)] = 0.0
+        windows = np.lib.stride_tricks.sliding_window_view(prod, length, axis=1)
+        out = np.add.reduce(windows, axis=2).T / length      # (sessions, assets)
+        out[~engine.mask_rows(self.mask, lo, hi)] = np.nan
+        return out
+
 
 class WeightedAverageValue(CustomFactor):
     """Sum of base x weight over the sum of weight (NaNs left out of both)."""
