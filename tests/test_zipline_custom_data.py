@@ -22,8 +22,8 @@ from ml4t.compat.zipline.data import bundles
 from ml4t.compat.zipline.pipeline import CustomFactor, Pipeline
 from ml4t.compat.zipline.pipeline.data import Column, DataSet, USEquityPricing
 from ml4t.compat.zipline.pipeline.domain import US_EQUITIES, EquityCalendarDomain
-from ml4t.compat.zipline.pipeline.factors import (AverageDollarVolume, Returns,
-                                                   SimpleMovingAverage)
+from ml4t.compat.zipline.pipeline.factors import (AnnualizedVolatility, AverageDollarVolume,
+                                                   Returns, SimpleMovingAverage)
 from ml4t.compat.zipline.pipeline.filters import StaticAssets
 from ml4t.compat.zipline.pipeline.loaders.frame import DataFrameLoader
 from test_zipline_api import RAW, _sessions, fixed_day, run, toy  # noqa: F401 (fixture)
@@ -768,7 +768,9 @@ def _block_pipeline():
         "both": (ret2 > 0) & (1.0 / (ret5 + 1) <= 1.0), "smooth": smooth,
         "power": (ret2 * 10) ** 2, "adv3": AverageDollarVolume(window_length=3),
         "adv20": AverageDollarVolume(window_length=20, mask=cheap),
-        "liquid": AverageDollarVolume(window_length=5).top(6) & cheap})
+        "liquid": AverageDollarVolume(window_length=5).top(6) & cheap,
+        "vol4": AnnualizedVolatility(window_length=4, mask=cheap),
+        "vol_z": AnnualizedVolatility(inputs=[ret5.zscore(mask=cheap)], window_length=6)})
 
 
 @pytest.mark.parametrize("block", [1, 3, 64])
@@ -776,7 +778,8 @@ def test_blocks_of_sessions_give_each_session_its_own_values_bit_for_bit(wide, m
                                                                           block):
     """Arithmetic, comparisons, ranks, z-scores, demeaning, ``Returns`` and
     ``AverageDollarVolume`` (from the stored prices where no split or dividend falls in
-    the windows, session by session where one does) computed for
+    the windows, session by session where one does) and ``AnnualizedVolatility`` (over
+    NaN-free and holed windows) computed for
     ``block`` sessions at once (blocks that overlap the windows' earlier sessions for 3)
     give each session exactly what computing it alone gives, across a dividend and a
     split, assets starting and stopping, masks whose size changes from session to
@@ -805,6 +808,7 @@ def test_blocks_of_sessions_give_each_session_its_own_values_bit_for_bit(wide, m
     assert blocks["ret5"].isna().any() and blocks["score"].notna().sum() > 100
     assert blocks["best"].sum() > 60 and blocks["rank_down"].notna().any()
     assert blocks["adv20"].notna().sum() > 100 and blocks["liquid"].sum() > 60
+    assert blocks["vol4"].notna().sum() > 100 and blocks["vol_z"].notna().sum() > 100
     pd.testing.assert_frame_equal(blocks, alone, check_exact=True)
     # hand check: session 3's 2-session return of W00 (closes of sessions 1 and 2, as the
     # bundle keeps them: to 3 decimals)

@@ -985,8 +985,8 @@ class TradingAlgorithm:
     def attach_pipeline(self, pipeline, name, chunks=None, eager=True):
         """Register ``pipeline`` under ``name`` (in ``initialize`` only); returns it.
         ``chunks`` and ``eager`` are accepted: the shim computes the terms that can be
-        (arithmetic, ranks, z-scores, ``Returns``, ``AverageDollarVolume``) for up to 64
-        sessions at once, from the first session asked for, and ``CustomFactor.compute``
+        (arithmetic, ranks, z-scores, ``Returns``, ``AverageDollarVolume``,
+        ``AnnualizedVolatility``) for up to 64 sessions at once, from the first session asked for, and ``CustomFactor.compute``
         session by session; each session gets the values computing it alone would give."""
         from ml4t.compat.zipline.pipeline import Pipeline
         from ml4t.compat.zipline.pipeline.domain import check_runnable

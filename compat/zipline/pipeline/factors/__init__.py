@@ -281,6 +281,42 @@ class AnnualizedVolatility(CustomFactor):
     def compute(self, today, assets, out, returns, annualization_factor):
         out[:] = _nanstd(returns) * annualization_factor ** 0.5
 
+    def _block(self, engine, lo, hi):
+        # this compute over a factor's past values, for sessions lo .. hi - 1 at once:
+        # each session's masked columns side by side as rows, reduced with the same sums
+        # as ``_nanstd`` makes down each column of one session's window (a column's result
+        # does not depend on the other columns)
+        inp = self.inputs[0] if len(self.inputs) == 1 else None
+        if type(self).compute is not AnnualizedVolatility.compute or \
+                not isinstance(inp, Factor):
+            return None
+        length = self.window_length
+        first = lo - length + 1                  # the oldest session any window holds
+        hist = np.full((engine.n, hi - first), np.nan)        # asset x session
+        top = max(first, 0)
+        hist[:, top - first:] = engine.rows(inp, top, hi).T
+        windows = np.lib.stride_tricks.sliding_window_view(hist, length, axis=1)
+        m = engine.mask_rows(self.mask, lo, hi)
+        out = np.full(m.shape, np.nan)
+        factor = self.params["annualization_factor"] ** 0.5
+        step = max(1, 16384 // (length * max(int(m.sum(axis=1).max()), 1)))
+        with np.errstate(all="ignore"):
+            for b0 in range(0, hi - lo, step):           # (a few MB at a time)
+                rows, assets = np.nonzero(m[b0:b0 + step])
+                d = windows[assets, rows + b0]               # (columns, length), C order
+                nan = np.isnan(d)
+                if not nan.any():                            # _nanstd's NaN-free path
+                    dev = d - (d.sum(axis=1) / length)[:, None]
+                    var = (dev * dev).sum(axis=1) / length
+                else:
+                    seen = ~nan
+                    count = seen.sum(axis=1)
+                    mean = np.where(count > 0, np.where(seen, d, 0.0).sum(axis=1) / count,
+                                    np.nan)
+                    var = np.where(seen, (d - mean[:, None]) ** 2, 0.0).sum(axis=1) / count
+                out[rows + b0, assets] = np.sqrt(var) * factor
+        return out
+
 
 class MaxDrawdown(CustomFactor):
     """The largest fall from a running peak over the window, as a fraction of the trough:
