@@ -236,31 +236,33 @@ class _Engine:
                 values[s] = v
             return v
 
-        # the window is rows [pos - length, pos) of a buffer twice its length: each session
-        # writes one row, and when the buffer is full its last length - 1 rows move to the
-        # front (one copy every length sessions instead of a new window every session);
-        # callers copy what they take from it
+        # the window is sessions [pos - length, pos) of a buffer twice its length, held
+        # asset by session (a mask's column selection then copies runs of sessions; the
+        # window handed out is its (session, asset) view): each session writes one
+        # column, and when the buffer is full its last length - 1 move to the front (one
+        # copy every length sessions instead of a new window every session); callers copy
+        # what they take from it
         prev = last.get(length)
         if prev is not None and prev[0] == i:           # asked again today
-            return prev[1][prev[2] - length:prev[2]]
+            return prev[1][:, prev[2] - length:prev[2]].T
         new = row(i) if prev is not None and prev[0] == i - 1 else None
-        if new is not None and new.dtype == prev[1].dtype and new.shape == prev[1].shape[1:]:
+        if new is not None and new.dtype == prev[1].dtype and new.shape == prev[1].shape[:1]:
             buf, pos = prev[1], prev[2]                 # yesterday's window, moved on a row
-            if pos == len(buf):
-                buf[:length - 1] = buf[pos - length + 1:pos]
+            if pos == buf.shape[1]:
+                buf[:, :length - 1] = buf[:, pos - length + 1:pos]
                 pos = length - 1
-            buf[pos] = new
+            buf[:, pos] = new
             pos += 1
         else:
             rows = np.stack([row(s) for s in range(i - length + 1, i + 1)])
-            buf = np.empty((2 * length,) + rows.shape[1:], dtype=rows.dtype)
-            buf[:length] = rows
+            buf = np.empty(rows.shape[1:] + (2 * length,), dtype=rows.dtype)
+            buf[:, :length] = rows.T
             pos = length
         last[length] = (i, buf, pos)
         if len(values) > 2 * entry[2] + 16:
             for s in [s for s in values if s <= i - entry[2]]:
                 del values[s]
-        return buf[pos - length:pos]
+        return buf[:, pos - length:pos].T
 
     def column_window(self, column, i: int, length: int) -> np.ndarray:
         """A custom dataset column over the ``length`` sessions ending today (as its loader
