@@ -849,3 +849,50 @@ def test_rowwise_zscore_hand_values():
     assert z[0] == pytest.approx(np.array([-2.0, -1.0, 0.0, 3.0]) / 3.5 ** 0.5, rel=1e-15)
     assert np.isnan(z[1]).all()
     assert _demean_rows(x).tolist() == [[-2.0, -1.0, 0.0, 3.0], [0.0] * 4]
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.integers(1, 5), n=st.integers(1, 40), data=st.data())
+def test_block_ranks_equal_each_session_ranked_alone(rows, n, data):
+    """Ranks of a block of sessions (a fast unstable sort where no ties matter) equal the
+    stable per-session ranks, with ties, infinities and NaNs among the values, masks,
+    ascending and descending."""
+    import ml4t.compat.zipline.pipeline as P
+    from test_zipline_api import fixed_day
+
+    pool = st.sampled_from([0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan, 3.25])
+    values = np.array(data.draw(st.lists(st.one_of(pool, finite), min_size=rows * n,
+                                         max_size=rows * n))).reshape(rows, n)
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=rows * n,
+                                       max_size=rows * n))).reshape(rows, n)
+
+    class Rows(P.Factor):
+        def _compute(self, day):
+            return values[day.i]
+
+    class Keep(P.Filter):
+        def _compute(self, day):
+            return keep[day.i]
+
+    _, day = fixed_day(np.zeros(n))
+    engine = day.engine
+    engine.end = rows
+    engine.last = np.full(n, rows)
+    for ascending in (True, False):
+        for mask in (None, Keep()):
+            term = Rows().rank(ascending=ascending, mask=mask)
+            block = term._block(engine, 0, rows)
+            for r in range(rows):
+                alone = term._compute(engine.day(r))
+                assert np.array_equal(block[r], alone, equal_nan=True), (r, ascending)
+
+
+def test_block_ranks_by_hand():
+    """(3, 1, 3, NaN, 1) ascending: the two 1s rank 1 and 2 in asset order, the 3s 3 and
+    4, NaN stays NaN; descending: the 3s rank 1 and 2, the 1s 3 and 4."""
+    import ml4t.compat.zipline.pipeline as P
+
+    keys = np.array([[3.0, 1.0, 3.0, np.inf, 1.0], [-3.0, -1.0, -3.0, np.inf, -1.0]])
+    left_out = np.isinf(keys)
+    order = P._stable_argsort_rows(keys, left_out)
+    assert order.tolist() == [[1, 4, 0, 2, 3], [0, 2, 1, 4, 3]]
