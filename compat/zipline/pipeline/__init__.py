@@ -375,7 +375,9 @@ class _Day:
             # after k and up to i: the ratio of the running products at i and at k
             cum = _cumulative_factors(s)[1 if field == "volume" else 0]
             rows = out[lo - start:]
-            if cum is None:                       # a bundle without splits or dividends
+            if cum is None or not self.engine.adjusted_between(lo + 1, i):
+                # no split or dividend takes effect after these rows: every ratio below
+                # is exactly 1.0, and the rows are the stored values
                 rows[:] = base[lo:i]
             else:
                 np.divide(cum[i], cum[lo:i], out=rows)
@@ -396,7 +398,7 @@ class _Day:
         if r < 0:
             return np.full(base.shape[1], np.nan)
         cum = _cumulative_factors(s)[1 if field == "volume" else 0]
-        if cum is None:
+        if cum is None or not self.engine.adjusted_between(r + 1, i):
             return base[r].astype(np.float64)
         row = np.divide(cum[i], cum[r])
         row *= base[r]
