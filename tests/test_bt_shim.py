@@ -927,3 +927,24 @@ def test_feeds_without_any_bar_stop_the_run_with_their_names():
     with pytest.raises(DataError, match=r"no feed has a bar to run on \('ORCL'\)") as ei:
         cerebro.run()
     assert ei.value.rule == "no_rows"
+
+
+def test_pandasdata_reads_the_same_lines_from_numeric_and_mixed_frames():
+    """A frame of plain numbers (converted as a whole) and the same frame with a text
+    column and integer volumes (its needed columns converted alone) give the same lines;
+    by hand: close (10.5, 11.0, 12.25), volume (100, 200, 300), no open interest."""
+    rows = [(10.0, 11.0, 9.5, 10.5), (10.5, 11.5, 10.0, 11.0), (11.0, 12.5, 10.5, 12.25)]
+    plain = bars(rows).assign(volume=[100.0, 200.0, 300.0])
+    mixed = plain.assign(symbol="X", volume=plain["volume"].astype(np.int64))
+    a = bt.feeds.PandasData(dataname=plain)._bt_read()
+    b = bt.feeds.PandasData(dataname=mixed)._bt_read()
+    assert a.keys() == b.keys()
+    for line in a:
+        assert np.array_equal(a[line], b[line], equal_nan=True), line
+        assert a[line].flags.c_contiguous and a[line].dtype == np.float64, line
+    assert a["close"].tolist() == [10.5, 11.0, 12.25]
+    assert a["volume"].tolist() == [100.0, 200.0, 300.0]
+    assert np.isnan(a["openinterest"]).all()
+    # a column picked by position reads the same in both
+    c = bt.feeds.PandasData(dataname=mixed, close=2)._bt_read()
+    assert c["close"].tolist() == [9.5, 10.0, 10.5]

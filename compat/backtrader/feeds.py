@@ -564,8 +564,14 @@ class PandasData(DataBase):
             else:
                 found[line] = pos
         if found:
-            # one conversion of the needed columns (a Series per column costs more)
-            block = frame.iloc[:, list(found.values())].to_numpy(dtype=np.float64).T
+            cols = list(found.values())
+            if all(isinstance(t, np.dtype) and t.kind in "fiub" for t in frame.dtypes.tolist()):
+                # a frame of plain NumPy numbers converts as a whole (often a view of its
+                # one block) far faster than a column selection builds a new frame
+                block = frame.to_numpy(dtype=np.float64)[:, cols].T
+            else:
+                # one conversion of the needed columns (a Series per column costs more)
+                block = frame.iloc[:, cols].to_numpy(dtype=np.float64).T
             for j, line in enumerate(found):
                 out[line] = np.ascontiguousarray(block[j])
         return out
