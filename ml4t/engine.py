@@ -1,6 +1,8 @@
 """``Engine`` and ``run_backtest``: configure a run, drive the compiled core, build the result."""
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 from typing import Any
 
@@ -648,6 +650,10 @@ class Engine:
         ml4t.errors.ConfigError
             A bad strategy or parameter.
         """
+        with fewer_young_collections():
+            return self._run(strategy, data, params, out)
+
+    def _run(self, strategy, data, params, out):
         from ml4t.data import BarData, load_bars
         from ml4t.result import BacktestResult
         from ml4t.manifest import RunClock
@@ -699,6 +705,31 @@ class Engine:
         if out is not None:
             result.save(out)
         return result
+
+
+#: young-generation threshold of Python's garbage collector during a run (see below)
+GC_YOUNG_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def fewer_young_collections(threshold: int = GC_YOUNG_THRESHOLD):
+    """Collect Python's young generation every ``threshold`` allocations instead of every
+    700 while a run lasts; the collector's thresholds are restored after it.
+
+    A run allocates many objects that live to its end (orders, fills, notifications,
+    history rows), and most young collections would traverse them only to promote them:
+    on the Backtrader shim's 100-asset rotation that was ~12% of ``cerebro.run()``.
+    Cyclic garbage still gets collected, just in larger batches. Nothing changes when
+    collection is disabled (``gc.disable()``) or the threshold is already higher."""
+    old = gc.get_threshold()
+    if not gc.isenabled() or old[0] == 0 or old[0] >= threshold:
+        yield
+        return
+    gc.set_threshold(threshold, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _make_strategy(strategy, params) -> Strategy:

@@ -948,3 +948,29 @@ def test_pandasdata_reads_the_same_lines_from_numeric_and_mixed_frames():
     # a column picked by position reads the same in both
     c = bt.feeds.PandasData(dataname=mixed, close=2)._bt_read()
     assert c["close"].tolist() == [9.5, 10.0, 10.5]
+
+
+def test_cerebro_run_batches_young_collections_and_restores_the_thresholds():
+    """Inside ``cerebro.run()`` (the strategy's ``next``) the collector's first threshold is
+    the engine's GC_YOUNG_THRESHOLD; afterwards it is what it was."""
+    import gc
+
+    from ml4t.engine import GC_YOUNG_THRESHOLD
+
+    seen = []
+
+    class Look(bt.Strategy):
+        def next(self):
+            seen.append(gc.get_threshold()[0])
+
+    old = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        cerebro = bt.Cerebro()
+        cerebro.adddata(bt.feeds.PandasData(dataname=bars([(1.0, 1.0, 1.0, 1.0)] * 3)))
+        cerebro.addstrategy(Look)
+        cerebro.run()
+        assert seen == [GC_YOUNG_THRESHOLD] * 3
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*old)

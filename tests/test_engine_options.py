@@ -118,3 +118,45 @@ def test_nan_from_a_slippage_model_declines_the_bar_and_keeps_the_order():
     assert r.fills["price"].tolist() == [14.0]
     assert r.fills["ts"].iloc[0] == r.portfolio.index[3]
     assert final(r, 1)["status"] == "filled"
+
+
+def test_runs_collect_the_young_generation_in_larger_batches_and_restore_it():
+    """During a run the collector's first threshold is GC_YOUNG_THRESHOLD (the strategy
+    sees it), and the thresholds are back afterwards, also when the strategy raises; a
+    disabled collector or a higher threshold is left alone."""
+    import gc
+
+    from ml4t.engine import GC_YOUNG_THRESHOLD, fewer_young_collections
+
+    seen = []
+
+    class Look(Strategy):
+        def on_bar(self, bars):
+            seen.append(gc.get_threshold()[0])
+
+    class Boom(Strategy):
+        def on_bar(self, bars):
+            raise RuntimeError("boom")
+
+    df = frame({"X": [(100, 101, 99, 100), (100, 101, 99, 100)]})
+    old = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        run_backtest(Look, df, calendar=None)
+        assert seen == [GC_YOUNG_THRESHOLD, GC_YOUNG_THRESHOLD] == [50_000, 50_000]
+        assert gc.get_threshold() == (700, 10, 10)
+        with pytest.raises(RuntimeError, match="boom"):
+            run_backtest(Boom, df, calendar=None)
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(80_000, 10, 10)                 # already higher: left as it is
+        with fewer_young_collections():
+            assert gc.get_threshold() == (80_000, 10, 10)
+        gc.set_threshold(700, 10, 10)
+        gc.disable()
+        try:
+            with fewer_young_collections():
+                assert gc.get_threshold() == (700, 10, 10) and not gc.isenabled()
+        finally:
+            gc.enable()
+    finally:
+        gc.set_threshold(*old)

@@ -742,6 +742,11 @@ class Cerebro(ParamsHolder):
             The strategy instances; with ``optstrategy`` a list with one list per
             combination (``OptReturn`` objects when ``optreturn=True``).
         """
+        from ml4t.engine import fewer_young_collections
+        with fewer_young_collections():       # (as the native engine's runs: see there)
+            return self._run_all(kwargs)
+
+    def _run_all(self, kwargs):
         for k, v in kwargs.items():
             if k not in self.p._defaults:
                 raise TypeError(f"Cerebro.run() got an unknown parameter {k!r}")
