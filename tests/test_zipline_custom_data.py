@@ -899,3 +899,11 @@ def test_block_ranks_by_hand():
     left_out = np.isinf(keys)
     order = P._stable_argsort_rows(keys, left_out)
     assert order.tolist() == [[1, 4, 0, 2, 3], [0, 2, 1, 4, 3]]
+
+
+def test_pipeline_outputs_do_not_share_their_column_index(toy):
+    """Naming one session's column axis leaves the other sessions' outputs alone."""
+    seen = _collect(toy, {"r": Returns(window_length=2), "up": Returns(window_length=2) > 0})
+    first, second = [seen[d] for d in sorted(seen)[-2:]]
+    first.columns.name = "renamed"
+    assert second.columns.name is None and list(second.columns) == ["r", "up"]

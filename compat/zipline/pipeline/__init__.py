@@ -76,7 +76,7 @@ class _Engine:
     values of terms used as windowed inputs (each term computed once per session).
 
     Terms with a ``_block(engine, lo, hi)`` method (arithmetic, comparisons, ranks,
-    z-scores, ``Returns``) compute sessions ``lo .. hi - 1`` in one go, ``BLOCK`` sessions
+    z-scores, ``Returns``, ``AverageDollarVolume``, ``AnnualizedVolatility``) compute sessions ``lo .. hi - 1`` in one go, ``BLOCK`` sessions
     ahead of the one asked for (but not past ``end``), each row holding the same values
     as a session computed alone; the others (``CustomFactor.compute``) run session by
     session. Zipline also computes its pipelines over chunks of sessions."""
@@ -308,7 +308,9 @@ def _frame(data: dict, index) -> pd.DataFrame:
     make = getattr(pd.DataFrame, "_from_arrays", None)
     if make is not None:
         try:
-            return make(list(data.values()), columns=cols, index=index,
+            # (each frame its own Index object: ``out.columns.name = ...`` on one output
+            # must not rename the others)
+            return make(list(data.values()), columns=cols.copy(), index=index,
                         verify_integrity=False)
         except TypeError:           # another signature in some pandas: the public way
             pass
