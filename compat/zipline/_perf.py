@@ -30,26 +30,8 @@ def _period_opens(algo) -> list:
 
 def end_session(algo, i: int) -> None:
     """Record session ``i``'s row (called after ``handle_data`` and scheduled functions)."""
-    # the positions' values and Zipline's position dicts in one pass over the positions,
-    # reading only their prices (``algo._stats`` does the same sums)
-    held = algo._zpos
-    prices = algo._store.ffill_close[i, [a.sid for a in held]].tolist() if held else ()
-    long_v = short_v = 0.0
-    longs = shorts = 0
     positions = []
-    for (asset, pos), price in zip(held.items(), prices):
-        if price != price:
-            price = pos.last_sale_price
-        exposure = pos.amount * price
-        if exposure > 0:
-            longs += 1
-            long_v += exposure
-        elif exposure < 0:
-            shorts += 1
-            short_v += exposure
-        if pos.amount != 0:
-            positions.append({"sid": asset, "amount": pos.amount, "cost_basis": pos.cost_basis,
-                              "last_sale_price": price})
+    long_v, short_v, longs, shorts = algo._stats(i, positions)
     cash = algo._cash()
     value = long_v + short_v
     gross = long_v - short_v

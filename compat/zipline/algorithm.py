@@ -577,15 +577,16 @@ class TradingAlgorithm:
     def _price(self, asset, i=None) -> float:
         return float(self._store.ffill_close[self._data_idx if i is None else i, asset.sid])
 
-    def _stats(self, i=None, prices=None):
-        """(long value, short value, longs, shorts) at session ``i``'s close;
-        ``prices``: that session's ``ffill_close`` row as a list, if the caller has it."""
-        if prices is None:
-            prices = self._store.ffill_close[self._data_idx if i is None else i].tolist()
+    def _stats(self, i=None, positions=None):
+        """(long value, short value, longs, shorts) at session ``i``'s close (reading only
+        the held assets' prices); with a ``positions`` list, Zipline's position dicts are
+        appended to it in the same pass."""
+        held = self._zpos
+        row = self._data_idx if i is None else i
+        prices = self._store.ffill_close[row, [a.sid for a in held]].tolist() if held else ()
         long_v = short_v = 0.0
         longs = shorts = 0
-        for asset, pos in self._zpos.items():
-            price = prices[asset.sid]
+        for (asset, pos), price in zip(held.items(), prices):
             if price != price:
                 price = pos.last_sale_price
             exposure = pos.amount * price
@@ -595,6 +596,9 @@ class TradingAlgorithm:
             elif exposure < 0:
                 shorts += 1
                 short_v += exposure
+            if positions is not None and pos.amount != 0:
+                positions.append({"sid": asset, "amount": pos.amount,
+                                  "cost_basis": pos.cost_basis, "last_sale_price": price})
         return long_v, short_v, longs, shorts
 
     def _cash(self) -> float:
