@@ -299,7 +299,7 @@ class AnnualizedVolatility(CustomFactor):
         m = engine.mask_rows(self.mask, lo, hi)
         out = np.full(m.shape, np.nan)
         factor = self.params["annualization_factor"] ** 0.5
-        step = max(1, 16384 // (length * max(int(m.sum(axis=1).max()), 1)))
+        step = max(1, 262144 // (length * max(int(m.sum(axis=1).max()), 1)))
         with np.errstate(all="ignore"):
             for b0 in range(0, hi - lo, step):           # (a few MB at a time)
                 rows, assets = np.nonzero(m[b0:b0 + step])
