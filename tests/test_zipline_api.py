@@ -841,3 +841,51 @@ def test_pipeline_example_runs():
     assert sum(len(t) for t in perf["transactions"]) > 50
     assert (perf["n_liquid"].dropna() <= 4).all() and perf["best_momentum"].notna().any()
     assert max(len(p) for p in perf["positions"]) == 2
+
+
+def test_before_trading_start_runs_at_0845_new_york_time_in_utc(toy):
+    seen = []
+
+    def bts(context, data):
+        seen.append(api.get_datetime())
+
+    run(toy, lambda c: None, before_trading_start=bts, end="2020-01-08")
+    assert seen[:2] == [pd.Timestamp("2020-01-02 13:45", tz="UTC"),
+                        pd.Timestamp("2020-01-03 13:45", tz="UTC")]
+
+
+def test_before_trading_start_is_new_york_time_on_any_calendar(tmp_path):
+    # zipline-reloaded's clock puts before_trading_start at 08:45 US/Eastern whatever the
+    # calendar: on a London bundle it runs at 13:45 UTC in January (not 08:45 London)
+    folder = tmp_path / "lse"
+    _write(folder, "AAA", _sessions("2020-01-02", 5), 10.0 + np.arange(5))
+    name = f"ml4t-test-xlon-{abs(hash(str(folder)))}"
+    bundles.register(name, csvdir_equities(["daily"], str(folder)), calendar_name="XLON")
+    seen = []
+    try:
+        zl.run_algorithm(start=pd.Timestamp("2020-01-02"), end=pd.Timestamp("2020-01-08"),
+                         initialize=lambda c: None, capital_base=1e5, bundle=name,
+                         before_trading_start=lambda c, d: seen.append(api.get_datetime()))
+    finally:
+        bundles.unregister(name)
+    assert seen[:2] == [pd.Timestamp("2020-01-02 13:45", tz="UTC"),
+                        pd.Timestamp("2020-01-03 13:45", tz="UTC")]
+
+
+def test_before_trading_start_times_equal_pandas_localization_across_dst():
+    from ml4t.compat.zipline.algorithm import _bts_times, _zone
+
+    days = pd.date_range("2012-01-01", "2015-12-31", freq="D")
+    times = _bts_times(days)
+    expected = (days + pd.Timedelta(hours=8, minutes=45)).tz_localize(
+        "America/New_York").tz_convert("UTC")
+    assert times == list(expected)
+    assert all(str(t.tz) == "UTC" for t in times[:3])
+    # by hand: EST is UTC-5 in January, EDT UTC-4 in July; the switch (2014-03-09 02:00)
+    # falls between the 8th's and the 10th's 08:45
+    at = dict(zip(days, times))
+    assert at[pd.Timestamp("2014-01-02")] == pd.Timestamp("2014-01-02 13:45", tz="UTC")
+    assert at[pd.Timestamp("2014-07-01")] == pd.Timestamp("2014-07-01 12:45", tz="UTC")
+    assert at[pd.Timestamp("2014-03-08")] == pd.Timestamp("2014-03-08 13:45", tz="UTC")
+    assert at[pd.Timestamp("2014-03-10")] == pd.Timestamp("2014-03-10 12:45", tz="UTC")
+    assert _zone("Not/A_Zone") == "Not/A_Zone"

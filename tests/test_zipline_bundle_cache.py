@@ -95,6 +95,30 @@ def test_options_are_part_of_the_key(tmp_path):
     assert len(os.listdir(cache)) == 2
 
 
+def test_the_calendar_library_version_is_read_beside_the_module(tmp_path, monkeypatch):
+    import importlib.metadata
+    import sys
+
+    # the installed library: the same answer as importlib.metadata
+    assert _store._installed_version("exchange_calendars", "exchange-calendars") == \
+        importlib.metadata.version("exchange-calendars")
+    # a package with its dist-info folder beside it (the folder's version is taken)
+    site = tmp_path / "site"
+    (site / "fake_cal_pkg").mkdir(parents=True)
+    (site / "fake_cal_pkg" / "__init__.py").write_text("")
+    (site / "fake_cal_pkg-1.2.3.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    assert _store._installed_version("fake_cal_pkg", "fake-cal-pkg") == "1.2.3"
+    # two dist-info folders (a stale one left behind): no guess, importlib.metadata decides
+    (site / "fake_cal_pkg-1.0.0.dist-info").mkdir()
+    calls = []
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda dist: calls.append(dist) or "from-metadata")
+    assert _store._installed_version("fake_cal_pkg", "fake-cal-pkg") == "from-metadata"
+    assert calls == ["fake-cal-pkg"]
+    sys.modules.pop("fake_cal_pkg", None)
+
+
 def test_a_broken_cache_file_is_ignored_and_rewritten(tmp_path):
     cache = tmp_path / "cache"
     good = _store.BundleData(RAW, cache_dir=cache)

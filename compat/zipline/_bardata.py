@@ -129,7 +129,7 @@ class BarData:
         s = self._store
         end = self._idx()
         start = end - bar_count + 1
-        first = s.session_index(s.first_trading_day)
+        first = s.first_trading_row
         if start < first:
             suggested = s.sessions[min(first + bar_count, len(s.sessions) - 1)]
             raise HistoryWindowStartsBeforeData(

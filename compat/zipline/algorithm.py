@@ -68,6 +68,35 @@ def current_algorithm() -> "TradingAlgorithm":
     return algo
 
 
+def _bts_times(sessions) -> list:
+    """08:45 New York time on each session date (naive midnights), as UTC Timestamps.
+
+    Each date's UTC offset comes from ``zoneinfo`` at that wall time (no DST change
+    happens near 08:45): the same instants as ``tz_localize("America/New_York")``, which
+    pandas 2 computes element by element through the tz API (~15 us each) or, for the
+    zone's name, after pytz's ~600-file first lookup."""
+    local = pd.DatetimeIndex(sessions).as_unit("ns") + pd.Timedelta(hours=8, minutes=45)
+    zone = _zone("America/New_York")
+    if isinstance(zone, str):         # no zoneinfo data on this system: pandas' way
+        return list(local.tz_localize(zone).tz_convert("UTC"))
+    offsets = np.fromiter((zone.utcoffset(d).total_seconds() for d in local.to_pydatetime()),
+                          dtype=np.float64, count=len(local))
+    utc = local.asi8 - (offsets * 1e9).astype(np.int64)
+    return list(pd.DatetimeIndex(utc.view("M8[ns]")).tz_localize("UTC"))
+
+
+def _zone(name: str):
+    """The time zone ``name`` as a ``zoneinfo.ZoneInfo`` (pandas 2 resolves a zone name
+    through pytz, whose first lookup checks all ~600 zone files: ~20-40 ms); the name
+    itself where the system has no zoneinfo data for it."""
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return name
+
+
 def _round_if_near_integer(a: float, epsilon: float = 1e-4):
     r = round(a)
     return r if abs(a - r) <= epsilon else a
@@ -261,7 +290,7 @@ class TradingAlgorithm:
         self._order_counts = {}
         self.context = _Context(self)
         self._data = BarData(self)
-        self._bts_times = None
+        self._bts_list = None
         self._closes = list(store.session_closes)
         self._session_list = list(sessions)
         self._session_labels = [d.strftime("%Y-%m") for d in self.sim_sessions]
@@ -322,12 +351,15 @@ class TradingAlgorithm:
         return self._lieu.pop(symbol, None)
 
     def _bts_time(self, i: int) -> pd.Timestamp:
-        """08:45 exchange time of session ``i`` (Zipline's before_trading_start minute), UTC."""
-        if self._bts_times is None:
-            tz = self._store.tz
-            local = pd.DatetimeIndex(self._store.sessions) + pd.Timedelta(hours=8, minutes=45)
-            self._bts_times = list(local.tz_localize(tz).tz_convert("UTC"))
-        return self._bts_times[i]
+        """Zipline's before_trading_start minute of session ``i``, in UTC: 08:45 New York
+        time whatever the calendar (zipline-reloaded fixes it to US/Eastern)."""
+        i0, i1 = self._i0, self._i1
+        if not i0 <= i <= i1:
+            return _bts_times(self._store.sessions[i:i + 1])[0]
+        if self._bts_list is None:
+            # the run's sessions at once (a bundle may hold many more years than are run)
+            self._bts_list = _bts_times(self._store.sessions[i0:i1 + 1])
+        return self._bts_list[i - i0]
 
     # -------------------------------------------------------------- engine callbacks
     def _on_start(self, host):
@@ -577,10 +609,11 @@ class TradingAlgorithm:
     def _price(self, asset, i=None) -> float:
         return float(self._store.ffill_close[self._data_idx if i is None else i, asset.sid])
 
-    def _stats(self, i=None, positions=None):
+    def _stats(self, i=None, positions=None, views=None):
         """(long value, short value, longs, shorts) at session ``i``'s close (reading only
         the held assets' prices); with a ``positions`` list, Zipline's position dicts are
-        appended to it in the same pass."""
+        appended to it in the same pass, and with a ``views`` dict the algorithm's
+        ``Position`` objects are put in it."""
         held = self._zpos
         row = self._data_idx if i is None else i
         prices = self._store.ffill_close[row, [a.sid for a in held]].tolist() if held else ()
@@ -599,6 +632,9 @@ class TradingAlgorithm:
             if positions is not None and pos.amount != 0:
                 positions.append({"sid": asset, "amount": pos.amount,
                                   "cost_basis": pos.cost_basis, "last_sale_price": price})
+            if views is not None:
+                views[asset] = Position(asset, pos.amount, pos.cost_basis, price,
+                                        self.datetime)
         return long_v, short_v, longs, shorts
 
     def _cash(self) -> float:
@@ -617,13 +653,7 @@ class TradingAlgorithm:
     def _make_portfolio(self) -> Portfolio:
         cash = self._cash()
         positions = Positions()
-        dt = self.datetime
-        for asset, pos in self._zpos.items():
-            price = self._price(asset)
-            if price != price:
-                price = pos.last_sale_price
-            positions[asset] = Position(asset, pos.amount, pos.cost_basis, price, dt)
-        long_v, short_v, _, _ = self._stats()
+        long_v, short_v, _, _ = self._stats(views=positions)
         value = long_v + short_v
         pv = cash + value
         return Portfolio(cash_flow=cash - self.capital_base, starting_cash=self.capital_base,

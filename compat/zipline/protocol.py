@@ -32,8 +32,13 @@ class Position(_Frozen):
 
     def __init__(self, asset, amount=0, cost_basis=0.0, last_sale_price=0.0,
                  last_sale_date=None):
-        self._set(asset=asset, amount=amount, cost_basis=cost_basis,
-                  last_sale_price=last_sale_price, last_sale_date=last_sale_date)
+        # (one per held asset each time the portfolio is looked at: no keyword dict)
+        setattr_ = object.__setattr__
+        setattr_(self, "asset", asset)
+        setattr_(self, "amount", amount)
+        setattr_(self, "cost_basis", cost_basis)
+        setattr_(self, "last_sale_price", last_sale_price)
+        setattr_(self, "last_sale_date", last_sale_date)
 
     @property
     def sid(self):
