@@ -861,17 +861,25 @@ def _sma_cross_record(monkeypatch, quiet: bool):
     cerebro.addstrategy(Cross)
     cerebro.addsizer(bt.sizers.PercentSizer, percents=50)
     cerebro.broker.setcommission(commission=0.001)
-    cerebro.run()
+    strat = cerebro.run()[0]
+    # the value and cash recorded after each bar's next() (the Broker observer's lines)
+    lines = strat.stats.broker.lines
+    seen.append(("recorded", len(strat.data), lines.value.array.tolist(),
+                 lines.cash.array.tolist()))
     return seen, cerebro.broker.getvalue()
 
 
 def test_bars_without_news_take_the_short_path_with_the_same_outcome(monkeypatch):
     """The short path of a bar on which nothing reaches the strategy gives the same
-    notifications, values and final value as the full path (ORCL 2000-2001)."""
+    notifications, values, recorded value and cash lines and final value as the full
+    path (ORCL 2000-2001)."""
     fast, fast_value = _sma_cross_record(monkeypatch, quiet=True)
     monkeypatch.undo()
     slow, slow_value = _sma_cross_record(monkeypatch, quiet=False)
     assert fast == slow and fast_value == slow_value
+    _, nbars, values, cash = fast[-1]
+    assert len(values) == len(cash) == nbars > 400 and values[0] == cash[0] == 10000.0
+    assert len(set(values)) > 100 and values[-1] == fast_value
     kinds = [s[0] for s in fast]
     # 30 bars before CrossOver(SMA(30)) is ready (the SMA, then one bar for the cross);
     # every order is heard Submitted, Accepted, Completed

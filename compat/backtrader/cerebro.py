@@ -303,7 +303,9 @@ class _Run:
             return None
         # next(), nextstart(), prenext() by (status >= 0) + (status > 0)
         steps = (strat.next, strat.nextstart, strat.prenext)
-        return strat, statuses, steps, values, cash, events, broker, self.native
+        # the value and cash the native broker reports (``float(ledger.nav)``, ``float(
+        # ledger.cash)``), read from its ledger without the two property calls
+        return strat, statuses, steps, values, cash, events, broker, self.native._ledger
 
     # ------------------------------------------------------------- observers
     def observer_clock(self, strat):
@@ -402,7 +404,7 @@ class _Run:
     def step(self, bars):
         quiet = self._quiet
         if quiet is not None:
-            strat, statuses, steps, values, cash, obs_events, broker, native = quiet
+            strat, statuses, steps, values, cash, obs_events, broker, ledger = quiet
             if not (self.events or broker._expiring or broker._trail or broker._phase_a
                     or broker._phase_b or broker._phase_c or broker._cash_addition
                     or broker._futures or strat._orderspending or strat._tradespending):
@@ -418,8 +420,8 @@ class _Run:
                 self.phase = broker._phase_a
                 status = strat._minperstatus = statuses[k]
                 steps[(status >= 0) + (status > 0)]()
-                values.append(native.value)
-                cash.append(native.cash)
+                values.append(ledger.nav)
+                cash.append(ledger.cash)
                 if strat._orderspending or strat._tradespending:
                     if obs_events is not None:
                         strat._bt_events.append((k, strat._orderspending,
@@ -441,8 +443,9 @@ class _Run:
             broker._bt_add_cash(values[-1] if values else None)
         first = self.strats[0] if self.strats else None
         for note in broker._bt_take_notifications():
-            owner = note.p.owner or first
-            owner._bt_take_order(note)
+            # (``is None``: the truth of a strategy is the truth of its current datetime)
+            owner = note.p.owner
+            (first if owner is None else owner)._bt_take_order(note)
         if self.timers:
             self._fire_timers(k)
         for strat, statuses, analyzers, values, cash, every, events in self._per_strat:
