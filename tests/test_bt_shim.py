@@ -982,3 +982,70 @@ def test_cerebro_run_batches_young_collections_and_restores_the_thresholds():
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*old)
+
+
+def test_compiled_line_operators_equal_the_python_ones():
+    """``LineSeries``'s operators are compiled (``ml4t._core.btops``) and give what the
+    Python methods of ``lines._fast_op(..., series=True)`` give: while running, ``op`` on
+    the first line's current value -- by hand, 12.0 on the third bar, NaN before the
+    minimum period, the last value before the first bar (wrapped read) -- against numbers,
+    lines and other objects on either side, from float arrays (strided too) and others;
+    while declaring, the same new line."""
+    import operator
+
+    from ml4t.compat.backtrader import lines as L
+    from ml4t.compat.backtrader._params import STAGE
+
+    class One(L.LineSeries):
+        lines = ("x",)
+
+    def series(values):
+        s = object.__new__(One)
+        s._bt_make_lines(L.Clock(np.arange(1.0, 6.0)), 1, {"x": values})
+        return s
+
+    other = series(np.array([11.0, 12.0, 11.0, 12.5, 9.0]))
+    arrays = [np.array([np.nan, 11.0, 12.0, 13.0, 11.5]),
+              np.array([10.0, 0, 11.0, 0, 12.0, 0, 13.0, 0, 9.5, 0])[::2],
+              np.array([10, 11, 12, 13, 9], dtype=np.int64)]
+    operands = [0, 12, 12.0, 11.5, np.nan, True, other, other.lines[0], "x", None]
+    names = [n for n, m in vars(L.LineRoot).items() if hasattr(m, "_bt_op")]
+    assert len(names) == 20
+    compared = 0
+    for name in names:
+        compiled = getattr(L.LineSeries, name)
+        assert type(compiled).__name__ == "cython_function_or_method"
+        assert compiled.__name__ == name and compiled._bt_op == getattr(L.LineRoot, name)._bt_op
+        python = L._fast_op(*compiled._bt_op, series=True)
+        for values in arrays:
+            s = series(values)
+            for idx in (-1, 0, 2, 4):
+                s._l0._clock._idx = other._l0._clock._idx = idx
+                for b in operands:
+                    outs = []
+                    for method in (compiled, python):
+                        try:
+                            outs.append(("ok", method(s, b)))
+                        except Exception as exc:   # the same error from both
+                            outs.append(("raised", type(exc), str(exc)))
+                    a, p = outs
+                    same = a == p or (a[0] == p[0] == "ok" and a[1] != a[1] and p[1] != p[1])
+                    assert same and type(a[-1]) is type(p[-1]), (name, values, idx, b, a, p)
+                    compared += 1
+    assert compared == 20 * 3 * 4 * len(operands)
+    s = series(arrays[0])
+    s._l0._clock._idx = other._l0._clock._idx = 2
+    assert (s > 11.5) is True and (s == 12.0) is True and (11.5 < s) is True
+    assert s + 1 == 13.0 and 30 - s == 18.0 and s * other == 12.0 * 11.0
+    s._l0._clock._idx = 0
+    assert (s > 0) is False and (s != 0) is True           # NaN
+    s._l0._clock._idx = -1
+    assert s - 1 == 10.5                                   # the last value
+    tok = STAGE.set(1)
+    try:
+        built, expected = operator.gt(s, other), L._fast_op(operator.gt, series=True)(s, other)
+    finally:
+        STAGE.reset(tok)
+    assert isinstance(built, L.LineBuffer) and np.array_equal(built.array, expected.array,
+                                                              equal_nan=True)
+    assert built.array.tolist()[1:] == [0.0, 1.0, 1.0, 1.0]
