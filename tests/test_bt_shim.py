@@ -1049,3 +1049,65 @@ def test_compiled_line_operators_equal_the_python_ones():
     assert isinstance(built, L.LineBuffer) and np.array_equal(built.array, expected.array,
                                                               equal_nan=True)
     assert built.array.tolist()[1:] == [0.0, 1.0, 1.0, 1.0]
+
+
+def test_the_run_reads_the_native_order_log_as_the_engine_reports_it(monkeypatch):
+    """The run reads the native order events itself (``_Run._take_events``, no native
+    ``on_order``/``on_fill`` hooks); each is what the engine hands a strategy's hooks: the
+    order snapshot's id, status and reason and the fill of an execution. A script with a
+    market order, a limit that fills, one that expires, a canceled stop, a bracket whose
+    stop cancels its limit, and a buy the native broker refuses for cash (its price gapped
+    up after the submission check) is heard the same way."""
+    from ml4t.compat.backtrader import cerebro as cmod
+
+    hooked, taken = [], []
+    make = cmod._driver_class
+
+    def with_hooks():
+        classes = []
+        for base in make():
+            class Hooked(base):
+                def on_order(self, order):
+                    hooked.append([order.id, order.status, order.reason, None])
+
+                def on_fill(self, fill):
+                    assert hooked[-1][0] == fill.order_id and hooked[-1][3] is None
+                    hooked[-1][3] = fill
+            classes.append(Hooked)
+        return classes
+
+    take = cmod._Run._take_events
+    monkeypatch.setattr(cmod, "_driver_class", with_hooks)
+    monkeypatch.setattr(cmod._Run, "_take_events", lambda self: _record(self, take, taken))
+    rows = [(10, 11, 9, 10), (11, 12, 10, 11), (12, 13, 11, 12), (13, 14, 12, 13),
+            (12, 13, 11, 12), (30, 31, 29, 30), (11, 12, 10, 11), (11, 12, 10, 11)]
+    keep = {}
+
+    def stop_then_cancel(s):
+        keep["stop"] = s.sell(exectype=bt.Order.Stop, price=5, size=1)
+
+    script = {1: lambda s: s.buy(size=2),
+              2: lambda s: (s.buy(exectype=bt.Order.Limit, price=11.5, size=1),
+                            s.buy(exectype=bt.Order.Limit, price=5, size=1,
+                                  valid=dt.timedelta(days=1)),
+                            stop_then_cancel(s)),
+              3: lambda s: (s.cancel(keep["stop"]),
+                            s.buy_bracket(size=1, price=13.5, stopprice=11.5,
+                                          limitprice=20)),
+              5: lambda s: s.buy(size=60)}
+    strat, cerebro = run(rows, script, cash=1000.0)
+    assert [tuple(t[:3]) for t in taken] == [tuple(h[:3]) for h in hooked]
+    assert [t[3] for t in taken] == [h[3] for h in hooked]
+    assert {t[1] for t in taken} == {"submitted", "accepted", "filled", "canceled",
+                                     "rejected"}
+    assert {t[2] for t in taken} == {"", "user_cancel", "oco_canceled", "insufficient_cash"}
+    assert sum(t[3] is not None for t in taken) == 4
+    heard = {(e[1], e[2]) for e in strat.events if e[1] != "trade"}
+    assert {(1, "Completed"), (2, "Completed"), (3, "Expired"), (4, "Canceled"),
+            (6, "Completed"), (7, "Canceled"), (8, "Margin")} <= heard
+
+
+def _record(run, take, taken):
+    events = take(run)
+    taken.extend(events)
+    return events

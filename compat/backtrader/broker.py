@@ -704,26 +704,24 @@ class BackBroker(ParamsHolder):
             work.append((o.ref, 0, o, None, None))
         self._expiring = []
         seq = 1
-        for snap, fill in events:
-            if snap is None:
-                continue
-            o = self._by_native.get(snap.id)
+        for ev in events:
+            nid, st, reason, fill = ev
+            o = self._by_native.get(nid)
             if o is None:
                 continue
-            st = snap.status
             if st in ("filled", "partially_filled") and fill is not None:
-                work.append((o.ref, seq, o, snap, fill))
+                work.append((o.ref, seq, o, ev, fill))
             elif st == "rejected":
-                work.append((o.ref, seq, o, snap, None))
+                work.append((o.ref, seq, o, ev, None))
             elif st in ("canceled", "expired"):
-                if snap.id not in self._native_done and snap.reason not in (
+                if nid not in self._native_done and reason not in (
                         "oco_canceled", "parent_canceled", "end_of_data"):
-                    work.append((o.ref, seq, o, snap, None))
+                    work.append((o.ref, seq, o, ev, None))
             seq += 1
         work.sort(key=lambda w: (w[0], w[1]))
         filled = {}                               # the feeds that got fills
-        for ref, _, o, snap, fill in work:
-            if snap is None:                      # Backtrader's expiry
+        for ref, _, o, ev, fill in work:
+            if ev is None:                        # Backtrader's expiry
                 if not self._in_pending(o):
                     continue
                 self._remove_pending(o)
@@ -734,23 +732,23 @@ class BackBroker(ParamsHolder):
             elif fill is not None:
                 self._execute(o, fill)
                 filled[id(o.data)] = o.data
-            elif snap.status == "rejected":
-                self._native_done.add(snap.id)
+            elif ev[1] == "rejected":
+                self._native_done.add(ev[0])
                 if not o.alive():
                     continue
                 self._remove_pending(o)
-                o.margin() if _refused_for_cash(snap.reason) else o.reject()
+                o.margin() if _refused_for_cash(ev[2]) else o.reject()
                 self._notify(o, self._phase_c)
                 self._ococheck(o)
                 self._bracketize(o, cancel=True)
             else:
-                self._native_done.add(snap.id)
+                self._native_done.add(ev[0])
                 if not o.alive():
                     continue
                 self._remove_pending(o)
                 # cash_check="opening": a reversal that does not fit fills its closing
                 # leg and the native broker cancels the rest for cash (Backtrader: Margin)
-                o.margin() if _refused_for_cash(snap.reason) else o.cancel()
+                o.margin() if _refused_for_cash(ev[2]) else o.cancel()
                 self._notify(o, self._phase_c)
                 self._ococheck(o)
                 self._bracketize(o, cancel=True)

@@ -36,6 +36,8 @@ import ml4t.fx  # noqa: F401
 import ml4t.manifest  # noqa: F401
 import ml4t.margin  # noqa: F401
 import ml4t.models  # noqa: F401
+from ml4t.engine import fill_at
+from ml4t.orders import REASONS, STATUSES
 
 from ._params import ParamsHolder
 from .broker import BackBroker
@@ -107,7 +109,10 @@ class _Run:
         self._cash = {}
         self._trade_ref = itertools.count(1)
         self.asset_of = {}
-        self.events = []
+        # the native order log (``OrderBook``), read by :meth:`_take_events` from
+        # ``_ev_seen`` on; the native ledger and asset names for its fills
+        self._book = self._ledger = self._names = None
+        self._ev_seen = 0
         self.k = -1
         self.opened = False
         self.observers_once = False      # set by Cerebro (Backtrader's runonce mode)
@@ -248,6 +253,10 @@ class _Run:
 
     def start(self, native_broker):
         self.native = native_broker
+        self._book = native_broker._book
+        self._ledger = native_broker._ledger
+        self._names = native_broker._assets.names
+        self._ev_seen = self._book.n_events
         for d in self.datas:
             d._clock._idx = -1
         self.master._idx = -1
@@ -405,7 +414,8 @@ class _Run:
         quiet = self._quiet
         if quiet is not None:
             strat, statuses, steps, values, cash, obs_events, broker, ledger = quiet
-            if not (self.events or broker._expiring or broker._trail or broker._phase_a
+            if not (self._book.n_events != self._ev_seen or broker._expiring
+                    or broker._trail or broker._phase_a
                     or broker._phase_b or broker._phase_c or broker._cash_addition
                     or broker._futures or strat._orderspending or strat._tradespending):
                 # the short path (see _quiet_plan): what the full path below does on a
@@ -436,8 +446,7 @@ class _Run:
         else:
             k = self._advance(bars.ts_ns)
         broker = self.cerebro.broker
-        events, self.events = self.events, []
-        broker._bt_market(events)
+        broker._bt_market(self._take_events())
         if broker._cash_addition:
             values = self.values_of(self.strats[0]) if self.strats else ()
             broker._bt_add_cash(values[-1] if values else None)
@@ -476,6 +485,23 @@ class _Run:
                     strat._bt_events.append((k, strat._orderspending, strat._tradespending))
                 strat._bt_clear()
         broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
+
+    def _take_events(self):
+        """The native order events logged since the last call, in log order, as
+        ``(order id, status, reason, fill)``: the status and reason names of the native
+        ``Order`` snapshots, the ``Fill`` of an execution (else None)."""
+        book = self._book
+        n = book.n_events
+        i = self._ev_seen
+        if i == n:
+            return ()
+        self._ev_seen = n
+        out = []
+        for i in range(i, n):
+            _, oid, status, reason, fill, _ = book.event(i)
+            out.append((oid, STATUSES[status], REASONS[reason] if reason else "",
+                        None if fill < 0 else fill_at(self._ledger, self._names, fill)))
+        return out
 
     def _fire_timers(self, k):
         """Backtrader's order: after the broker handled the bar, before the strategies'
@@ -520,15 +546,8 @@ def _driver_class():
         def on_bar(self, bars):
             self._bt_run.step(bars)
 
-        def on_order(self, order):
-            self._bt_run.events.append([order, None])
-
-        def on_fill(self, fill):
-            ev = self._bt_run.events
-            if ev and ev[-1][1] is None and ev[-1][0].id == fill.order_id:
-                ev[-1][1] = fill
-            else:
-                ev.append([None, fill])
+        # (no on_order / on_fill: the run reads the native order log itself, see
+        # _Run._take_events)
 
         def on_stop(self):
             self._bt_run.stop()
