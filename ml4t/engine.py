@@ -338,18 +338,14 @@ class _Driver:
                 qty=sim.ax_qty.get(i), cash=sim.ax_cash.get(i)))
 
     def _fill(self, i: int) -> Fill:
-        return fill_at(self.ledger, self.names, i)
-
-
-def fill_at(led, names, i: int) -> Fill:
-    """Fill ``i`` of the ledger ``led`` (asset ids named by ``names``) as a ``Fill``."""
-    qty = _at(led.f_qty, i)
-    price = _at(led.f_price, i)
-    ref = _at(led.f_ref, i)
-    return Fill(order_id=int(_at(led.f_oid, i)), asset=names[int(_at(led.f_asset, i))],
-                ts_ns=int(_at(led.f_ts, i)), qty=qty, price=price, ref_price=ref,
-                commission=_at(led.f_comm, i), slippage=(price - ref) * qty,
-                realized_pnl=_at(led.f_realized, i))
+        led = self.ledger
+        qty = _at(led.f_qty, i)
+        price = _at(led.f_price, i)
+        ref = _at(led.f_ref, i)
+        return Fill(order_id=int(_at(led.f_oid, i)), asset=self.names[int(_at(led.f_asset, i))],
+                    ts_ns=int(_at(led.f_ts, i)), qty=qty, price=price, ref_price=ref,
+                    commission=_at(led.f_comm, i), slippage=(price - ref) * qty,
+                    realized_pnl=_at(led.f_realized, i))
 
 
 def _at(buf, i):

@@ -1053,12 +1053,15 @@ def test_compiled_line_operators_equal_the_python_ones():
 
 def test_the_run_reads_the_native_order_log_as_the_engine_reports_it(monkeypatch):
     """The run reads the native order events itself (``_Run._take_events``, no native
-    ``on_order``/``on_fill`` hooks); each is what the engine hands a strategy's hooks: the
-    order snapshot's id, status and reason and the fill of an execution. A script with a
+    ``on_order``/``on_fill`` hooks), those the broker acts on (fills, rejections, cancels,
+    expiries); each is what the engine hands a strategy's hooks: the order snapshot's id,
+    status and reason and the quantity, price, commission and time of the fill of an
+    execution. A script with a
     market order, a limit that fills, one that expires, a canceled stop, a bracket whose
     stop cancels its limit, and a buy the native broker refuses for cash (its price gapped
     up after the submission check) is heard the same way."""
     from ml4t.compat.backtrader import cerebro as cmod
+    from ml4t.compat.backtrader.broker import NATIVE_NEWS
 
     hooked, taken = [], []
     make = cmod._driver_class
@@ -1096,12 +1099,16 @@ def test_the_run_reads_the_native_order_log_as_the_engine_reports_it(monkeypatch
                                           limitprice=20)),
               5: lambda s: s.buy(size=60)}
     strat, cerebro = run(rows, script, cash=1000.0)
-    assert [tuple(t[:3]) for t in taken] == [tuple(h[:3]) for h in hooked]
-    assert [t[3] for t in taken] == [h[3] for h in hooked]
-    assert {t[1] for t in taken} == {"submitted", "accepted", "filled", "canceled",
-                                     "rejected"}
+    news = [(oid, st, reason, fill and (fill.qty, fill.price, fill.commission, fill.ts_ns))
+            for oid, st, reason, fill in hooked if st in NATIVE_NEWS]
+    assert taken == news
+    assert {h[1] for h in hooked} - set(NATIVE_NEWS) == {"submitted", "accepted"}
+    assert {t[1] for t in taken} == {"filled", "canceled", "rejected"}
     assert {t[2] for t in taken} == {"", "user_cancel", "oco_canceled", "insufficient_cash"}
-    assert sum(t[3] is not None for t in taken) == 4
+    # by hand: 2 bought at bar 2's open (11), the limit at 11.5, the bracket entry at
+    # bar 4's open (13), its stop sold at 11.5
+    assert [t[3][:2] for t in taken if t[3]] == [(2.0, 11.0), (1.0, 11.5), (1.0, 13.0),
+                                                 (-1.0, 11.5)]
     heard = {(e[1], e[2]) for e in strat.events if e[1] != "trade"}
     assert {(1, "Completed"), (2, "Completed"), (3, "Expired"), (4, "Canceled"),
             (6, "Completed"), (7, "Canceled"), (8, "Margin")} <= heard

@@ -56,6 +56,10 @@ _UNSUPPORTED_EXEC = {
 }
 
 
+# the native order statuses the broker acts on (not: submitted, accepted, held)
+NATIVE_NEWS = ("filled", "partially_filled", "rejected", "canceled", "expired")
+
+
 def _refused_for_cash(reason):
     """True for the native reasons Backtrader reports as ``Margin``."""
     return bool(reason) and (reason.startswith("insufficient")
@@ -785,14 +789,13 @@ class BackBroker(ParamsHolder):
         self._trail = live
 
     def _execute(self, order, fill):
-        """Book one native fill into the order, the mirrored position and the trades."""
+        """Book one native fill (``(qty, price, commission, ts_ns)``) into the order, the
+        mirrored position and the trades."""
         data = order.data
         comminfo = self.getcommissioninfo(data)
-        size = fill.qty
+        size, price, comm, fill_ts = fill
         if isinstance(order.size, int) and float(size).is_integer():
             size = int(size)                       # Backtrader keeps integer sizes
-        price = fill.price
-        comm = fill.commission
         pos = self.positions[data]
         pprice_orig = pos.price
         psize, pprice, opened, closed = pos.update(size, price, data.datetime.datetime(0))
@@ -814,7 +817,7 @@ class BackBroker(ParamsHolder):
                and order.info.get("coc", True))
         dt = order.created.dt if coc else data.datetime[0]
         if (order.exectype == Order.Close and len(data) > 1
-                and fill.ts_ns < self._run.native_ts_now()):
+                and fill_ts < self._run.native_ts_now()):
             dt = data.datetime[-1]          # filled at the close of the session's last bar
         bit = OrderExecutionBit(dt, size, price, closed, closedvalue, closedcomm, opened,
                                 openedvalue, openedcomm, pnl, psize, pprice)

@@ -36,11 +36,10 @@ import ml4t.fx  # noqa: F401
 import ml4t.manifest  # noqa: F401
 import ml4t.margin  # noqa: F401
 import ml4t.models  # noqa: F401
-from ml4t.engine import fill_at
 from ml4t.orders import REASONS, STATUSES
 
 from ._params import ParamsHolder
-from .broker import BackBroker
+from .broker import NATIVE_NEWS, BackBroker
 from .feeds import DataBase, engine_columns
 from .lines import Clock, LineBuffer
 from .strategy import BUILDING
@@ -110,8 +109,8 @@ class _Run:
         self._trade_ref = itertools.count(1)
         self.asset_of = {}
         # the native order log (``OrderBook``), read by :meth:`_take_events` from
-        # ``_ev_seen`` on; the native ledger and asset names for its fills
-        self._book = self._ledger = self._names = None
+        # ``_ev_seen`` on; the native ledger for its fills
+        self._book = self._ledger = None
         self._ev_seen = 0
         self.k = -1
         self.opened = False
@@ -255,7 +254,6 @@ class _Run:
         self.native = native_broker
         self._book = native_broker._book
         self._ledger = native_broker._ledger
-        self._names = native_broker._assets.names
         self._ev_seen = self._book.n_events
         for d in self.datas:
             d._clock._idx = -1
@@ -487,9 +485,10 @@ class _Run:
         broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
 
     def _take_events(self):
-        """The native order events logged since the last call, in log order, as
-        ``(order id, status, reason, fill)``: the status and reason names of the native
-        ``Order`` snapshots, the ``Fill`` of an execution (else None)."""
+        """The native order events logged since the last call that the broker acts on
+        (``NATIVE_NEWS``), in log order, as ``(order id, status, reason, fill)``: the
+        status and reason names of the native ``Order`` snapshots; the ``(qty, price,
+        commission, ts_ns)`` of the ``Fill`` of an execution, else None."""
         book = self._book
         n = book.n_events
         i = self._ev_seen
@@ -497,10 +496,13 @@ class _Run:
             return ()
         self._ev_seen = n
         out = []
+        led = self._ledger
         for i in range(i, n):
             _, oid, status, reason, fill, _ = book.event(i)
-            out.append((oid, STATUSES[status], REASONS[reason] if reason else "",
-                        None if fill < 0 else fill_at(self._ledger, self._names, fill)))
+            if status in _NEWS:
+                out.append((oid, STATUSES[status], REASONS[reason] if reason else "",
+                            None if fill < 0 else (led.f_qty.get(fill), led.f_price.get(fill),
+                                                   led.f_comm.get(fill), led.f_ts.get(fill))))
         return out
 
     def _fire_timers(self, k):
