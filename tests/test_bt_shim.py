@@ -1118,3 +1118,29 @@ def _record(run, take, taken):
     events = take(run)
     taken.extend(events)
     return events
+
+
+def test_fills_date_the_position_as_update_does():
+    """The broker books a fill with ``Position._bt_fill(size, price, day number)``: the
+    same sizes, prices and return values as ``update(size, price, num2date(day))``, with
+    the datetime made when first read. By hand: 10 bought at bar 2's open (11), 4 sold at
+    bar 5's open (12, the average price stays 11); the position's datetime is the bar of
+    its last fill."""
+    from ml4t.compat.backtrader.order import Position
+
+    seen = []
+
+    def look(s):
+        pos = s.position
+        seen.append((pos.size, pos.price, pos.datetime))
+
+    strat, _ = run(ROWS, {1: lambda s: s.buy(size=10), 3: look, 4: lambda s: s.sell(size=4),
+                          6: look})
+    assert seen == [(10, 11.0, dt.datetime(2024, 1, 3)), (6, 11.0, dt.datetime(2024, 1, 8))]
+    day = bt.date2num(dt.datetime(2024, 1, 5, 23, 59, 59, 999989))
+    for steps in ([(10, 11.0), (-4, 13.0)], [(-3, 12.5), (5, 12.0)], [(2, 1.5), (-2, 1.0)]):
+        a, b = Position(), Position()
+        for size, price in steps:
+            assert a._bt_fill(size, price, day) == b.update(size, price, bt.num2date(day))
+        assert a.datetime == b.datetime == dt.datetime(2024, 1, 5, 23, 59, 59, 999989)
+        assert vars(a) | {"_dtnum": None} == vars(b) | {"_dtnum": None}

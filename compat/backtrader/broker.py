@@ -540,7 +540,7 @@ class BackBroker(ParamsHolder):
         """Backtrader's cash projection of one order at its creation price."""
         size = order.executed.remsize
         price = self._pseudo_price(order)
-        _, _, opened, closed = pos.update(size, price)
+        _, _, opened, closed = pos._apply(size, price)      # (a clone: no datetime)
         shortcash = self.p.shortcash
         if closed:
             value = (comminfo.getvaluesize(-closed, price) if shortcash
@@ -798,7 +798,7 @@ class BackBroker(ParamsHolder):
             size = int(size)                       # Backtrader keeps integer sizes
         pos = self.positions[data]
         pprice_orig = pos.price
-        psize, pprice, opened, closed = pos.update(size, price, data.datetime.datetime(0))
+        psize, pprice, opened, closed = pos._bt_fill(size, price, data.datetime[0])
         pnl = comminfo.profitandloss(-closed, pprice_orig, price)
         if self.p.shortcash:
             closedvalue = comminfo.getvaluesize(-closed, pprice_orig)

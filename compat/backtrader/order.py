@@ -374,6 +374,9 @@ OrderBase = Order
 class Position:
     """Size and average price of a holding, updated with Backtrader's rules (the price of
     a reduced position does not change; a reversal takes the new price)."""
+_FROM_NUM = object()        # Position._datetime: the day number ``_dtnum``, not converted yet
+
+
 
     def __init__(self, size=0, price=0.0):
         self.size = size
@@ -382,7 +385,20 @@ class Position:
         self.adjbase = None
         self.upopened = size
         self.upclosed = 0
-        self.datetime = None
+        self._datetime = None
+
+    @property
+    def datetime(self):
+        """The datetime of the last update (of a broker's fill: its bar's datetime, made
+        from the bar's day number when first read)."""
+        dt = self._datetime
+        if dt is _FROM_NUM:
+            dt = self._datetime = num2date(self._dtnum)
+        return dt
+
+    @datetime.setter
+    def datetime(self, value):
+        self._datetime = value
 
     def __str__(self):
         return "\n".join(["--- Position Begin", f"- Size: {self.size}",
@@ -408,7 +424,16 @@ class Position:
 
     def update(self, size, price, dt=None):
         """Apply a fill; return (new size, new price, opened, closed) as Backtrader does."""
-        self.datetime = dt
+        self._datetime = dt
+        return self._apply(size, price)
+
+    def _bt_fill(self, size, price, dtnum):
+        """``update(size, price, num2date(dtnum))`` with the datetime made when read."""
+        self._datetime = _FROM_NUM
+        self._dtnum = dtnum
+        return self._apply(size, price)
+
+    def _apply(self, size, price):
         self.price_orig = self.price
         old = self.size
         self.size += size
