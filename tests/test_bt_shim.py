@@ -1144,3 +1144,22 @@ def test_fills_date_the_position_as_update_does():
             assert a._bt_fill(size, price, day) == b.update(size, price, bt.num2date(day))
         assert a.datetime == b.datetime == dt.datetime(2024, 1, 5, 23, 59, 59, 999989)
         assert vars(a) | {"_dtnum": None} == vars(b) | {"_dtnum": None}
+
+
+def test_the_clock_union_of_one_increasing_feed_is_the_feed():
+    """``cerebro._union`` (the master clock's ticks) is ``np.unique`` of the feeds' keys;
+    one strictly increasing array is returned as it is (the fast path), anything else
+    goes through ``np.unique``."""
+    from ml4t.compat.backtrader.cerebro import _union
+
+    one = np.array([3, 5, 9], dtype=np.int64)
+    assert _union([one]) is one
+    cases = [[one], [np.array([], dtype=np.int64)], [np.array([7], dtype=np.int64)],
+             [np.array([3, 3, 5], dtype=np.int64)], [np.array([5, 3, 9], dtype=np.int64)],
+             [one, np.array([4, 5, 10], dtype=np.int64)]]
+    for keys in cases:
+        out = _union(keys)
+        assert out.dtype == np.int64
+        assert out.tolist() == np.unique(np.concatenate(keys)).tolist()
+    assert _union(cases[-1]).tolist() == [3, 4, 5, 9, 10]
+    assert _union(cases[3]).tolist() == [3, 5]

@@ -74,6 +74,17 @@ def _clock_keys(nums, repeats=True):
     return keys
 
 
+_NEWS = frozenset(code for code, name in STATUSES.items() if name in NATIVE_NEWS)
+
+
+def _union(keys):
+    """``np.unique`` of the concatenated arrays; one strictly increasing array (one feed's
+    clock) is its own union."""
+    if len(keys) == 1 and (len(keys[0]) < 2 or bool((keys[0][1:] > keys[0][:-1]).all())):
+        return keys[0]
+    return np.unique(np.concatenate(keys))
+
+
 def _observer_kind(obs):
     """How the run drives an observer: the standard ones whose ``next`` is not
     overridden read recorded values or run only on bars with notifications."""
@@ -133,7 +144,7 @@ class _Run:
         native bar."""
         keys = [_clock_keys(d._clock._dtnums) for d in datas]
         plain = [k for d, k in zip(datas, keys) if d._deliver is None]
-        base = np.unique(np.concatenate(plain or keys))
+        base = _union(plain or keys)
         ticks = []
         extra = False
         for d, k in zip(datas, keys):
