@@ -1163,3 +1163,27 @@ def test_the_clock_union_of_one_increasing_feed_is_the_feed():
         assert out.tolist() == np.unique(np.concatenate(keys)).tolist()
     assert _union(cases[-1]).tolist() == [3, 4, 5, 9, 10]
     assert _union(cases[3]).tolist() == [3, 5]
+
+
+def test_notification_clones_copy_the_order_and_its_executed_data():
+    """``Order.clone`` (each notification): the same attributes; ``executed`` copied (its
+    own list of execution bits, marked as heard), ``created`` shared; later changes of the
+    live order do not reach the clone. A ``Trade`` copy has the same attributes."""
+    import copy
+
+    strat, cerebro = run(ROWS, {1: lambda s: s.buy(size=10)})
+    live = cerebro.broker.orders[0]
+    clone = live.clone()
+    assert type(clone) is type(live) and clone is not live
+    assert {k: v for k, v in vars(clone).items() if k != "executed"} == \
+        {k: v for k, v in vars(live).items() if k != "executed"}
+    assert clone.created is live.created and clone.executed is not live.executed
+    assert vars(clone.executed) == vars(live.executed)
+    assert clone.executed.exbits is not live.executed.exbits
+    assert (clone.executed.size, clone.executed.price, len(clone.executed)) == (10, 11.0, 1)
+    assert clone.executed.p1 == clone.executed.p2 == 1 and clone.executed.getpending() == []
+    live.status = bt.Order.Canceled
+    live.executed.exbits.append("x")
+    assert clone.status == bt.Order.Completed and len(clone.executed) == 1
+    trade = strat._trades[strat.data][0][0]
+    assert vars(copy.copy(trade)) == vars(trade) and copy.copy(trade) is not trade

@@ -98,8 +98,10 @@ class OrderData:
     def clone(self):
         self.markpending()
         obj = object.__new__(OrderData)
-        obj.__dict__.update(self.__dict__)
-        obj.exbits = list(self.exbits)
+        # (a copied dict assigned whole: ~2x faster than filling the new object's own)
+        d = self.__dict__.copy()
+        d["exbits"] = list(self.exbits)
+        obj.__dict__ = d
         return obj
 
 
@@ -249,8 +251,9 @@ class Order(ParamsHolder):
     def clone(self):
         """A snapshot for a notification; ``created`` stays shared with the live order."""
         obj = object.__new__(type(self))
-        obj.__dict__.update(self.__dict__)
-        obj.__dict__["executed"] = self.executed.clone()
+        d = self.__dict__.copy()
+        d["executed"] = self.executed.clone()
+        obj.__dict__ = d
         return obj
 
     def getstatusname(self, status=None):
@@ -371,12 +374,12 @@ StopSellOrder = StopLimitSellOrder = SellOrder
 OrderBase = Order
 
 
-class Position:
-    """Size and average price of a holding, updated with Backtrader's rules (the price of
-    a reduced position does not change; a reversal takes the new price)."""
 _FROM_NUM = object()        # Position._datetime: the day number ``_dtnum``, not converted yet
 
 
+class Position:
+    """Size and average price of a holding, updated with Backtrader's rules (the price of
+    a reduced position does not change; a reversal takes the new price)."""
 
     def __init__(self, size=0, price=0.0):
         self.size = size
@@ -510,7 +513,7 @@ class Trade:
 
     def __copy__(self):
         obj = object.__new__(Trade)
-        obj.__dict__.update(self.__dict__)
+        obj.__dict__ = self.__dict__.copy()
         return obj
 
     def getdataname(self):
