@@ -1165,6 +1165,37 @@ def test_the_clock_union_of_one_increasing_feed_is_the_feed():
     assert _union(cases[3]).tolist() == [3, 5]
 
 
+def test_quiet_strategies_hear_their_orders_without_the_cash_value_hooks():
+    """A strategy without ``notify_cashvalue``/``notify_fund`` overrides (and no
+    analyzers) hears its orders and trades without the cash/value read (``_bt_quiet``);
+    the same script with the hooks overridden hears the same, plus the hooks on every
+    bar: by hand, 1000 of cash and value until the buy of 10 at 11 on bar 2, then cash
+    890 and value 890 + 10 x close."""
+    script = {1: lambda s: s.buy(size=10), 3: lambda s: s.close()}
+
+    class Hooked(Recorder):
+        def notify_cashvalue(self, cash, value):
+            self.events.append((len(self), "cashvalue", cash, value))
+
+        def notify_fund(self, cash, value, fundvalue, shares):
+            self.events.append((len(self), "fund", fundvalue, shares))
+
+    quiet, _ = run(ROWS, script)
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="X")
+    cerebro.addstrategy(Hooked, script=script)
+    cerebro.broker.setcash(1000.0)
+    hooked = cerebro.run()[0]
+    assert quiet._bt_quiet is True and hooked._bt_quiet is False
+    orders = [e for e in hooked.events if e[1] not in ("cashvalue", "fund")]
+    assert orders == quiet.events and len(orders) == 7
+    cashvalue = [e[2:] for e in hooked.events if e[1] == "cashvalue"]
+    assert cashvalue == [(1000.0, 1000.0), (890.0, 890.0 + 110.0), (890.0, 890.0 + 120.0),
+                         (1020.0, 1020.0), (1020.0, 1020.0), (1020.0, 1020.0)]
+    funds = [e[2:] for e in hooked.events if e[1] == "fund"]
+    assert funds[0] == (100.0, 10.0) and funds[3] == (102.0, 10.0)
+
+
 def test_notification_clones_copy_the_order_and_its_executed_data():
     """``Order.clone`` (each notification): the same attributes; ``executed`` copied (its
     own list of execution bits, marked as heard), ``created`` shared; later changes of the
