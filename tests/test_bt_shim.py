@@ -1218,3 +1218,22 @@ def test_notification_clones_copy_the_order_and_its_executed_data():
     assert clone.status == bt.Order.Completed and len(clone.executed) == 1
     trade = strat._trades[strat.data][0][0]
     assert vars(copy.copy(trade)) == vars(trade) and copy.copy(trade) is not trade
+
+
+def test_futures_like_schemes_do_not_take_the_short_path(monkeypatch):
+    """The short path is planned (``_Run._quiet_plan``) for a stock-like scheme, not for a
+    futures-like one (``setcommission(margin=...)``: Backtrader's cash is the value less
+    the margin held, which the short path does not compute)."""
+    from ml4t.compat.backtrader import cerebro as cmod
+
+    plan = cmod._Run._quiet_plan
+    made = []
+    monkeypatch.setattr(cmod._Run, "_quiet_plan", lambda self: made.append(plan(self)))
+    for margin in (None, 50.0):
+        cerebro = bt.Cerebro()
+        cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+        cerebro.addstrategy(bt.Strategy)
+        if margin:
+            cerebro.broker.setcommission(margin=margin, mult=2.0)
+        cerebro.run()
+    assert made[0] is not None and made[1] is None

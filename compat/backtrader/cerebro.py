@@ -315,15 +315,18 @@ class _Run:
         broker = self.cerebro.broker
         cls = type(strat)
         if (statuses is None or analyzers or every is not None or broker._bt_cheat_open
-                or type(broker) is not BackBroker
+                or broker._futures or type(broker) is not BackBroker
                 or cls.notify_cashvalue is not Strategy.notify_cashvalue
                 or cls.notify_fund is not Strategy.notify_fund):
             return None
         # next(), nextstart(), prenext() by (status >= 0) + (status > 0)
         steps = (strat.next, strat.nextstart, strat.prenext)
         # the value and cash the native broker reports (``float(ledger.nav)``, ``float(
-        # ledger.cash)``), read from its ledger without the two property calls
-        return strat, statuses, steps, values, cash, events, broker, self.native._ledger
+        # ledger.cash)``), read from its ledger without the two property calls; the
+        # strategy's pending notifications read from its ``__dict__`` (its class has a
+        # ``__getattr__``, which makes every attribute read take the slow way)
+        return (strat, strat.__dict__, statuses, steps, values, cash, events, broker,
+                self.native._ledger, self._book)
 
     # ------------------------------------------------------------- observers
     def observer_clock(self, strat):
@@ -422,11 +425,11 @@ class _Run:
     def step(self, bars):
         quiet = self._quiet
         if quiet is not None:
-            strat, statuses, steps, values, cash, obs_events, broker, ledger = quiet
-            if not (self._book.n_events != self._ev_seen or broker._expiring
-                    or broker._trail or broker._phase_a
-                    or broker._phase_b or broker._phase_c or broker._cash_addition
-                    or broker._futures or strat._orderspending or strat._tradespending):
+            strat, sd, statuses, steps, values, cash, obs_events, broker, ledger, book = quiet
+            if not (book.n_events != self._ev_seen or broker._expiring or broker._trail
+                    or broker._phase_a or broker._phase_b or broker._phase_c
+                    or broker._cash_addition or sd["_orderspending"]
+                    or sd["_tradespending"]):
                 # the short path (see _quiet_plan): what the full path below does on a
                 # bar without news, minus the calls that would find nothing to do
                 k = self.k = self.k + 1
@@ -441,10 +444,10 @@ class _Run:
                 steps[(status >= 0) + (status > 0)]()
                 values.append(ledger.nav)
                 cash.append(ledger.cash)
-                if strat._orderspending or strat._tradespending:
+                if sd["_orderspending"] or sd["_tradespending"]:
                     if obs_events is not None:
-                        strat._bt_events.append((k, strat._orderspending,
-                                                 strat._tradespending))
+                        strat._bt_events.append((k, sd["_orderspending"],
+                                                 sd["_tradespending"]))
                     strat._bt_clear()
                 if broker.submitted or broker.pending:
                     broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
