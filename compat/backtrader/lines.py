@@ -592,7 +592,7 @@ def _series_method(op, reverse):
     """``LineSeries``'s operator method for ``op``: compiled when the extension is built."""
     if _series_op is None:
         return _fast_op(op, reverse, series=True)
-    method = _series_op(op, reverse, STAGE.get, LineRoot, _binary)
+    method = _series_op(op, reverse, STAGE, LineRoot, _binary)
     method.__name__ = f"__{'r' if reverse else ''}{op.__name__.strip('_')}__"
     method._bt_op = (op, reverse)
     return method
