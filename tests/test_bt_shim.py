@@ -1237,3 +1237,30 @@ def test_futures_like_schemes_do_not_take_the_short_path(monkeypatch):
             cerebro.broker.setcommission(margin=margin, mult=2.0)
         cerebro.run()
     assert made[0] is not None and made[1] is None
+
+
+def test_orders_read_their_parameters_as_attributes_without_a_getattr_hook():
+    """An order's parameters are its own attributes (copied when it is made: no
+    ``__getattr__``, whose presence slows every attribute read); the parameter set's
+    helpers read through the order as in Backtrader; anything else is an AttributeError.
+    A trailing stop (whose set-up reads its parameters) starts with the stop by hand: the
+    close 11 on bar 2 less the trail 0.5."""
+    keep = {}
+
+    def place(s):
+        keep["mkt"] = s.buy(size=3)
+        keep["trail"] = s.sell(size=3, exectype=bt.Order.StopTrail, trailamount=0.5)
+        keep["stop"] = keep["trail"].created.price
+
+    run(ROWS, {2: place})
+    order, trail = keep["mkt"], keep["trail"]
+    assert "__getattr__" not in vars(bt.Order) and not hasattr(type(order), "__getattr__")
+    assert (order.size, order.exectype, order.tradeid, order.data._name) == \
+        (3, bt.Order.Market, 0, "X")
+    assert order._getkwargs() == order.p._getkwargs() and order._getkeys()[:2] == ["owner",
+                                                                                  "data"]
+    assert order.isdefault("tradeid") and order._defaults is order.p._defaults
+    with pytest.raises(AttributeError):
+        order.no_such_thing
+    assert (trail.size, trail.trailamount, trail._trailstart) == (-3, 0.5, 11.0)
+    assert keep["stop"] == 10.5

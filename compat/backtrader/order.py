@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from ._params import ParamsHolder
+from ._params import ParamsBase, ParamsHolder
 from .utils import AutoOrderedDict, date2num, num2date
 
 __all__ = ["Order", "BuyOrder", "SellOrder", "OrderData", "OrderExecutionBit", "Trade",
@@ -183,6 +183,7 @@ class Order(ParamsHolder):
                                  pricelimit=p.pricelimit, pclose=pclose,
                                  trailamount=p.trailamount, trailpercent=p.trailpercent)
         if p.exectype in (Order.StopTrail, Order.StopTrailLimit):
+            d.update(p._merged())             # (trailadjust reads the parameters)
             self._limitoffset = self.created.price - self.created.pricelimit
             start = self.created.price
             self._trailstart = start
@@ -219,14 +220,6 @@ class Order(ParamsHolder):
         if eos < now:
             eos += _dt.timedelta(days=1)
         return date2num(eos)
-
-    def __getattr__(self, name):
-        if name in ("params", "p") or name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            return getattr(self.__dict__["p"], name)
-        except (KeyError, AttributeError):
-            raise AttributeError(f"'Order' object has no attribute {name!r}") from None
 
     def __eq__(self, other):
         return other is not None and isinstance(other, Order) and self.ref == other.ref
@@ -359,6 +352,20 @@ class Order(ParamsHolder):
                 self.created.price = price
                 if self.exectype == Order.StopTrailLimit:
                     self.created.pricelimit = price - self._limitoffset
+
+
+def _params_helper(name):
+    return property(lambda self: getattr(self.p, name),
+                    doc=f"The parameter set's ``{name}`` (Backtrader's orders read what they "
+                        "do not have from their parameters).")
+
+
+# the parameters are the order's own attributes (copied by ``_bt_setup``); the parameter
+# set's helpers are read through it (no ``__getattr__``: it would make every attribute
+# read of an order take the interpreter's slow way)
+for _name in [n for n in vars(ParamsBase) if not n.startswith("__")]:
+    setattr(Order, _name, _params_helper(_name))
+del _name
 
 
 class BuyOrder(Order):
