@@ -861,17 +861,25 @@ def _sma_cross_record(monkeypatch, quiet: bool):
     cerebro.addstrategy(Cross)
     cerebro.addsizer(bt.sizers.PercentSizer, percents=50)
     cerebro.broker.setcommission(commission=0.001)
-    cerebro.run()
+    strat = cerebro.run()[0]
+    # the value and cash recorded after each bar's next() (the Broker observer's lines)
+    lines = strat.stats.broker.lines
+    seen.append(("recorded", len(strat.data), lines.value.array.tolist(),
+                 lines.cash.array.tolist()))
     return seen, cerebro.broker.getvalue()
 
 
 def test_bars_without_news_take_the_short_path_with_the_same_outcome(monkeypatch):
     """The short path of a bar on which nothing reaches the strategy gives the same
-    notifications, values and final value as the full path (ORCL 2000-2001)."""
+    notifications, values, recorded value and cash lines and final value as the full
+    path (ORCL 2000-2001)."""
     fast, fast_value = _sma_cross_record(monkeypatch, quiet=True)
     monkeypatch.undo()
     slow, slow_value = _sma_cross_record(monkeypatch, quiet=False)
     assert fast == slow and fast_value == slow_value
+    _, nbars, values, cash = fast[-1]
+    assert len(values) == len(cash) == nbars > 400 and values[0] == cash[0] == 10000.0
+    assert len(set(values)) > 100 and values[-1] == fast_value
     kinds = [s[0] for s in fast]
     # 30 bars before CrossOver(SMA(30)) is ready (the SMA, then one bar for the cross);
     # every order is heard Submitted, Accepted, Completed
@@ -974,3 +982,285 @@ def test_cerebro_run_batches_young_collections_and_restores_the_thresholds():
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*old)
+
+
+def test_compiled_line_operators_equal_the_python_ones():
+    """``LineSeries``'s operators are compiled (``ml4t._core.btops``) and give what the
+    Python methods of ``lines._fast_op(..., series=True)`` give: while running, ``op`` on
+    the first line's current value -- by hand, 12.0 on the third bar, NaN before the
+    minimum period, the last value before the first bar (wrapped read) -- against numbers,
+    lines and other objects on either side, from float arrays (strided too) and others;
+    while declaring, the same new line."""
+    import operator
+
+    from ml4t.compat.backtrader import lines as L
+    from ml4t.compat.backtrader._params import STAGE
+
+    class One(L.LineSeries):
+        lines = ("x",)
+
+    def series(values):
+        s = object.__new__(One)
+        s._bt_make_lines(L.Clock(np.arange(1.0, 6.0)), 1, {"x": values})
+        return s
+
+    other = series(np.array([11.0, 12.0, 11.0, 12.5, 9.0]))
+    arrays = [np.array([np.nan, 11.0, 12.0, 13.0, 11.5]),
+              np.array([10.0, 0, 11.0, 0, 12.0, 0, 13.0, 0, 9.5, 0])[::2],
+              np.array([10, 11, 12, 13, 9], dtype=np.int64)]
+    operands = [0, 12, 12.0, 11.5, np.nan, True, other, other.lines[0], "x", None]
+    names = [n for n, m in vars(L.LineRoot).items() if hasattr(m, "_bt_op")]
+    assert len(names) == 20
+    compared = 0
+    for name in names:
+        compiled = getattr(L.LineSeries, name)
+        assert type(compiled).__name__ == "cython_function_or_method"
+        assert compiled.__name__ == name and compiled._bt_op == getattr(L.LineRoot, name)._bt_op
+        python = L._fast_op(*compiled._bt_op, series=True)
+        for values in arrays:
+            s = series(values)
+            for idx in (-1, 0, 2, 4):
+                s._l0._clock._idx = other._l0._clock._idx = idx
+                for b in operands:
+                    outs = []
+                    for method in (compiled, python):
+                        try:
+                            outs.append(("ok", method(s, b)))
+                        except Exception as exc:   # the same error from both
+                            outs.append(("raised", type(exc), str(exc)))
+                    a, p = outs
+                    same = a == p or (a[0] == p[0] == "ok" and a[1] != a[1] and p[1] != p[1])
+                    assert same and type(a[-1]) is type(p[-1]), (name, values, idx, b, a, p)
+                    compared += 1
+    assert compared == 20 * 3 * 4 * len(operands)
+    s = series(arrays[0])
+    s._l0._clock._idx = other._l0._clock._idx = 2
+    assert (s > 11.5) is True and (s == 12.0) is True and (11.5 < s) is True
+    assert s + 1 == 13.0 and 30 - s == 18.0 and s * other == 12.0 * 11.0
+    s._l0._clock._idx = 0
+    assert (s > 0) is False and (s != 0) is True           # NaN
+    s._l0._clock._idx = -1
+    assert s - 1 == 10.5                                   # the last value
+    tok = STAGE.set(1)
+    try:
+        built, expected = operator.gt(s, other), L._fast_op(operator.gt, series=True)(s, other)
+    finally:
+        STAGE.reset(tok)
+    assert isinstance(built, L.LineBuffer) and np.array_equal(built.array, expected.array,
+                                                              equal_nan=True)
+    assert built.array.tolist()[1:] == [0.0, 1.0, 1.0, 1.0]
+
+
+def test_the_run_reads_the_native_order_log_as_the_engine_reports_it(monkeypatch):
+    """The run reads the native order events itself (``_Run._take_events``, no native
+    ``on_order``/``on_fill`` hooks), those the broker acts on (fills, rejections, cancels,
+    expiries); each is what the engine hands a strategy's hooks: the order snapshot's id,
+    status and reason and the quantity, price, commission and time of the fill of an
+    execution. A script with a
+    market order, a limit that fills, one that expires, a canceled stop, a bracket whose
+    stop cancels its limit, and a buy the native broker refuses for cash (its price gapped
+    up after the submission check) is heard the same way."""
+    from ml4t.compat.backtrader import cerebro as cmod
+    from ml4t.compat.backtrader.broker import NATIVE_NEWS
+
+    hooked, taken = [], []
+    make = cmod._driver_class
+
+    def with_hooks():
+        classes = []
+        for base in make():
+            class Hooked(base):
+                def on_order(self, order):
+                    hooked.append([order.id, order.status, order.reason, None])
+
+                def on_fill(self, fill):
+                    assert hooked[-1][0] == fill.order_id and hooked[-1][3] is None
+                    hooked[-1][3] = fill
+            classes.append(Hooked)
+        return classes
+
+    take = cmod._Run._take_events
+    monkeypatch.setattr(cmod, "_driver_class", with_hooks)
+    monkeypatch.setattr(cmod._Run, "_take_events", lambda self: _record(self, take, taken))
+    rows = [(10, 11, 9, 10), (11, 12, 10, 11), (12, 13, 11, 12), (13, 14, 12, 13),
+            (12, 13, 11, 12), (30, 31, 29, 30), (11, 12, 10, 11), (11, 12, 10, 11)]
+    keep = {}
+
+    def stop_then_cancel(s):
+        keep["stop"] = s.sell(exectype=bt.Order.Stop, price=5, size=1)
+
+    script = {1: lambda s: s.buy(size=2),
+              2: lambda s: (s.buy(exectype=bt.Order.Limit, price=11.5, size=1),
+                            s.buy(exectype=bt.Order.Limit, price=5, size=1,
+                                  valid=dt.timedelta(days=1)),
+                            stop_then_cancel(s)),
+              3: lambda s: (s.cancel(keep["stop"]),
+                            s.buy_bracket(size=1, price=13.5, stopprice=11.5,
+                                          limitprice=20)),
+              5: lambda s: s.buy(size=60)}
+    strat, cerebro = run(rows, script, cash=1000.0)
+    news = [(oid, st, reason, fill and (fill.qty, fill.price, fill.commission, fill.ts_ns))
+            for oid, st, reason, fill in hooked if st in NATIVE_NEWS]
+    assert taken == news
+    assert {h[1] for h in hooked} - set(NATIVE_NEWS) == {"submitted", "accepted"}
+    assert {t[1] for t in taken} == {"filled", "canceled", "rejected"}
+    assert {t[2] for t in taken} == {"", "user_cancel", "oco_canceled", "insufficient_cash"}
+    # by hand: 2 bought at bar 2's open (11), the limit at 11.5, the bracket entry at
+    # bar 4's open (13), its stop sold at 11.5
+    assert [t[3][:2] for t in taken if t[3]] == [(2.0, 11.0), (1.0, 11.5), (1.0, 13.0),
+                                                 (-1.0, 11.5)]
+    heard = {(e[1], e[2]) for e in strat.events if e[1] != "trade"}
+    assert {(1, "Completed"), (2, "Completed"), (3, "Expired"), (4, "Canceled"),
+            (6, "Completed"), (7, "Canceled"), (8, "Margin")} <= heard
+
+
+def _record(run, take, taken):
+    events = take(run)
+    taken.extend(events)
+    return events
+
+
+def test_fills_date_the_position_as_update_does():
+    """The broker books a fill with ``Position._bt_fill(size, price, day number)``: the
+    same sizes, prices and return values as ``update(size, price, num2date(day))``, with
+    the datetime made when first read. By hand: 10 bought at bar 2's open (11), 4 sold at
+    bar 5's open (12, the average price stays 11); the position's datetime is the bar of
+    its last fill."""
+    from ml4t.compat.backtrader.order import Position
+
+    seen = []
+
+    def look(s):
+        pos = s.position
+        seen.append((pos.size, pos.price, pos.datetime))
+
+    strat, _ = run(ROWS, {1: lambda s: s.buy(size=10), 3: look, 4: lambda s: s.sell(size=4),
+                          6: look})
+    assert seen == [(10, 11.0, dt.datetime(2024, 1, 3)), (6, 11.0, dt.datetime(2024, 1, 8))]
+    day = bt.date2num(dt.datetime(2024, 1, 5, 23, 59, 59, 999989))
+    for steps in ([(10, 11.0), (-4, 13.0)], [(-3, 12.5), (5, 12.0)], [(2, 1.5), (-2, 1.0)]):
+        a, b = Position(), Position()
+        for size, price in steps:
+            assert a._bt_fill(size, price, day) == b.update(size, price, bt.num2date(day))
+        assert a.datetime == b.datetime == dt.datetime(2024, 1, 5, 23, 59, 59, 999989)
+        assert vars(a) | {"_dtnum": None} == vars(b) | {"_dtnum": None}
+
+
+def test_the_clock_union_of_one_increasing_feed_is_the_feed():
+    """``cerebro._union`` (the master clock's ticks) is ``np.unique`` of the feeds' keys;
+    one strictly increasing array is returned as it is (the fast path), anything else
+    goes through ``np.unique``."""
+    from ml4t.compat.backtrader.cerebro import _union
+
+    one = np.array([3, 5, 9], dtype=np.int64)
+    assert _union([one]) is one
+    cases = [[one], [np.array([], dtype=np.int64)], [np.array([7], dtype=np.int64)],
+             [np.array([3, 3, 5], dtype=np.int64)], [np.array([5, 3, 9], dtype=np.int64)],
+             [one, np.array([4, 5, 10], dtype=np.int64)]]
+    for keys in cases:
+        out = _union(keys)
+        assert out.dtype == np.int64
+        assert out.tolist() == np.unique(np.concatenate(keys)).tolist()
+    assert _union(cases[-1]).tolist() == [3, 4, 5, 9, 10]
+    assert _union(cases[3]).tolist() == [3, 5]
+
+
+def test_quiet_strategies_hear_their_orders_without_the_cash_value_hooks():
+    """A strategy without ``notify_cashvalue``/``notify_fund`` overrides (and no
+    analyzers) hears its orders and trades without the cash/value read (``_bt_quiet``);
+    the same script with the hooks overridden hears the same, plus the hooks on every
+    bar: by hand, 1000 of cash and value until the buy of 10 at 11 on bar 2, then cash
+    890 and value 890 + 10 x close."""
+    script = {1: lambda s: s.buy(size=10), 3: lambda s: s.close()}
+
+    class Hooked(Recorder):
+        def notify_cashvalue(self, cash, value):
+            self.events.append((len(self), "cashvalue", cash, value))
+
+        def notify_fund(self, cash, value, fundvalue, shares):
+            self.events.append((len(self), "fund", fundvalue, shares))
+
+    quiet, _ = run(ROWS, script)
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)), name="X")
+    cerebro.addstrategy(Hooked, script=script)
+    cerebro.broker.setcash(1000.0)
+    hooked = cerebro.run()[0]
+    assert quiet._bt_quiet is True and hooked._bt_quiet is False
+    orders = [e for e in hooked.events if e[1] not in ("cashvalue", "fund")]
+    assert orders == quiet.events and len(orders) == 7
+    cashvalue = [e[2:] for e in hooked.events if e[1] == "cashvalue"]
+    assert cashvalue == [(1000.0, 1000.0), (890.0, 890.0 + 110.0), (890.0, 890.0 + 120.0),
+                         (1020.0, 1020.0), (1020.0, 1020.0), (1020.0, 1020.0)]
+    funds = [e[2:] for e in hooked.events if e[1] == "fund"]
+    assert funds[0] == (100.0, 10.0) and funds[3] == (102.0, 10.0)
+
+
+def test_notification_clones_copy_the_order_and_its_executed_data():
+    """``Order.clone`` (each notification): the same attributes; ``executed`` copied (its
+    own list of execution bits, marked as heard), ``created`` shared; later changes of the
+    live order do not reach the clone. A ``Trade`` copy has the same attributes."""
+    import copy
+
+    strat, cerebro = run(ROWS, {1: lambda s: s.buy(size=10)})
+    live = cerebro.broker.orders[0]
+    clone = live.clone()
+    assert type(clone) is type(live) and clone is not live
+    assert {k: v for k, v in vars(clone).items() if k != "executed"} == \
+        {k: v for k, v in vars(live).items() if k != "executed"}
+    assert clone.created is live.created and clone.executed is not live.executed
+    assert vars(clone.executed) == vars(live.executed)
+    assert clone.executed.exbits is not live.executed.exbits
+    assert (clone.executed.size, clone.executed.price, len(clone.executed)) == (10, 11.0, 1)
+    assert clone.executed.p1 == clone.executed.p2 == 1 and clone.executed.getpending() == []
+    live.status = bt.Order.Canceled
+    live.executed.exbits.append("x")
+    assert clone.status == bt.Order.Completed and len(clone.executed) == 1
+    trade = strat._trades[strat.data][0][0]
+    assert vars(copy.copy(trade)) == vars(trade) and copy.copy(trade) is not trade
+
+
+def test_futures_like_schemes_do_not_take_the_short_path(monkeypatch):
+    """The short path is planned (``_Run._quiet_plan``) for a stock-like scheme, not for a
+    futures-like one (``setcommission(margin=...)``: Backtrader's cash is the value less
+    the margin held, which the short path does not compute)."""
+    from ml4t.compat.backtrader import cerebro as cmod
+
+    plan = cmod._Run._quiet_plan
+    made = []
+    monkeypatch.setattr(cmod._Run, "_quiet_plan", lambda self: made.append(plan(self)))
+    for margin in (None, 50.0):
+        cerebro = bt.Cerebro()
+        cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+        cerebro.addstrategy(bt.Strategy)
+        if margin:
+            cerebro.broker.setcommission(margin=margin, mult=2.0)
+        cerebro.run()
+    assert made[0] is not None and made[1] is None
+
+
+def test_orders_read_their_parameters_as_attributes_without_a_getattr_hook():
+    """An order's parameters are its own attributes (copied when it is made: no
+    ``__getattr__``, whose presence slows every attribute read); the parameter set's
+    helpers read through the order as in Backtrader; anything else is an AttributeError.
+    A trailing stop (whose set-up reads its parameters) starts with the stop by hand: the
+    close 11 on bar 2 less the trail 0.5."""
+    keep = {}
+
+    def place(s):
+        keep["mkt"] = s.buy(size=3)
+        keep["trail"] = s.sell(size=3, exectype=bt.Order.StopTrail, trailamount=0.5)
+        keep["stop"] = keep["trail"].created.price
+
+    run(ROWS, {2: place})
+    order, trail = keep["mkt"], keep["trail"]
+    assert "__getattr__" not in vars(bt.Order) and not hasattr(type(order), "__getattr__")
+    assert (order.size, order.exectype, order.tradeid, order.data._name) == \
+        (3, bt.Order.Market, 0, "X")
+    assert order._getkwargs() == order.p._getkwargs() and order._getkeys()[:2] == ["owner",
+                                                                                  "data"]
+    assert order.isdefault("tradeid") and order._defaults is order.p._defaults
+    with pytest.raises(AttributeError):
+        order.no_such_thing
+    assert (trail.size, trail.trailamount, trail._trailstart) == (-3, 0.5, 11.0)
+    assert keep["stop"] == 10.5

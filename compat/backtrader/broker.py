@@ -56,6 +56,10 @@ _UNSUPPORTED_EXEC = {
 }
 
 
+# the native order statuses the broker acts on (not: submitted, accepted, held)
+NATIVE_NEWS = ("filled", "partially_filled", "rejected", "canceled", "expired")
+
+
 def _refused_for_cash(reason):
     """True for the native reasons Backtrader reports as ``Margin``."""
     return bool(reason) and (reason.startswith("insufficient")
@@ -536,7 +540,7 @@ class BackBroker(ParamsHolder):
         """Backtrader's cash projection of one order at its creation price."""
         size = order.executed.remsize
         price = self._pseudo_price(order)
-        _, _, opened, closed = pos.update(size, price)
+        _, _, opened, closed = pos._apply(size, price)      # (a clone: no datetime)
         shortcash = self.p.shortcash
         if closed:
             value = (comminfo.getvaluesize(-closed, price) if shortcash
@@ -704,26 +708,24 @@ class BackBroker(ParamsHolder):
             work.append((o.ref, 0, o, None, None))
         self._expiring = []
         seq = 1
-        for snap, fill in events:
-            if snap is None:
-                continue
-            o = self._by_native.get(snap.id)
+        for ev in events:
+            nid, st, reason, fill = ev
+            o = self._by_native.get(nid)
             if o is None:
                 continue
-            st = snap.status
             if st in ("filled", "partially_filled") and fill is not None:
-                work.append((o.ref, seq, o, snap, fill))
+                work.append((o.ref, seq, o, ev, fill))
             elif st == "rejected":
-                work.append((o.ref, seq, o, snap, None))
+                work.append((o.ref, seq, o, ev, None))
             elif st in ("canceled", "expired"):
-                if snap.id not in self._native_done and snap.reason not in (
+                if nid not in self._native_done and reason not in (
                         "oco_canceled", "parent_canceled", "end_of_data"):
-                    work.append((o.ref, seq, o, snap, None))
+                    work.append((o.ref, seq, o, ev, None))
             seq += 1
         work.sort(key=lambda w: (w[0], w[1]))
         filled = {}                               # the feeds that got fills
-        for ref, _, o, snap, fill in work:
-            if snap is None:                      # Backtrader's expiry
+        for ref, _, o, ev, fill in work:
+            if ev is None:                        # Backtrader's expiry
                 if not self._in_pending(o):
                     continue
                 self._remove_pending(o)
@@ -734,23 +736,23 @@ class BackBroker(ParamsHolder):
             elif fill is not None:
                 self._execute(o, fill)
                 filled[id(o.data)] = o.data
-            elif snap.status == "rejected":
-                self._native_done.add(snap.id)
+            elif ev[1] == "rejected":
+                self._native_done.add(ev[0])
                 if not o.alive():
                     continue
                 self._remove_pending(o)
-                o.margin() if _refused_for_cash(snap.reason) else o.reject()
+                o.margin() if _refused_for_cash(ev[2]) else o.reject()
                 self._notify(o, self._phase_c)
                 self._ococheck(o)
                 self._bracketize(o, cancel=True)
             else:
-                self._native_done.add(snap.id)
+                self._native_done.add(ev[0])
                 if not o.alive():
                     continue
                 self._remove_pending(o)
                 # cash_check="opening": a reversal that does not fit fills its closing
                 # leg and the native broker cancels the rest for cash (Backtrader: Margin)
-                o.margin() if _refused_for_cash(snap.reason) else o.cancel()
+                o.margin() if _refused_for_cash(ev[2]) else o.cancel()
                 self._notify(o, self._phase_c)
                 self._ococheck(o)
                 self._bracketize(o, cancel=True)
@@ -787,17 +789,16 @@ class BackBroker(ParamsHolder):
         self._trail = live
 
     def _execute(self, order, fill):
-        """Book one native fill into the order, the mirrored position and the trades."""
+        """Book one native fill (``(qty, price, commission, ts_ns)``) into the order, the
+        mirrored position and the trades."""
         data = order.data
         comminfo = self.getcommissioninfo(data)
-        size = fill.qty
+        size, price, comm, fill_ts = fill
         if isinstance(order.size, int) and float(size).is_integer():
             size = int(size)                       # Backtrader keeps integer sizes
-        price = fill.price
-        comm = fill.commission
         pos = self.positions[data]
         pprice_orig = pos.price
-        psize, pprice, opened, closed = pos.update(size, price, data.datetime.datetime(0))
+        psize, pprice, opened, closed = pos._bt_fill(size, price, data.datetime[0])
         pnl = comminfo.profitandloss(-closed, pprice_orig, price)
         if self.p.shortcash:
             closedvalue = comminfo.getvaluesize(-closed, pprice_orig)
@@ -816,7 +817,7 @@ class BackBroker(ParamsHolder):
                and order.info.get("coc", True))
         dt = order.created.dt if coc else data.datetime[0]
         if (order.exectype == Order.Close and len(data) > 1
-                and fill.ts_ns < self._run.native_ts_now()):
+                and fill_ts < self._run.native_ts_now()):
             dt = data.datetime[-1]          # filled at the close of the session's last bar
         bit = OrderExecutionBit(dt, size, price, closed, closedvalue, closedcomm, opened,
                                 openedvalue, openedcomm, pnl, psize, pprice)

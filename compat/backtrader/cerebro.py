@@ -28,8 +28,18 @@ from collections import OrderedDict
 
 import numpy as np
 
+# the ml4t modules every run uses, imported with the shim rather than inside the first
+# ``cerebro.run()`` (as Backtrader's own modules are imported before its run)
+import ml4t.corporate  # noqa: F401
+import ml4t.data  # noqa: F401
+import ml4t.fx  # noqa: F401
+import ml4t.manifest  # noqa: F401
+import ml4t.margin  # noqa: F401
+import ml4t.models  # noqa: F401
+from ml4t.orders import REASONS, STATUSES
+
 from ._params import ParamsHolder
-from .broker import BackBroker
+from .broker import NATIVE_NEWS, BackBroker
 from .feeds import DataBase, engine_columns
 from .lines import Clock, LineBuffer
 from .strategy import BUILDING
@@ -62,6 +72,17 @@ def _clock_keys(nums, repeats=True):
             start[0] = 0
             keys = keys + (idx - start)
     return keys
+
+
+_NEWS = frozenset(code for code, name in STATUSES.items() if name in NATIVE_NEWS)
+
+
+def _union(keys):
+    """``np.unique`` of the concatenated arrays; one strictly increasing array (one feed's
+    clock) is its own union."""
+    if len(keys) == 1 and (len(keys[0]) < 2 or bool((keys[0][1:] > keys[0][:-1]).all())):
+        return keys[0]
+    return np.unique(np.concatenate(keys))
 
 
 def _observer_kind(obs):
@@ -98,7 +119,10 @@ class _Run:
         self._cash = {}
         self._trade_ref = itertools.count(1)
         self.asset_of = {}
-        self.events = []
+        # the native order log (``OrderBook``), read by :meth:`_take_events` from
+        # ``_ev_seen`` on; the native ledger for its fills
+        self._book = self._ledger = None
+        self._ev_seen = 0
         self.k = -1
         self.opened = False
         self.observers_once = False      # set by Cerebro (Backtrader's runonce mode)
@@ -120,7 +144,7 @@ class _Run:
         native bar."""
         keys = [_clock_keys(d._clock._dtnums) for d in datas]
         plain = [k for d, k in zip(datas, keys) if d._deliver is None]
-        base = np.unique(np.concatenate(plain or keys))
+        base = _union(plain or keys)
         ticks = []
         extra = False
         for d, k in zip(datas, keys):
@@ -239,6 +263,9 @@ class _Run:
 
     def start(self, native_broker):
         self.native = native_broker
+        self._book = native_broker._book
+        self._ledger = native_broker._ledger
+        self._ev_seen = self._book.n_events
         for d in self.datas:
             d._clock._idx = -1
         self.master._idx = -1
@@ -288,13 +315,18 @@ class _Run:
         broker = self.cerebro.broker
         cls = type(strat)
         if (statuses is None or analyzers or every is not None or broker._bt_cheat_open
-                or type(broker) is not BackBroker
+                or broker._futures or type(broker) is not BackBroker
                 or cls.notify_cashvalue is not Strategy.notify_cashvalue
                 or cls.notify_fund is not Strategy.notify_fund):
             return None
         # next(), nextstart(), prenext() by (status >= 0) + (status > 0)
         steps = (strat.next, strat.nextstart, strat.prenext)
-        return strat, statuses, steps, values, cash, events, broker, self.native
+        # the value and cash the native broker reports (``float(ledger.nav)``, ``float(
+        # ledger.cash)``), read from its ledger without the two property calls; the
+        # strategy's pending notifications read from its ``__dict__`` (its class has a
+        # ``__getattr__``, which makes every attribute read take the slow way)
+        return (strat, strat.__dict__, statuses, steps, values, cash, events, broker,
+                self.native._ledger, self._book)
 
     # ------------------------------------------------------------- observers
     def observer_clock(self, strat):
@@ -393,10 +425,11 @@ class _Run:
     def step(self, bars):
         quiet = self._quiet
         if quiet is not None:
-            strat, statuses, steps, values, cash, obs_events, broker, native = quiet
-            if not (self.events or broker._expiring or broker._trail or broker._phase_a
-                    or broker._phase_b or broker._phase_c or broker._cash_addition
-                    or broker._futures or strat._orderspending or strat._tradespending):
+            strat, sd, statuses, steps, values, cash, obs_events, broker, ledger, book = quiet
+            if not (book.n_events != self._ev_seen or broker._expiring or broker._trail
+                    or broker._phase_a or broker._phase_b or broker._phase_c
+                    or broker._cash_addition or sd["_orderspending"]
+                    or sd["_tradespending"]):
                 # the short path (see _quiet_plan): what the full path below does on a
                 # bar without news, minus the calls that would find nothing to do
                 k = self.k = self.k + 1
@@ -409,12 +442,12 @@ class _Run:
                 self.phase = broker._phase_a
                 status = strat._minperstatus = statuses[k]
                 steps[(status >= 0) + (status > 0)]()
-                values.append(native.value)
-                cash.append(native.cash)
-                if strat._orderspending or strat._tradespending:
+                values.append(ledger.nav)
+                cash.append(ledger.cash)
+                if sd["_orderspending"] or sd["_tradespending"]:
                     if obs_events is not None:
-                        strat._bt_events.append((k, strat._orderspending,
-                                                 strat._tradespending))
+                        strat._bt_events.append((k, sd["_orderspending"],
+                                                 sd["_tradespending"]))
                     strat._bt_clear()
                 if broker.submitted or broker.pending:
                     broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
@@ -425,15 +458,15 @@ class _Run:
         else:
             k = self._advance(bars.ts_ns)
         broker = self.cerebro.broker
-        events, self.events = self.events, []
-        broker._bt_market(events)
+        broker._bt_market(self._take_events())
         if broker._cash_addition:
             values = self.values_of(self.strats[0]) if self.strats else ()
             broker._bt_add_cash(values[-1] if values else None)
         first = self.strats[0] if self.strats else None
         for note in broker._bt_take_notifications():
-            owner = note.p.owner or first
-            owner._bt_take_order(note)
+            # (``is None``: the truth of a strategy is the truth of its current datetime)
+            owner = note.p.owner
+            (first if owner is None else owner)._bt_take_order(note)
         if self.timers:
             self._fire_timers(k)
         for strat, statuses, analyzers, values, cash, every, events in self._per_strat:
@@ -464,6 +497,27 @@ class _Run:
                     strat._bt_events.append((k, strat._orderspending, strat._tradespending))
                 strat._bt_clear()
         broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
+
+    def _take_events(self):
+        """The native order events logged since the last call that the broker acts on
+        (``NATIVE_NEWS``), in log order, as ``(order id, status, reason, fill)``: the
+        status and reason names of the native ``Order`` snapshots; the ``(qty, price,
+        commission, ts_ns)`` of the ``Fill`` of an execution, else None."""
+        book = self._book
+        n = book.n_events
+        i = self._ev_seen
+        if i == n:
+            return ()
+        self._ev_seen = n
+        out = []
+        led = self._ledger
+        for i in range(i, n):
+            _, oid, status, reason, fill, _ = book.event(i)
+            if status in _NEWS:
+                out.append((oid, STATUSES[status], REASONS[reason] if reason else "",
+                            None if fill < 0 else (led.f_qty.get(fill), led.f_price.get(fill),
+                                                   led.f_comm.get(fill), led.f_ts.get(fill))))
+        return out
 
     def _fire_timers(self, k):
         """Backtrader's order: after the broker handled the bar, before the strategies'
@@ -508,15 +562,8 @@ def _driver_class():
         def on_bar(self, bars):
             self._bt_run.step(bars)
 
-        def on_order(self, order):
-            self._bt_run.events.append([order, None])
-
-        def on_fill(self, fill):
-            ev = self._bt_run.events
-            if ev and ev[-1][1] is None and ev[-1][0].id == fill.order_id:
-                ev[-1][1] = fill
-            else:
-                ev.append([None, fill])
+        # (no on_order / on_fill: the run reads the native order log itself, see
+        # _Run._take_events)
 
         def on_stop(self):
             self._bt_run.stop()

@@ -23,6 +23,8 @@ import os
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pcsv
 
 from .lines import Clock, LineSeries
 from .utils import TIME_MAX, TimeFrame, date2num, datetime64_to_nums
@@ -408,9 +410,6 @@ def _read_plain_yahoo(path, reverse: bool):
     if not body.endswith(b"\n"):
         body += b"\n"                       # (Arrow wants a terminated last row)
     try:
-        import pyarrow as pa
-        import pyarrow.csv as pcsv
-
         table = pcsv.read_csv(
             pa.py_buffer(body),
             read_options=pcsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
@@ -433,7 +432,6 @@ def _read_plain_yahoo(path, reverse: bool):
 def _iso_days(column):
     """Day numbers (``M8[D]``) of a column of date strings, read from their first ten
     characters (Backtrader's Yahoo reader takes ``line[0:10]``)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     try:                                    # plain ``YYYY-MM-DD``: Arrow parses them all

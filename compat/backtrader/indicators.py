@@ -882,17 +882,16 @@ class NonZeroDifference(Indicator):
 
     def _bt_compute(self):
         clock = _clock_of(self)
-        a = _arr(self.data0, clock)
-        b = _arr(self.data1, clock)
         start = self._minperiod - 1
         out = self.lines[0].array
         n = clock.buflen()
         if start < 0 or start >= n:
             return
         if _fast is not None:
-            _fast.nonzero_diff(np.asarray(a, dtype=np.float64),
-                               np.asarray(b, dtype=np.float64), start, out)
+            _fast.nonzero_diff(_farr(self.data0, clock), _farr(self.data1, clock), start, out)
             return
+        a = _arr(self.data0, clock)
+        b = _arr(self.data1, clock)
         prev = a[start] - b[start]
         out[start] = prev
         for i in range(start + 1, n):

@@ -582,10 +582,26 @@ class LineSeries(LineRoot, ParamsHolder):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
+try:  # the compiled LineSeries operators (the same methods as _fast_op's, see there)
+    from ml4t._core.btops import series_op as _series_op
+except ImportError:  # pragma: no cover - the extension is always built in practice
+    _series_op = None
+
+
+def _series_method(op, reverse):
+    """``LineSeries``'s operator method for ``op``: compiled when the extension is built."""
+    if _series_op is None:
+        return _fast_op(op, reverse, series=True)
+    method = _series_op(op, reverse, STAGE, LineRoot, _binary)
+    method.__name__ = f"__{'r' if reverse else ''}{op.__name__.strip('_')}__"
+    method._bt_op = (op, reverse)
+    return method
+
+
 # LineSeries reads its own first line in its operators (see _fast_op)
 for _name, _method in list(vars(LineRoot).items()):
     if hasattr(_method, "_bt_op"):
-        setattr(LineSeries, _name, _fast_op(*_method._bt_op, series=True))
+        setattr(LineSeries, _name, _series_method(*_method._bt_op))
 del _name, _method
 
 

@@ -415,18 +415,22 @@ class Strategy(LineSeries):
     def _bt_notify(self):
         orders = self._orderspending
         trades = self._tradespending
-        if not orders and not trades:
-            quiet = self.__dict__.get("_bt_quiet")
-            if quiet is None:
-                # nothing to tell when the cash/value hooks are Strategy's own (empty)
-                # ones and no analyzer listens
-                cls = type(self)
-                quiet = self.__dict__["_bt_quiet"] = (
-                    cls.notify_cashvalue is Strategy.notify_cashvalue
-                    and cls.notify_fund is Strategy.notify_fund
-                    and not self._run.analyzers_of(self))
-            if quiet:
-                return
+        quiet = self.__dict__.get("_bt_quiet")
+        if quiet is None:
+            # no cash/value to tell when the cash/value hooks are Strategy's own (empty)
+            # ones and no analyzer listens
+            cls, d = type(self), self.__dict__
+            quiet = d["_bt_quiet"] = (
+                cls.notify_cashvalue is Strategy.notify_cashvalue
+                and cls.notify_fund is Strategy.notify_fund
+                and "notify_cashvalue" not in d and "notify_fund" not in d
+                and not self._run.analyzers_of(self))
+        if quiet:
+            for order in orders:
+                self.notify_order(order)
+            for trade in trades:
+                self.notify_trade(trade)
+            return
         analyzers = self._run.analyzers_of(self)
         for order in orders:
             self.notify_order(order)
