@@ -338,14 +338,18 @@ class _Driver:
                 qty=sim.ax_qty.get(i), cash=sim.ax_cash.get(i)))
 
     def _fill(self, i: int) -> Fill:
-        led = self.ledger
-        qty = _at(led.f_qty, i)
-        price = _at(led.f_price, i)
-        ref = _at(led.f_ref, i)
-        return Fill(order_id=int(_at(led.f_oid, i)), asset=self.names[int(_at(led.f_asset, i))],
-                    ts_ns=int(_at(led.f_ts, i)), qty=qty, price=price, ref_price=ref,
-                    commission=_at(led.f_comm, i), slippage=(price - ref) * qty,
-                    realized_pnl=_at(led.f_realized, i))
+        return fill_at(self.ledger, self.names, i)
+
+
+def fill_at(ledger, names, i: int) -> Fill:
+    """The ``Fill`` of the ledger's execution ``i`` (what ``on_fill`` is given)."""
+    qty = _at(ledger.f_qty, i)
+    price = _at(ledger.f_price, i)
+    ref = _at(ledger.f_ref, i)
+    return Fill(order_id=int(_at(ledger.f_oid, i)), asset=names[int(_at(ledger.f_asset, i))],
+                ts_ns=int(_at(ledger.f_ts, i)), qty=qty, price=price, ref_price=ref,
+                commission=_at(ledger.f_comm, i), slippage=(price - ref) * qty,
+                realized_pnl=_at(ledger.f_realized, i))
 
 
 def _at(buf, i):

@@ -32,6 +32,9 @@ import numpy as np
 import pandas as pd
 
 from ml4t import Engine, Strategy
+from ml4t.engine import fill_at
+from ml4t.orders import REASONS, STATUSES
+from ml4t.orders import Order as NativeOrder
 from ml4t.compat.zipline import errors as zerr
 from ml4t.compat.zipline._bardata import BarData
 from ml4t.compat.zipline.assets import Asset
@@ -50,6 +53,11 @@ _CURRENT: ContextVar["TradingAlgorithm | None"] = ContextVar("ml4t_zipline_algor
                                                              default=None)
 
 MAX_SHARES = int(1e11)
+
+
+#: native status codes of orders the engine closes itself, and the algorithm's own cancel
+_ENGINE_CLOSED = frozenset(c for c, name in STATUSES.items() if name in ("canceled", "rejected"))
+_USER_CANCEL = next(c for c, name in REASONS.items() if name == "user_cancel")
 
 
 def current_algorithm() -> "TradingAlgorithm":
@@ -159,12 +167,8 @@ class _Host(Strategy):
     def on_bar(self, bars):
         self._algo._on_bar(bars)
 
-    def on_fill(self, fill):
-        self._algo._fills.append(fill)
-
-    def on_order(self, order):
-        if order.status in ("canceled", "rejected") and order.reason != "user_cancel":
-            self._algo._engine_closed.append(order)
+    # (no on_order / on_fill: the algorithm reads the engine's order log itself,
+    # TradingAlgorithm._read_order_log)
 
 
 class _Context:
@@ -281,6 +285,8 @@ class TradingAlgorithm:
         self._fills = []
         self._lieu = {}                 # symbol -> Zipline's cash in lieu of the next split
         self._engine_closed = []
+        self._log = None                # the engine's (order book, ledger, asset names)
+        self._log_seen = 0
         self._next_id = 0
         self._host = None
         self._rows: list[dict] = []
@@ -364,6 +370,9 @@ class TradingAlgorithm:
     # -------------------------------------------------------------- engine callbacks
     def _on_start(self, host):
         self._host = host
+        native = host.broker
+        self._log = (native._book, native._ledger, native._assets.names)
+        self._log_seen = native._book.n_events
         self._engine_names = set(host.data.assets)
         self._close_index = {int(ts.value): i for i, ts in enumerate(self._closes)}
         self._next_session = self._i0
@@ -378,6 +387,7 @@ class TradingAlgorithm:
         self._next_session = i + 1
         self._data_idx = i
         self.datetime = self._closes[i]
+        self._read_order_log()
         self._book_fills(i)
         self._phase = "handle_data"
         if self._handle_data is not None:
@@ -498,6 +508,27 @@ class TradingAlgorithm:
             kw["stop_price"] = _prescaled(new_stop, ratio)
         if kw:
             self._host.broker.replace(order.engine_id, **kw)
+
+    def _read_order_log(self) -> None:
+        """The engine's order events since the last session: its fills (for
+        ``_book_fills``) and the orders it closed itself (rejected, or canceled other
+        than by the algorithm), in log order, as ``on_fill``/``on_order`` would hand them
+        over, without the native ``Order`` snapshot those make for every event (three an
+        order)."""
+        book, ledger, names = self._log
+        n = book.n_events
+        k = self._log_seen
+        if k == n:
+            return
+        self._log_seen = n
+        for k in range(k, n):
+            ts, oid, status, reason, fill, filled = book.event(k)
+            if fill >= 0:
+                self._fills.append(fill_at(ledger, names, fill))
+            if status in _ENGINE_CLOSED and reason != _USER_CANCEL:
+                info = book.order_tuple(oid)
+                self._engine_closed.append(NativeOrder._from_tuple(
+                    info, names[info[1]], ts=ts, status=status, reason=reason, filled=filled))
 
     def _book_fills(self, i: int) -> None:
         """Turn the engine's fills of session ``i`` into Zipline transactions."""
