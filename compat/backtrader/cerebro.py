@@ -28,14 +28,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-# the ml4t modules every run uses, imported with the shim rather than inside the first
-# ``cerebro.run()`` (as Backtrader's own modules are imported before its run)
-import ml4t.corporate  # noqa: F401
-import ml4t.data  # noqa: F401
-import ml4t.fx  # noqa: F401
-import ml4t.manifest  # noqa: F401
-import ml4t.margin  # noqa: F401
-import ml4t.models  # noqa: F401
+import ml4t.compat._preload  # noqa: F401  (the ml4t modules every run uses)
 from ml4t.orders import REASONS, STATUSES
 
 from ._params import ParamsHolder

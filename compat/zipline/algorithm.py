@@ -31,7 +31,9 @@ from contextvars import ContextVar
 import numpy as np
 import pandas as pd
 
+import ml4t.compat._preload  # noqa: F401  (the ml4t modules every run uses)
 from ml4t import Engine, Strategy
+from ml4t.compat.zipline import _models, _perf, _store  # noqa: F401  (used by every run)
 from ml4t.engine import fill_at
 from ml4t.orders import REASONS, STATUSES
 from ml4t.orders import Order as NativeOrder
