@@ -678,9 +678,8 @@ class Broker(BrokerCore):
                         price=None if math.isnan(price) else price, market_value=mv,
                         unrealized_pnl=(price - cost) * q * mult if q != 0 else 0.0)
 
-    def _qty(self, asset) -> float:
-        """The signed quantity held in ``asset`` (``position()`` without the pricing)."""
-        return float(self._ledger.qty_np[self._assets.id(asset)])
+    # (``_qty(asset)``, the signed quantity held without the pricing, and ``_market_id``
+    # are compiled: ``ml4t._core.broker.BrokerCore``)
 
     def holdings(self) -> dict[str, float]:
         """Quantity of every non-flat position, by asset name (`positions` without the

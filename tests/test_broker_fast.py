@@ -99,6 +99,44 @@ def test_order_in_on_start_is_stamped_with_the_first_bar():
     assert r.fills["ts"].iloc[0] == day_ts(3)[0]    # fills at the first bar's open
 
 
+def test_market_id_books_what_market_books_and_qty_reads_the_ledger():
+    """``_market_id`` (the order id alone, for the Backtrader shim's broker) books the order
+    ``order()`` books; ``_qty`` is the signed quantity ``position()`` reports."""
+    plan_ids = {0: [lambda s, bars: s.broker._market_id("X", 5)],
+                1: [lambda s, bars: s.got.append((s.broker._qty("X"), s.broker._qty("Y"),
+                                                  s.broker.position("X").qty,
+                                                  s.broker._market_id("Y", -3)))]}
+    plan_orders = {0: [lambda s, bars: s.broker.order("X", 5)],
+                   1: [lambda s, bars: s.got.append((s.broker._qty("X"), s.broker._qty("Y"),
+                                                     s.broker.position("X").qty,
+                                                     s.broker.order("Y", -3).id))]}
+    runs = []
+    for plan in (plan_ids, plan_orders):
+        class S(scripted(plan)):
+            def on_start(self):
+                super().on_start()
+                self.got = []
+
+        runs.append(run_backtest(S, DF, cash=10_000, account="margin"))
+    a, b = runs
+    # bar 1: 5 X held (bought at bar 1's open), no Y; the second order is the book's id 2
+    assert a.strategy.got == b.strategy.got == [(5.0, 0.0, 5.0, 2)]
+    for name in ("orders", "fills", "positions"):
+        assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert list(a.fills["qty"]) == [5.0, -3.0]
+
+    def bad(b):
+        with pytest.raises(OrderError, match="unknown asset 'Q'"):
+            b._qty("Q")
+        with pytest.raises(OrderError, match="unknown asset 'Q'"):
+            b._market_id("Q", 1)
+        with pytest.raises(OrderError, match="non-zero"):
+            b._market_id("X", 0)
+        return True
+
+    assert _on_bar0(bad)[0] is True
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda b: b.order_target("Q", 1), "unknown asset 'Q'"),
     (lambda b: b.order_target(["X"], 1), "unknown asset"),

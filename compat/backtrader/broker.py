@@ -604,6 +604,9 @@ class BackBroker(ParamsHolder):
             pid = self._native_id.get(o.oco.ref)
             if pid is not None and pid not in self._native_done:
                 peer = pid
+        if not kw and peer is None:         # a plain market order: only its id is kept
+            self._link(o, native._market_id(self._asset(o.data), float(o.size)))
+            return
         snap = native.order(self._asset(o.data), float(o.size), oco=peer, **kw)
         self._link(o, snap.id)
 

@@ -130,9 +130,18 @@ cdef class BrokerCore:
                              f"trail_percent=None") from None
         return self._market_order(a, q)
 
-    cdef object _market_order(self, int a, double q):
+    def _market_id(self, asset, double qty):
+        """``_market(asset, qty).id`` without the snapshot: the id of a plain market
+        order, booked exactly as ``_market`` books it (for callers that keep their own
+        order objects, such as the Backtrader shim's broker)."""
+        return self._submit_market(self._asset_id(asset), qty)
+
+    def _qty(self, asset):
+        """The signed quantity held in ``asset`` (``position()`` without the pricing)."""
+        return self._c_ledger.qty[self._asset_id(asset)]
+
+    cdef long long _submit_market(self, int a, double q) except -1:
         cdef Simulator sim = self._c_sim
-        cdef OrderBook book = self._c_book
         cdef long long ts, k
         if sim.slice_no >= 0:
             ts = sim.ts
@@ -140,8 +149,14 @@ cdef class BrokerCore:
         else:
             ts = self._c_run.start_ts
             k = -1
-        cdef long long oid = book.submit(a, q, OrderType.MARKET, NAN, NAN, TimeInForce.GTC, ts, k,
-                                         NAN, NAN, sim.last_close[a], 0, 0)
+        return self._c_book.submit(a, q, OrderType.MARKET, NAN, NAN, TimeInForce.GTC, ts, k,
+                                   NAN, NAN, sim.last_close[a], 0, 0)
+
+    cdef object _market_order(self, int a, double q):
+        cdef Simulator sim = self._c_sim
+        cdef OrderBook book = self._c_book
+        cdef long long oid = self._submit_market(a, q)
+        cdef long long ts = sim.ts if sim.slice_no >= 0 else self._c_run.start_ts
         # the snapshot get_order(oid) would build, read straight from the book
         cdef long long idx = oid - 1
         cdef double filled = book.o_filled.data[idx]
