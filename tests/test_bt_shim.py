@@ -824,6 +824,7 @@ def test_operators_in_next_read_the_current_bar_on_both_sides():
 
 
 plans = []
+served = []
 
 
 def _sma_cross_record(monkeypatch, quiet: bool):
@@ -866,6 +867,7 @@ def _sma_cross_record(monkeypatch, quiet: bool):
     lines = strat.stats.broker.lines
     seen.append(("recorded", len(strat.data), lines.value.array.tolist(),
                  lines.cash.array.tolist()))
+    served.append(strat._run.stepper.served)
     return seen, cerebro.broker.getvalue()
 
 
@@ -886,6 +888,8 @@ def test_bars_without_news_take_the_short_path_with_the_same_outcome(monkeypatch
     assert kinds.count("prenext") == 30 and kinds.count("trade") > 4
     assert kinds.count("order") % 3 == 0 and kinds.count("order") > 0
     assert plans == [True, False]       # the first run had the short path, the second not
+    # the compiled step (BarStep) served the bars without news of the first run only
+    assert served[0] > 400 and served[1] == 0
 
 
 def test_the_brokers_order_constructor_equals_the_public_one():
@@ -1264,3 +1268,38 @@ def test_orders_read_their_parameters_as_attributes_without_a_getattr_hook():
         order.no_such_thing
     assert (trail.size, trail.trailamount, trail._trailstart) == (-3, 0.5, 11.0)
     assert keep["stop"] == 10.5
+
+
+def test_the_compiled_step_checks_its_plan():
+    """``BarStep.plan`` refuses a plan whose per-tick tables do not cover every master
+    tick (no read past them in the compiled loop); an unarmed step hands the bar to the
+    Python step."""
+    held = {}
+
+    class Keep(bt.Strategy):
+        def next(self):
+            held["run"] = self._run
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+    cerebro.addstrategy(Keep)
+    cerebro.run()
+    run = held["run"]
+    step = run.stepper
+    assert step.served == len(ROWS)                 # every bar had no news
+    sim = run.native._sim
+    ns = np.ascontiguousarray(run.master_ns, dtype=np.int64)
+    with pytest.raises(ValueError, match="short path plan for 6 ticks has 6 statuses, "
+                                         "6 clock lists and 5 times"):
+        step.plan(run._quiet, sim, ns[:-1], run._adv, run.master, run.nticks)
+    with pytest.raises(ValueError, match="has 6 statuses, 5 clock lists"):
+        step.plan(run._quiet, sim, ns, run._adv[:-1], run.master, run.nticks)
+    from ml4t._core.btstep import BarStep
+
+    calls = []
+
+    class FakeRun:
+        def step(self, bars):
+            calls.append(bars)
+
+    assert BarStep(FakeRun())("bars") is None and calls == ["bars"]

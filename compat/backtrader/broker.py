@@ -157,7 +157,7 @@ class BackBroker(ParamsHolder):
                         "it does not hold")
                 native.withdraw(-c)
             self._fundshares = shares + c / fundval
-        self._cash_addition = []
+        self._cash_addition.clear()
 
     def set_coc(self, coc):
         self.p.coc = coc
@@ -295,6 +295,8 @@ class BackBroker(ParamsHolder):
         self._pchildren = {}            # parent ref -> deque of [parent, children...]
         self._ocos = {}                 # ref -> ref of its OCO group leader
         self._ocol = collections.defaultdict(list)
+        # (the lists of a run are emptied in place, never replaced: the compiled step,
+        # ``ml4t._core.btstep.BarStep``, holds them)
         self._expiring = []             # orders that expire at the start of the next bar
         self._phase_a = []              # notifications made during the bar
         self._phase_b = []              # results of the submission check
@@ -684,7 +686,7 @@ class BackBroker(ParamsHolder):
 
     # ------------------------------------------------------------------ expiry
     def _schedule_expiries(self, now=False):
-        self._expiring = []
+        self._expiring.clear()
         run = self._run
         for o in self.pending:
             v = o.valid
@@ -709,7 +711,7 @@ class BackBroker(ParamsHolder):
         work = []
         for o in self._expiring:
             work.append((o.ref, 0, o, None, None))
-        self._expiring = []
+        self._expiring.clear()
         seq = 1
         for ev in events:
             nid, st, reason, fill = ev
@@ -789,7 +791,7 @@ class BackBroker(ParamsHolder):
                 if o.exectype == Order.StopTrailLimit and snap.limit_price is not None:
                     o.created.pricelimit = snap.limit_price
             live.append(o)
-        self._trail = live
+        self._trail[:] = live
 
     def _execute(self, order, fill):
         """Book one native fill (``(qty, price, commission, ts_ns)``) into the order, the
@@ -840,9 +842,9 @@ class BackBroker(ParamsHolder):
             self._run.phase = self._phase_a
             return ()
         out = self._phase_a + self._phase_b + self._phase_c
-        self._phase_a = []
-        self._phase_b = []
-        self._phase_c = []
+        self._phase_a.clear()
+        self._phase_b.clear()
+        self._phase_c.clear()
         self._run.phase = self._phase_a
         return out
 

@@ -29,6 +29,7 @@ from collections import OrderedDict
 import numpy as np
 
 import ml4t.compat._preload  # noqa: F401  (the ml4t modules every run uses)
+from ml4t._core.btstep import BarStep
 from ml4t.orders import REASONS, STATUSES
 
 from ._params import ParamsHolder
@@ -125,6 +126,7 @@ class _Run:
         self._ind_lines = {}
         self._adv = self._lens = self._ts_list = self._per_strat = self.timers = None
         self._quiet = None
+        self.stepper = None              # the driver's compiled step (BarStep), if any
 
     def _build_clock(self, datas):
         """Backtrader's master clock: the union of the feeds' bar times; a resampled feed
@@ -289,6 +291,10 @@ class _Run:
                                     self.values_of(strat), self.cash_of(strat),
                                     every or None, events or None))
         self._quiet = self._quiet_plan()
+        if self.stepper is not None:
+            self.stepper.plan(self._quiet, native_broker._sim,
+                              np.ascontiguousarray(self.master_ns, dtype=np.int64),
+                              self._adv, self.master, self.nticks)
 
     def _quiet_plan(self):
         """What :meth:`step` needs for its short path, or None when a run cannot take it.
@@ -415,36 +421,18 @@ class _Run:
             cache[id(strat)] = out
         return out
 
+    def _after_quiet_next(self, k):
+        """The short path's end of a ``next()`` that left order or trade notifications
+        (``ml4t._core.btstep.BarStep``): recorded for the observers that act on them,
+        then cleared, as the full path does."""
+        strat, sd = self._quiet[0], self._quiet[1]
+        if self._quiet[6] is not None:
+            strat._bt_events.append((k, sd["_orderspending"], sd["_tradespending"]))
+        strat._bt_clear()
+
     def step(self, bars):
-        quiet = self._quiet
-        if quiet is not None:
-            strat, sd, statuses, steps, values, cash, obs_events, broker, ledger, book = quiet
-            if not (book.n_events != self._ev_seen or broker._expiring or broker._trail
-                    or broker._phase_a or broker._phase_b or broker._phase_c
-                    or broker._cash_addition or sd["_orderspending"]
-                    or sd["_tradespending"]):
-                # the short path (see _quiet_plan): what the full path below does on a
-                # bar without news, minus the calls that would find nothing to do
-                k = self.k = self.k + 1
-                if bars.ts_ns != self._ts_list[k]:
-                    raise RuntimeError(f"internal: native slice {bars.ts_ns} is not "
-                                       f"master tick {k}")
-                self.master._idx = k
-                for c in self._adv[k]:
-                    c._idx += 1
-                self.phase = broker._phase_a
-                status = strat._minperstatus = statuses[k]
-                steps[(status >= 0) + (status > 0)]()
-                values.append(ledger.nav)
-                cash.append(ledger.cash)
-                if sd["_orderspending"] or sd["_tradespending"]:
-                    if obs_events is not None:
-                        strat._bt_events.append((k, sd["_orderspending"],
-                                                 sd["_tradespending"]))
-                    strat._bt_clear()
-                if broker.submitted or broker.pending:
-                    broker._bt_end_of_bar(last_bar=(k == self.nticks - 1))
-                return
+        """One master tick, the full way (the bars without news take the compiled short
+        path of ``BarStep``, see ``_quiet_plan``)."""
         if self.opened:
             self.opened = False
             k = self.k
@@ -546,8 +534,9 @@ def _driver_class():
         def __init__(self, run):
             super().__init__()
             self._bt_run = run
-            # the engine calls the run's step directly (one call less on every bar)
-            self.on_bar = run.step
+            # the engine calls the run's compiled step directly: the short path of the
+            # bars without news, else run.step (one call less on every bar)
+            self.on_bar = run.stepper = BarStep(run)
 
         def on_start(self):
             self._bt_run.start(self.broker)

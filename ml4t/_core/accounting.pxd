@@ -123,6 +123,7 @@ cdef class Ledger:
     cpdef double split(self, int a, double ratio, double pre_close, bint whole, long long ts=*,
                        long long slice_no=*, double lieu_cash=*) except? -1e300
     cpdef double dividend(self, int a, double amount, bint pay_now) except? -1e300
+    cdef double nav_value(self)
     cpdef void pay_receivable(self, double amount)
     cpdef double deposit(self, long long ts, double amount) except? -1e300
     cpdef void accrue(self, double amount)

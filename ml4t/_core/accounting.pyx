@@ -164,6 +164,10 @@ cdef class Ledger:
     @property
     def nav(self):
         """Net asset value at the last mark: cash + sum(qty * price) + dividends receivable."""
+        return self.nav_value()
+
+    cdef double nav_value(self):
+        """``nav`` for compiled callers."""
         return self.cash + self.net_mv + self.receivable
 
     def position(self, int a):
