@@ -1303,3 +1303,34 @@ def test_the_compiled_step_checks_its_plan():
             calls.append(bars)
 
     assert BarStep(FakeRun())("bars") is None and calls == ["bars"]
+
+
+def test_order_news_reads_the_log_within_its_bounds():
+    """``order_news`` (the compiled reading of ``_Run._take_events``) gives the tuples the
+    log holds, by hand for one market order, and refuses ranges outside the log."""
+    from ml4t._core.btstep import order_news
+    from ml4t.orders import REASONS, STATUSES
+
+    held = {}
+
+    class Once(bt.Strategy):
+        def next(self):
+            held["run"] = self._run
+            if len(self) == 1:
+                self.buy(size=3)
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=bars(ROWS)))
+    cerebro.addstrategy(Once)
+    cerebro.broker.setcommission(commission=0.0)
+    cerebro.run()
+    run = held["run"]
+    book, led = run._book, run._ledger
+    n = book.n_events
+    everything = order_news(book, led, 0, n, frozenset(STATUSES), STATUSES, REASONS)
+    # submitted and accepted at bar 1's end, filled at bar 2's open (11): 3 x 11.0
+    assert [e[1] for e in everything] == ["submitted", "accepted", "filled"]
+    assert everything[-1][3][:3] == (3.0, 11.0, 0.0) and everything[0][3] is None
+    for start, stop in ((-1, n), (0, n + 1), (2, 1)):
+        with pytest.raises(IndexError, match="outside the log"):
+            order_news(book, led, start, stop, frozenset(STATUSES), STATUSES, REASONS)

@@ -29,7 +29,7 @@ from collections import OrderedDict
 import numpy as np
 
 import ml4t.compat._preload  # noqa: F401  (the ml4t modules every run uses)
-from ml4t._core.btstep import BarStep
+from ml4t._core.btstep import BarStep, order_news
 from ml4t.orders import REASONS, STATUSES
 
 from ._params import ParamsHolder
@@ -490,15 +490,7 @@ class _Run:
         if i == n:
             return ()
         self._ev_seen = n
-        out = []
-        led = self._ledger
-        for i in range(i, n):
-            _, oid, status, reason, fill, _ = book.event(i)
-            if status in _NEWS:
-                out.append((oid, STATUSES[status], REASONS[reason] if reason else "",
-                            None if fill < 0 else (led.f_qty.get(fill), led.f_price.get(fill),
-                                                   led.f_comm.get(fill), led.f_ts.get(fill))))
-        return out
+        return order_news(book, self._ledger, i, n, _NEWS, STATUSES, REASONS)
 
     def _fire_timers(self, k):
         """Backtrader's order: after the broker handled the bar, before the strategies'

@@ -138,3 +138,39 @@ cdef class BarStep:
             self._bt_end_of_bar(last_bar=(k == self.nticks - 1))
             self._sync()
         self.served += 1
+
+
+def order_news(OrderBook book, Ledger ledger, Py_ssize_t start, Py_ssize_t stop,
+               news, dict statuses, dict reasons):
+    """The native order events ``start``..``stop`` of the log whose status is in ``news``,
+    in log order, as ``(order id, status name, reason name or "", fill)``; ``fill`` is the
+    ledger's ``(qty, price, commission, ts_ns)`` of the event's fill, else None. The same
+    tuples as reading ``book.event(i)`` and the ledger's fill columns one by one (the
+    shim's ``_Run._take_events``), in one call.
+
+    Raises
+    ------
+    IndexError
+        ``start``/``stop`` outside the log, or a fill index outside the ledger's fills.
+    """
+    if start < 0 or stop < start or stop > book.ev_ts.n:
+        raise IndexError(f"events {start}..{stop} outside the log [0, {book.ev_ts.n})")
+    cdef Py_ssize_t i, nf = ledger.f_qty.n
+    cdef long long f, reason
+    cdef list out = []
+    for i in range(start, stop):
+        status = book.ev_status.data[i]
+        if status not in news:
+            continue
+        f = book.ev_fill.data[i]
+        if f >= 0:
+            if f >= nf or f >= ledger.f_price.n or f >= ledger.f_comm.n or f >= ledger.f_ts.n:
+                raise IndexError(f"event {i}: fill {f} outside the ledger's {nf} fills")
+            fill = (ledger.f_qty.data[f], ledger.f_price.data[f], ledger.f_comm.data[f],
+                    ledger.f_ts.data[f])
+        else:
+            fill = None
+        reason = book.ev_reason.data[i]
+        out.append((book.ev_oid.data[i], statuses[status], reasons[reason] if reason else "",
+                    fill))
+    return out
